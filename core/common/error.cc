@@ -1,0 +1,60 @@
+#include "core/common/error.h"
+
+namespace rekindle {
+namespace {
+
+bool is_identifier(std::string_view key) {
+  if (key.empty()) return false;
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '$';
+    if (!ok) return false;
+  }
+  return !(key[0] >= '0' && key[0] <= '9');
+}
+
+}  // namespace
+
+std::string child(std::string_view path, std::string_view key) {
+  std::string out(path);
+  if (is_identifier(key)) {
+    out += '.';
+    out += key;
+  } else {
+    out += '[';
+    out += nlohmann::json(std::string(key)).dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace);
+    out += ']';
+  }
+  return out;
+}
+
+std::string index(std::string_view path, size_t i) {
+  std::string out(path);
+  out += '[';
+  out += std::to_string(i);
+  out += ']';
+  return out;
+}
+
+nlohmann::json to_json(const Errors& errors) {
+  auto out = nlohmann::json::array();
+  for (const auto& e : errors) out.push_back({{"path", e.path}, {"reason", e.reason}});
+  return out;
+}
+
+const char* type_name(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::null: return "null";
+    case nlohmann::json::value_t::object: return "object";
+    case nlohmann::json::value_t::array: return "array";
+    case nlohmann::json::value_t::string: return "string";
+    case nlohmann::json::value_t::boolean: return "boolean";
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float: return "number";
+    default: return "unknown";
+  }
+}
+
+}  // namespace rekindle

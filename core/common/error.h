@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace rekindle {
+
+// One problem found in an input, located by a JSONPath-like string such as
+// `$.productListItems[2].SKU`. Validation collects all of them at once.
+struct Error {
+  std::string path;
+  std::string reason;
+
+  bool operator==(const Error&) const = default;
+};
+
+using Errors = std::vector<Error>;
+
+// Builds child paths: `child("$", "commerce")` is `$.commerce`, keys that are
+// not plain identifiers are quoted (`$["a b"]`), `index("$.x", 2)` is `$.x[2]`.
+std::string child(std::string_view path, std::string_view key);
+std::string index(std::string_view path, size_t i);
+
+// Errors as a JSON array of {path, reason} objects, the boundary format.
+nlohmann::json to_json(const Errors& errors);
+
+// Names a JSON value's type the way error messages speak of it.
+const char* type_name(const nlohmann::json& value);
+
+}  // namespace rekindle

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/common/error.h"
+
+namespace rekindle {
+
+// Limits applied before a document is turned into a DOM, so that hostile input
+// (huge or deeply nested) is refused without being built in memory.
+struct JsonLimits {
+  size_t max_bytes = 32 * 1024;
+  int max_depth = 32;
+};
+
+// The result of parsing untrusted JSON text: a value, or the errors that
+// prevented it. Never throws, never aborts.
+struct ParsedJson {
+  nlohmann::json value;
+  Errors errors;
+  bool ok() const { return errors.empty(); }
+};
+
+// Parses `text` within `limits`; `what` names the document in messages
+// ("event", "artifact"). Errors carry the path where they were found.
+ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::string_view what);
+
+// Serializes without throwing on invalid UTF-8 (replaced by U+FFFD).
+std::string dump(const nlohmann::json& value);
+
+}  // namespace rekindle

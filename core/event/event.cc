@@ -1,0 +1,193 @@
+#include "core/event/event.h"
+
+#include <array>
+
+namespace rekindle::event {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 9> kTopLevel = {
+    "_id", "eventType", "timestamp", "identityMap", "commerce",
+    "productListItems", "web", "data", "_experience"};
+
+constexpr size_t kMaxIdLength = 128;
+
+void expect_type(const json& v, json::value_t want, const std::string& path, Errors& errors) {
+  bool ok = v.type() == want ||
+            (want == json::value_t::number_float && v.is_number());
+  if (!ok) {
+    const char* name = want == json::value_t::object   ? "an object"
+                       : want == json::value_t::array  ? "an array"
+                       : want == json::value_t::string ? "a string"
+                       : want == json::value_t::boolean ? "a boolean"
+                                                        : "a number";
+    errors.push_back({path, std::string("must be ") + name + ", not " + type_name(v)});
+  }
+}
+
+void check_identity_map(const json& v, const std::string& path, Errors& errors) {
+  if (!v.is_object()) return expect_type(v, json::value_t::object, path, errors);
+  for (const auto& [ns, ids] : v.items()) {
+    std::string ns_path = child(path, ns);
+    if (!ids.is_array()) {
+      expect_type(ids, json::value_t::array, ns_path, errors);
+      continue;
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      std::string id_path = index(ns_path, i);
+      const json& entry = ids[i];
+      if (!entry.is_object()) {
+        expect_type(entry, json::value_t::object, id_path, errors);
+        continue;
+      }
+      auto id = entry.find("id");
+      if (id == entry.end()) {
+        errors.push_back({child(id_path, "id"), "is required"});
+      } else if (!id->is_string() || id->get_ref<const std::string&>().empty()) {
+        errors.push_back({child(id_path, "id"), "must be a non-empty string"});
+      }
+      if (auto p = entry.find("primary"); p != entry.end())
+        expect_type(*p, json::value_t::boolean, child(id_path, "primary"), errors);
+    }
+  }
+}
+
+void check_commerce(const json& v, const std::string& path, Errors& errors) {
+  if (!v.is_object()) return expect_type(v, json::value_t::object, path, errors);
+  for (const auto& [key, value] : v.items()) {
+    std::string p = child(path, key);
+    if (!value.is_object()) {
+      expect_type(value, json::value_t::object, p, errors);
+      continue;
+    }
+    if (key == "order") {
+      if (auto t = value.find("priceTotal"); t != value.end())
+        expect_type(*t, json::value_t::number_float, child(p, "priceTotal"), errors);
+      if (auto c = value.find("currencyCode"); c != value.end())
+        expect_type(*c, json::value_t::string, child(p, "currencyCode"), errors);
+    } else if (auto n = value.find("value"); n != value.end()) {
+      expect_type(*n, json::value_t::number_float, child(p, "value"), errors);
+    }
+  }
+}
+
+void check_items(const json& v, const std::string& path, Errors& errors) {
+  if (!v.is_array()) return expect_type(v, json::value_t::array, path, errors);
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::string p = index(path, i);
+    const json& item = v[i];
+    if (!item.is_object()) {
+      expect_type(item, json::value_t::object, p, errors);
+      continue;
+    }
+    for (const char* key : {"SKU", "name", "currencyCode", "productCategory"})
+      if (auto f = item.find(key); f != item.end())
+        expect_type(*f, json::value_t::string, child(p, key), errors);
+    for (const char* key : {"quantity", "priceTotal"})
+      if (auto f = item.find(key); f != item.end())
+        expect_type(*f, json::value_t::number_float, child(p, key), errors);
+  }
+}
+
+void check_web(const json& v, const std::string& path, Errors& errors) {
+  if (!v.is_object()) return expect_type(v, json::value_t::object, path, errors);
+  for (const char* section : {"webPageDetails", "webReferrer"}) {
+    auto s = v.find(section);
+    if (s == v.end()) continue;
+    std::string p = child(path, section);
+    if (!s->is_object()) {
+      expect_type(*s, json::value_t::object, p, errors);
+      continue;
+    }
+    for (const char* key : {"name", "URL"})
+      if (auto f = s->find(key); f != s->end())
+        expect_type(*f, json::value_t::string, child(p, key), errors);
+  }
+}
+
+}  // namespace
+
+bool is_valid_type(std::string_view type) {
+  if (type.empty() || type.size() > 128 || type.front() == '.' || type.back() == '.')
+    return false;
+  for (char c : type) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+ParseResult from_json(const json& value) {
+  ParseResult out;
+  if (!value.is_object()) {
+    out.errors.push_back({"$", std::string("an event must be an object, not ") + type_name(value)});
+    return out;
+  }
+  Event ev;
+  Errors& errors = out.errors;
+
+  for (const auto& [key, _] : value.items()) {
+    bool known = false;
+    for (auto k : kTopLevel) known = known || k == key;
+    if (!known) errors.push_back({child("$", key), "is not a known top-level field"});
+  }
+
+  if (auto id = value.find("_id"); id == value.end()) {
+    errors.push_back({"$._id", "is required"});
+  } else if (!id->is_string() || id->get_ref<const std::string&>().empty()) {
+    errors.push_back({"$._id", "must be a non-empty string"});
+  } else if (id->get_ref<const std::string&>().size() > kMaxIdLength) {
+    errors.push_back({"$._id", "is longer than " + std::to_string(kMaxIdLength) + " characters"});
+  } else {
+    ev.id = id->get<std::string>();
+  }
+
+  if (auto type = value.find("eventType"); type == value.end()) {
+    errors.push_back({"$.eventType", "is required"});
+  } else if (!type->is_string()) {
+    errors.push_back({"$.eventType", std::string("must be a string, not ") + type_name(*type)});
+  } else if (!is_valid_type(type->get_ref<const std::string&>())) {
+    errors.push_back({"$.eventType",
+                      "must be a dotted name of letters, digits, '_' and '-' (at most 128)"});
+  } else {
+    ev.type = type->get<std::string>();
+  }
+
+  if (auto ts = value.find("timestamp"); ts == value.end()) {
+    errors.push_back({"$.timestamp", "is required"});
+  } else if (!ts->is_string()) {
+    errors.push_back({"$.timestamp", std::string("must be an ISO 8601 string, not ") + type_name(*ts)});
+  } else if (auto t = parse_iso8601(ts->get_ref<const std::string&>())) {
+    ev.timestamp = *t;
+  } else {
+    errors.push_back({"$.timestamp",
+                      "is not an ISO 8601 date-time with offset (e.g. 2026-12-04T15:53:00Z)"});
+  }
+
+  if (auto f = value.find("identityMap"); f != value.end()) check_identity_map(*f, "$.identityMap", errors);
+  if (auto f = value.find("commerce"); f != value.end()) check_commerce(*f, "$.commerce", errors);
+  if (auto f = value.find("productListItems"); f != value.end()) check_items(*f, "$.productListItems", errors);
+  if (auto f = value.find("web"); f != value.end()) check_web(*f, "$.web", errors);
+  if (auto f = value.find("data"); f != value.end()) expect_type(*f, json::value_t::object, "$.data", errors);
+  if (auto f = value.find("_experience"); f != value.end()) expect_type(*f, json::value_t::object, "$._experience", errors);
+
+  if (errors.empty()) {
+    ev.body = value;
+    out.event = std::move(ev);
+  }
+  return out;
+}
+
+ParseResult parse(std::string_view json_text) {
+  ParsedJson parsed = parse_json(json_text, kEventLimits, "event");
+  if (!parsed.ok()) {
+    ParseResult out;
+    out.errors = std::move(parsed.errors);
+    return out;
+  }
+  return from_json(parsed.value);
+}
+
+}  // namespace rekindle::event

@@ -1,0 +1,33 @@
+// The server serves the module with the content types browsers need.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildServer } from '../../server/app.js';
+
+let app;
+let base;
+
+before(async () => {
+  app = await buildServer();
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${app.server.address().port}`;
+});
+after(() => app.close());
+
+test('serves .mjs as JavaScript and .wasm as application/wasm', async () => {
+  const mjs = await fetch(`${base}/rekindle/dist/rekindle.mjs`);
+  assert.equal(mjs.status, 200);
+  assert.match(mjs.headers.get('content-type'), /^text\/javascript/);
+  const wasm = await fetch(`${base}/rekindle/dist/rekindle.wasm`);
+  assert.equal(wasm.status, 200);
+  assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+  const bytes = new Uint8Array(await wasm.arrayBuffer());
+  assert.deepEqual([...bytes.slice(0, 4)], [0x00, 0x61, 0x73, 0x6d]);
+});
+
+test('serves the demo page at / and answers health checks', async () => {
+  const page = await fetch(`${base}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<title>Rekindle demo<\/title>/);
+  assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
+  assert.equal((await fetch(`${base}/rekindle/../package.json`)).status, 404);
+});

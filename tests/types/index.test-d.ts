@@ -1,0 +1,32 @@
+// Compiled with `tsc --noEmit`: lines marked @ts-expect-error must fail to
+// type-check, everything else must pass.
+import { createRekindle, type Rekindle, type TrackResult, RekindleOptionsError } from 'rekindle';
+
+async function main(): Promise<void> {
+  const rk: Rekindle = await createRekindle({ wasmUrl: '/rekindle.wasm', now: () => 0 });
+  const version: string = rk.version;
+  const r1: TrackResult = rk.track('commerce.productListAdds', {
+    productListItems: [{ SKU: 'sku-1', quantity: 1, priceTotal: 20 }],
+  });
+  const r2: TrackResult = rk.track({ _id: 'e1', eventType: 'acme.custom', timestamp: '2026-12-04T15:53:00Z' });
+  const r3: TrackResult = rk.trackJson('{"_id":"e2"}');
+  const firstPath: string | undefined = r1.errors[0]?.path;
+  const { accepted, duplicates } = rk.stats();
+  rk.destroy();
+  void [version, r2, r3, firstPath, accepted, duplicates];
+
+  // @ts-expect-error now must return a number
+  await createRekindle({ now: () => 'soon' });
+  // @ts-expect-error unknown options are refused
+  await createRekindle({ endpont: '/collect' });
+  // @ts-expect-error a full event needs an _id
+  rk.track({ eventType: 'x', timestamp: '2026-12-04T15:53:00Z' });
+  // @ts-expect-error items must be objects
+  rk.track('commerce.productViews', { productListItems: ['sku-1'] });
+
+  const err = new RekindleOptionsError();
+  const option: string = err.option;
+  void option;
+}
+
+void main;

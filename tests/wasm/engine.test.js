@@ -1,0 +1,80 @@
+// The wasm module in Node, through the npm package's public entry.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRekindle, RekindleOptionsError } from 'rekindle';
+
+const T0 = Date.parse('2026-12-04T15:53:00Z');
+
+test('loads in Node and reports its version', async () => {
+  const rk = await createRekindle();
+  assert.match(rk.version, /^\d+\.\d+\.\d+$/);
+  rk.destroy();
+});
+
+test('tracks a full event and a type + fields, ignoring duplicates', async () => {
+  const rk = await createRekindle({ now: () => T0 });
+  const full = { _id: 'e-1', eventType: 'commerce.productListAdds', timestamp: '2026-12-04T15:53:00Z',
+    productListItems: [{ SKU: 'sku-1', quantity: 1, priceTotal: 20 }] };
+  assert.deepEqual(rk.track(full), { ok: true, duplicate: false, eventId: 'e-1', errors: [] });
+  assert.equal(rk.track(full).duplicate, true);
+  const generated = rk.track('web.webpagedetails.pageViews', { web: { webPageDetails: { name: 'home' } } });
+  assert.equal(generated.ok, true);
+  assert.match(generated.eventId, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(rk.stats(), { accepted: 2, duplicates: 1 });
+  rk.destroy();
+});
+
+test('an invalid event gets every error with its path', async () => {
+  const rk = await createRekindle();
+  const r = rk.track({ eventType: 7, timestamp: 'soon', extra: 1, productListItems: [{ SKU: 1 }] });
+  assert.equal(r.ok, false);
+  const paths = r.errors.map((e) => e.path).sort();
+  assert.deepEqual(paths, ['$._id', '$.eventType', '$.extra', '$.productListItems[0].SKU', '$.timestamp']);
+  for (const e of r.errors) assert.ok(e.reason.length > 5, `reason for ${e.path}`);
+  rk.destroy();
+});
+
+test('no malformed input makes the module abort', async () => {
+  const rk = await createRekindle();
+  const circular = {};
+  circular.self = circular;
+  const texts = [
+    'not json', '', '{', '[]', 'null', '"str"', '{"_id":', '\u0000\u0001', '\ud800',
+    'x'.repeat(5_000_000), '['.repeat(20_000), '{"a":'.repeat(5_000),
+    JSON.stringify({ _id: 'd', eventType: 'x', timestamp: '2026-12-04T15:53:00Z', data: { big: 'y'.repeat(40_000) } }),
+  ];
+  const values = [circular, 42, null, undefined, Symbol('s'), [1, 2], 'bad type!', 'x'.repeat(1_000_000)];
+  const results = [...texts.map((t) => rk.trackJson(t)), ...values.map((v) => rk.track(v)), rk.trackJson(42)];
+  for (const [i, r] of results.entries()) {
+    assert.equal(r.ok, false, `input ${i} is refused`);
+    assert.ok(r.errors.length >= 1);
+    assert.ok(r.errors.every((e) => typeof e.path === 'string' && e.path.startsWith('$') && e.reason));
+  }
+  assert.match(rk.trackJson('['.repeat(20_000)).errors[0].reason, /deeper than 32/);
+  assert.match(rk.trackJson('x'.repeat(5_000_000)).errors[0].reason, /over the limit of 32768 bytes/);
+  assert.match(rk.trackJson('{"_id": }').errors[0].reason, /not valid JSON: parse error at line 1, column 9/);
+  assert.match(rk.track(circular).errors[0].reason, /cannot be serialized/);
+  assert.match(rk.track(42).errors[0].reason, /must be an object or an event type string, not number/);
+  // Still alive and correct afterwards.
+  const ok = rk.track('commerce.purchases', { commerce: { order: { priceTotal: 10 } } });
+  assert.equal(ok.ok, true);
+  rk.destroy();
+});
+
+test('options are validated with clear errors', async () => {
+  await assert.rejects(createRekindle({ endpont: '/collect' }), (err) => {
+    assert.ok(err instanceof RekindleOptionsError);
+    assert.equal(err.option, 'endpont');
+    assert.match(err.message, /"endpont" is not a known option/);
+    return true;
+  });
+  await assert.rejects(createRekindle({ now: 5 }), /"now" must be a function/);
+  await assert.rejects(createRekindle('yes'), /"options" must be an object/);
+});
+
+test('using the engine after destroy() is a clear error', async () => {
+  const rk = await createRekindle();
+  rk.destroy();
+  rk.destroy();
+  assert.throws(() => rk.track('x.y'), /track\(\) called after destroy\(\)/);
+});

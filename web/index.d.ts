@@ -1,0 +1,98 @@
+// Public types of the rekindle npm module. Hand-written; checked by
+// tests/types/index.test-d.ts with `tsc --noEmit` in the test run.
+
+/** One problem in an input, located by a JSONPath-like string (`$.productListItems[0].SKU`). */
+export interface RekindleError {
+  path: string;
+  reason: string;
+}
+
+/** What tracking one event did. */
+export interface TrackResult {
+  /** True when the event was valid (also for a duplicate). */
+  ok: boolean;
+  /** True when an event with the same `_id` had already been accepted. */
+  duplicate: boolean;
+  /** The event's `_id` ("" when it was refused). */
+  eventId: string;
+  /** Every problem found; empty when `ok`. */
+  errors: RekindleError[];
+}
+
+/** Standard XDM ExperienceEvent types; custom dotted names are allowed too. */
+export type StandardEventType =
+  | 'web.webpagedetails.pageViews'
+  | 'commerce.productViews'
+  | 'commerce.productListAdds'
+  | 'commerce.productListRemovals'
+  | 'commerce.checkouts'
+  | 'commerce.purchases'
+  | 'decisioning.propositionDisplay'
+  | 'decisioning.propositionInteract';
+
+export type EventType = StandardEventType | (string & {});
+
+export interface ProductListItem {
+  SKU?: string;
+  name?: string;
+  quantity?: number;
+  priceTotal?: number;
+  currencyCode?: string;
+  productCategory?: string;
+  [field: string]: unknown;
+}
+
+/** The fields of an event besides its id, type and timestamp (XDM names). */
+export interface EventFields {
+  identityMap?: Record<string, Array<{ id: string; primary?: boolean; authenticatedState?: string }>>;
+  commerce?: Record<string, Record<string, unknown>>;
+  productListItems?: ProductListItem[];
+  web?: {
+    webPageDetails?: { name?: string; URL?: string };
+    webReferrer?: { URL?: string };
+  };
+  data?: Record<string, unknown>;
+  _experience?: Record<string, unknown>;
+}
+
+/** A whole XDM ExperienceEvent. */
+export interface XdmEvent extends EventFields {
+  _id: string;
+  eventType: EventType;
+  /** ISO 8601 with offset, e.g. `2026-12-04T15:53:00Z`. */
+  timestamp: string;
+}
+
+export interface RekindleOptions {
+  /** Where the browser fetches `rekindle.wasm` (default: next to the module). */
+  wasmUrl?: string | URL;
+  /** The wasm bytes themselves (Node, tests). */
+  wasmBinary?: ArrayBuffer | Uint8Array;
+  /** The clock, in milliseconds since the epoch (default: `Date.now`). */
+  now?: () => number;
+  /** A stable id of this device, chosen by the host. */
+  deviceId?: string;
+}
+
+export interface Rekindle {
+  /** The engine's version, e.g. `0.1.0`. */
+  readonly version: string;
+  /** Tracks a whole event. */
+  track(event: XdmEvent): TrackResult;
+  /** Tracks an event of `eventType`; the id and timestamp are generated on the device. */
+  track(eventType: EventType, fields?: EventFields): TrackResult;
+  /** Tracks an event given as JSON text (for hosts that already hold the text). */
+  trackJson(json: string): TrackResult;
+  /** Counts of accepted and duplicate events. */
+  stats(): { accepted: number; duplicates: number };
+  /** Frees the engine. */
+  destroy(): void;
+}
+
+/** Thrown by `createRekindle` for an option a developer must fix. */
+export class RekindleOptionsError extends Error {
+  readonly option: string;
+}
+
+/** Loads the engine and returns its API. */
+export function createRekindle(options?: RekindleOptions): Promise<Rekindle>;

@@ -15,7 +15,7 @@ step "core tests, native (ctest)"
 ctest --test-dir build/native --output-on-failure -j"$(nproc)"
 
 step "core tests, compiled to wasm (node)"
-node build/wasm/tests/core/rekindle_core_tests.js
+node build/wasm/tests/core/rekindle_core_tests.cjs
 
 step "type tests (tsc --noEmit)"
 npx tsc -p tests/types/tsconfig.json

@@ -5,6 +5,7 @@
 #   scripts/build.sh            both
 #   scripts/build.sh native     native only (REKINDLE_SANITIZE=1 for ASan+UBSan)
 #   scripts/build.sh wasm       wasm only
+#   scripts/build.sh module     only the wasm module the page loads (npm start)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -22,12 +23,14 @@ build_native() {
 }
 
 build_wasm() {
+  local targets=()
+  if [ "${1:-}" = module ]; then targets=(--target rekindle_wasm); fi
   # emcc's JS optimizer needs acorn from Debian's node modules.
   export NODE_PATH=/usr/share/nodejs
   if [ ! -f build/wasm/CMakeCache.txt ]; then
     emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
-  cmake --build build/wasm -j"$jobs"
+  cmake --build build/wasm -j"$jobs" "${targets[@]}"
   mkdir -p web/dist
   for f in rekindle.mjs rekindle.wasm; do
     cmp -s "build/wasm/wasm/$f" "web/dist/$f" || cp "build/wasm/wasm/$f" "web/dist/$f"
@@ -37,6 +40,7 @@ build_wasm() {
 case "$what" in
   native) build_native ;;
   wasm) build_wasm ;;
+  module) build_wasm module ;;
   all) build_native; build_wasm ;;
-  *) echo "usage: $0 [native|wasm|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [native|wasm|module|all]" >&2; exit 2 ;;
 esac

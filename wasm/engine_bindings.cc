@@ -3,6 +3,7 @@
 // JS layer parses, so one call crosses the boundary per event.
 #include <emscripten/bind.h>
 
+#include <cmath>
 #include <string>
 
 #include "core/common/json_depth.h"
@@ -10,12 +11,36 @@
 
 namespace {
 
+using rekindle::TimeMs;
 using rekindle::engine::Engine;
 
-std::string ingest(Engine& engine, const std::string& event_json, double now_ms) {
-  return rekindle::dump(rekindle::engine::to_json(
-      engine.ingest(event_json, static_cast<rekindle::TimeMs>(now_ms))));
+// JS numbers are doubles; anything that is not a finite time becomes 0 so a
+// bad argument cannot turn into undefined behaviour in the conversion.
+TimeMs to_time(double ms) { return std::isfinite(ms) ? static_cast<TimeMs>(ms) : 0; }
+
+std::string ingest(Engine& e, const std::string& event_json, double now) {
+  return rekindle::dump(rekindle::engine::to_json(e.ingest(event_json, to_time(now))));
 }
+
+std::string load_artifact(Engine& e, const std::string& artifact_json, double now) {
+  return rekindle::dump(rekindle::engine::to_json(e.load_artifact(artifact_json, to_time(now))));
+}
+
+std::string set_attributes(Engine& e, const std::string& attributes_json, double now) {
+  return rekindle::dump(rekindle::engine::to_json(e.set_attributes(attributes_json, to_time(now))));
+}
+
+std::string advance(Engine& e, double now) {
+  return rekindle::dump(rekindle::engine::to_json(e.advance(to_time(now))));
+}
+
+// NaN stands for "no deadline".
+double next_deadline(const Engine& e) {
+  auto t = e.next_deadline();
+  return t ? static_cast<double>(*t) : std::nan("");
+}
+
+std::string segments(const Engine& e) { return rekindle::dump(rekindle::engine::to_json(e.segments())); }
 
 std::string version() { return Engine::version(); }
 
@@ -23,8 +48,13 @@ std::string version() { return Engine::version(); }
 
 EMSCRIPTEN_BINDINGS(rekindle_engine) {
   emscripten::class_<Engine>("_Engine")
-      .constructor<>()
+      .constructor<std::string>()
       .function("_ingest", &ingest)
+      .function("_loadArtifact", &load_artifact)
+      .function("_setAttributes", &set_attributes)
+      .function("_advance", &advance)
+      .function("_nextDeadline", &next_deadline)
+      .function("_segments", &segments)
       .function("_accepted", emscripten::optional_override([](const Engine& e) {
                   return static_cast<double>(e.accepted());
                 }))

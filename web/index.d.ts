@@ -7,16 +7,46 @@ export interface RekindleError {
   reason: string;
 }
 
-/** What tracking one event did. */
-export interface TrackResult {
-  /** True when the event was valid (also for a duplicate). */
+/** A change of segment membership, stamped with the time it truly happened. */
+export interface SegmentTransition {
+  segment: string;
+  status: 'realized' | 'exited';
+  /** ISO 8601, UTC, with milliseconds. */
+  at: string;
+}
+
+/** A current membership. */
+export interface SegmentMembership {
+  segment: string;
+  status: 'existing';
+  since: string;
+}
+
+/** What a call that moves time or changes state did. */
+export interface UpdateResult {
   ok: boolean;
-  /** True when an event with the same `_id` had already been accepted. */
-  duplicate: boolean;
-  /** The event's `_id` ("" when it was refused). */
-  eventId: string;
   /** Every problem found; empty when `ok`. */
   errors: RekindleError[];
+  /** Segment transitions caused, in time order. */
+  transitions: SegmentTransition[];
+}
+
+/** What tracking one event did. */
+export interface TrackResult extends UpdateResult {
+  /** True when an event with the same `_id` had already been accepted. */
+  duplicate: boolean;
+  /** True when the event was older than what the engine had processed and was re-evaluated. */
+  late: boolean;
+  /** The event's `_id` ("" when it could not be read). */
+  eventId: string;
+}
+
+/** A campaign artifact (docs/rules.md, docs/schema/artifact.schema.json). */
+export interface CampaignArtifact {
+  version: string;
+  limits?: { historyEvents?: number; historyBytes?: number; futureTolerance?: string };
+  segments?: Array<{ id: string; name?: string; description?: string; rule: Record<string, unknown> }>;
+  [part: string]: unknown;
 }
 
 /** Standard XDM ExperienceEvent types; custom dotted names are allowed too. */
@@ -72,6 +102,8 @@ export interface RekindleOptions {
   now?: () => number;
   /** A stable id of this device, chosen by the host. */
   deviceId?: string;
+  /** The campaign artifact to start with; an invalid one makes createRekindle reject with a RekindleArtifactError. */
+  artifact?: CampaignArtifact;
 }
 
 export interface Rekindle {
@@ -83,6 +115,16 @@ export interface Rekindle {
   track(eventType: EventType, fields?: EventFields): TrackResult;
   /** Tracks an event given as JSON text (for hosts that already hold the text). */
   trackJson(json: string): TrackResult;
+  /** Switches to a campaign artifact; on errors the engine keeps the one it had. */
+  loadArtifact(artifact: CampaignArtifact | string): UpdateResult;
+  /** Sets profile attributes (nested objects set nested attributes). */
+  setAttributes(attributes: Record<string, unknown>): UpdateResult;
+  /** Processes every deadline up to `at` (default: now). */
+  advance(at?: number): UpdateResult;
+  /** When a segment may next change without a new event (ms since epoch), or null. */
+  nextDeadline(): number | null;
+  /** Current segment memberships. */
+  segments(): SegmentMembership[];
   /** Counts of accepted and duplicate events. */
   stats(): { accepted: number; duplicates: number };
   /** Frees the engine. */
@@ -92,6 +134,11 @@ export interface Rekindle {
 /** Thrown by `createRekindle` for an option a developer must fix. */
 export class RekindleOptionsError extends Error {
   readonly option: string;
+}
+
+/** Thrown by `createRekindle` when the `artifact` option is invalid. */
+export class RekindleArtifactError extends Error {
+  readonly errors: RekindleError[];
 }
 
 /** Loads the engine and returns its API. */

@@ -1,8 +1,8 @@
 // Browser and bundler entry: the .wasm is fetched from next to this module
 // unless `wasmUrl` says otherwise.
-import { createWithModule, RekindleOptionsError } from './runtime.js';
+import { createWithModule, RekindleOptionsError, RekindleArtifactError } from './runtime.js';
 
-export { RekindleOptionsError };
+export { RekindleOptionsError, RekindleArtifactError };
 
 /** Creates a Rekindle engine in the page. */
 export async function createRekindle(options = {}) {

@@ -1,9 +1,9 @@
 // Node entry: reads the .wasm from the package and hands it to the module, so
 // no fetch or URL resolution is involved.
 import { readFile } from 'node:fs/promises';
-import { createWithModule, RekindleOptionsError } from './runtime.js';
+import { createWithModule, RekindleOptionsError, RekindleArtifactError } from './runtime.js';
 
-export { RekindleOptionsError };
+export { RekindleOptionsError, RekindleArtifactError };
 
 /** Creates a Rekindle engine in Node. */
 export async function createRekindle(options = {}) {

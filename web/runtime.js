@@ -12,7 +12,17 @@ export class RekindleOptionsError extends Error {
   }
 }
 
-const KNOWN_OPTIONS = new Set(['wasmUrl', 'wasmBinary', 'now', 'deviceId']);
+/** Thrown when a campaign artifact given as an option is invalid; `errors` lists every problem with its path. */
+export class RekindleArtifactError extends Error {
+  constructor(errors) {
+    const lines = errors.map((e) => `  ${e.path}: ${e.reason}`).join('\n');
+    super(`rekindle: the artifact is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${lines}`);
+    this.name = 'RekindleArtifactError';
+    this.errors = errors;
+  }
+}
+
+const KNOWN_OPTIONS = new Set(['wasmUrl', 'wasmBinary', 'now', 'deviceId', 'artifact']);
 
 function validateOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -29,6 +39,21 @@ function validateOptions(options) {
   }
   if (options.deviceId !== undefined && (typeof options.deviceId !== 'string' || options.deviceId.length === 0)) {
     throw new RekindleOptionsError('deviceId', 'must be a non-empty string');
+  }
+  if (options.artifact !== undefined && (options.artifact === null || typeof options.artifact !== 'object' || Array.isArray(options.artifact))) {
+    throw new RekindleOptionsError('artifact', 'must be a campaign artifact object');
+  }
+}
+
+// JSON text for the engine, or an error result when the value cannot be serialized.
+function toJsonText(value, what) {
+  if (typeof value === 'string') return { text: value };
+  try {
+    const text = JSON.stringify(value);
+    if (typeof text !== 'string') return { error: failure(`${what} must be a JSON object, not ${describeType(value)}`) };
+    return { text };
+  } catch (err) {
+    return { error: failure(`${what} cannot be serialized as JSON: ${err.message}`) };
   }
 }
 
@@ -49,7 +74,7 @@ function describeType(value) {
 }
 
 function failure(reason) {
-  return { ok: false, duplicate: false, eventId: '', errors: [{ path: '$', reason }] };
+  return { ok: false, duplicate: false, late: false, eventId: '', errors: [{ path: '$', reason }], transitions: [] };
 }
 
 /**
@@ -60,7 +85,16 @@ export async function createWithModule(options, moduleOptions) {
   validateOptions(options);
   const now = options.now ?? (() => Date.now());
   const wasm = await createRekindleModule(moduleOptions);
-  let engine = new wasm._Engine();
+  let engine = new wasm._Engine(options.deviceId ?? '');
+  const call = (method, ...args) => JSON.parse(engine[method](...args));
+
+  if (options.artifact !== undefined) {
+    const loaded = call('_loadArtifact', JSON.stringify(options.artifact), now());
+    if (!loaded.ok) {
+      engine.delete();
+      throw new RekindleArtifactError(loaded.errors);
+    }
+  }
 
   function alive(method) {
     if (engine === null) throw new Error(`rekindle: ${method}() called after destroy()`);
@@ -82,20 +116,55 @@ export async function createWithModule(options, moduleOptions) {
       } else if (eventOrType === null || typeof eventOrType !== 'object' || Array.isArray(eventOrType)) {
         return failure(`an event must be an object or an event type string, not ${describeType(eventOrType)}`);
       }
-      let text;
-      try {
-        text = JSON.stringify(event);
-      } catch (err) {
-        return failure(`event cannot be serialized as JSON: ${err.message}`);
-      }
-      return JSON.parse(engine._ingest(text, now()));
+      const { text, error } = toJsonText(event, 'event');
+      return error ?? call('_ingest', text, now());
     },
 
     /** Tracks an event given as JSON text (hosts that already hold the text: servers, imports). */
     trackJson(text) {
       alive('trackJson');
       if (typeof text !== 'string') return failure(`event JSON must be a string, not ${describeType(text)}`);
-      return JSON.parse(engine._ingest(text, now()));
+      return call('_ingest', text, now());
+    },
+
+    /**
+     * Switches to a campaign artifact (object or JSON text). On errors the
+     * engine keeps the artifact it had and the result lists every problem.
+     */
+    loadArtifact(artifact) {
+      alive('loadArtifact');
+      const { text, error } = toJsonText(artifact, 'artifact');
+      return error ?? call('_loadArtifact', text, now());
+    },
+
+    /** Sets profile attributes (nested objects set nested attributes). */
+    setAttributes(attributes) {
+      alive('setAttributes');
+      if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes)) {
+        return failure(`attributes must be an object, not ${describeType(attributes)}`);
+      }
+      const { text, error } = toJsonText(attributes, 'attributes');
+      return error ?? call('_setAttributes', text, now());
+    },
+
+    /** Processes every deadline up to `at` (default: now); transitions carry their true times. */
+    advance(at = now()) {
+      alive('advance');
+      if (typeof at !== 'number' || !Number.isFinite(at)) return failure('advance(at) needs a time in milliseconds');
+      return call('_advance', at);
+    },
+
+    /** When a segment may next change without a new event (ms since epoch), or null. */
+    nextDeadline() {
+      alive('nextDeadline');
+      const t = engine._nextDeadline();
+      return Number.isNaN(t) ? null : t;
+    },
+
+    /** Current memberships: `[{ segment, status: 'existing', since }]`. */
+    segments() {
+      alive('segments');
+      return call('_segments');
     },
 
     /** Counts of accepted and duplicate events. */

@@ -1,1 +1,265 @@
-// Stub: replaced by the real implementation.
+#include "core/outbox/outbox.h"
+
+#include <utility>
+
+#include "core/common/json_depth.h"
+
+namespace rekindle::outbox {
+namespace {
+
+using nlohmann::json;
+
+bool is_time(const json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t{INT64_MAX};
+  return v.is_number_integer();
+}
+
+const std::string* string_field(const json& obj, const char* key, const std::string& path,
+                                Errors& errors, bool required = true) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) errors.push_back({child(path, key), "is required"});
+    return nullptr;
+  }
+  if (!it->is_string()) {
+    errors.push_back({child(path, key), std::string("must be a string, not ") + type_name(*it)});
+    return nullptr;
+  }
+  return &it->get_ref<const std::string&>();
+}
+
+// Validates one snapshot record; nullopt (with errors) if it is not usable.
+std::optional<Record> read_record(const json& v, const std::string& path, Errors& errors) {
+  if (!v.is_object()) {
+    errors.push_back({path, std::string("must be an object, not ") + type_name(v)});
+    return std::nullopt;
+  }
+  const size_t before = errors.size();
+  Record r;
+  if (const auto* id = string_field(v, "id", path, errors)) {
+    if (id->empty()) errors.push_back({child(path, "id"), "must not be empty"});
+    r.id = *id;
+  }
+  if (const auto* kind = string_field(v, "kind", path, errors)) {
+    if (!is_known_kind(*kind))
+      errors.push_back({child(path, "kind"), "is not a known record kind"});
+    r.kind = *kind;
+  }
+  if (const auto* purpose = string_field(v, "purpose", path, errors, /*required=*/false))
+    r.purpose = *purpose;
+  auto at = v.find("at");
+  if (at == v.end() || !is_time(*at)) {
+    errors.push_back({child(path, "at"), "must be an integer (ms since epoch)"});
+  } else {
+    r.at = at->get<TimeMs>();
+  }
+  auto body = v.find("body");
+  if (body == v.end()) {
+    errors.push_back({child(path, "body"), "is required"});
+  } else {
+    r.body = *body;
+  }
+  if (errors.size() != before) return std::nullopt;
+  return r;
+}
+
+}  // namespace
+
+bool is_known_kind(std::string_view kind) {
+  for (auto k : kKnownKinds)
+    if (k == kind) return true;
+  return false;
+}
+
+json to_json(const Record& record) {
+  return {{"id", record.id},
+          {"kind", record.kind},
+          {"at", record.at},
+          {"purpose", record.purpose},
+          {"body", record.body}};
+}
+
+Outbox::Outbox(Limits limits) : limits_(limits) {}
+
+// The index holds iterators into records_, so a copy must point at its own list.
+Outbox::Outbox(const Outbox& other)
+    : limits_(other.limits_),
+      records_(other.records_),
+      remembered_(other.remembered_),
+      remembered_set_(other.remembered_set_),
+      bytes_(other.bytes_),
+      dropped_(other.dropped_) {
+  rebuild_index();
+}
+
+Outbox& Outbox::operator=(const Outbox& other) {
+  if (this != &other) {
+    Outbox copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+void Outbox::rebuild_index() {
+  index_.clear();
+  for (auto it = records_.begin(); it != records_.end(); ++it) index_.emplace(it->record.id, it);
+}
+
+void Outbox::remove(List::iterator it) {
+  bytes_ -= it->bytes;
+  index_.erase(it->record.id);
+  records_.erase(it);
+}
+
+void Outbox::remember(const std::string& id) {
+  if (!remembered_set_.insert(id).second) return;
+  remembered_.push_back(id);
+  if (remembered_.size() > kRememberedIds) {
+    remembered_set_.erase(remembered_.front());
+    remembered_.pop_front();
+  }
+}
+
+bool Outbox::add(Record record) {
+  if (record.id.empty() || index_.count(record.id) || remembered_set_.count(record.id))
+    return false;
+  const size_t size = dump(record.body).size();
+  if (size > limits_.max_bytes || limits_.max_records == 0) {
+    ++dropped_;
+    return false;
+  }
+  std::string id = record.id;
+  records_.push_back(Entry{std::move(record), size});
+  index_.emplace(std::move(id), std::prev(records_.end()));
+  bytes_ += size;
+  while (records_.size() > limits_.max_records || bytes_ > limits_.max_bytes) {
+    remove(records_.begin());
+    ++dropped_;
+  }
+  return true;
+}
+
+std::vector<Record> Outbox::pending(
+    size_t max_records, size_t max_bytes,
+    const std::function<bool(const std::string&)>& sendable) const {
+  std::vector<Record> out;
+  size_t total = 0;
+  for (const Entry& e : records_) {
+    if (out.size() >= max_records) break;
+    const std::string& purpose = e.record.purpose;
+    if (!purpose.empty() && !(sendable && sendable(purpose))) continue;
+    // Stop rather than skip, so a large record is not overtaken by newer ones.
+    if (!out.empty() && total + e.bytes > max_bytes) break;
+    total += e.bytes;
+    out.push_back(e.record);
+  }
+  return out;
+}
+
+size_t Outbox::ack(const std::vector<std::string>& ids) {
+  size_t removed = 0;
+  for (const auto& id : ids) {
+    if (id.empty()) continue;
+    if (auto it = index_.find(id); it != index_.end()) {
+      remove(it->second);
+      ++removed;
+    }
+    remember(id);
+  }
+  return removed;
+}
+
+bool Outbox::cancel(const std::string& id) {
+  auto it = index_.find(id);
+  if (it == index_.end()) return false;
+  remove(it->second);
+  remember(id);
+  return true;
+}
+
+size_t Outbox::purge(const std::string& purpose) {
+  if (purpose.empty()) return 0;
+  size_t removed = 0;
+  for (auto it = records_.begin(); it != records_.end();) {
+    auto next = std::next(it);
+    if (it->record.purpose == purpose) {
+      remove(it);
+      ++removed;
+    }
+    it = next;
+  }
+  return removed;
+}
+
+json Outbox::to_json() const {
+  json records = json::array();
+  for (const Entry& e : records_) records.push_back(outbox::to_json(e.record));
+  json acked = json::array();
+  for (const auto& id : remembered_) acked.push_back(id);
+  return {{"records", std::move(records)}, {"acked", std::move(acked)}, {"dropped", dropped_}};
+}
+
+std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limits limits) {
+  const size_t before = errors.size();
+  if (!value.is_object()) {
+    errors.push_back({"$", std::string("must be an object, not ") + type_name(value)});
+    return std::nullopt;
+  }
+  Outbox out(limits);
+
+  auto acked = value.find("acked");
+  if (acked != value.end()) {
+    if (!acked->is_array()) {
+      errors.push_back({"$.acked", std::string("must be an array, not ") + type_name(*acked)});
+    } else {
+      for (size_t i = 0; i < acked->size(); ++i) {
+        const json& id = (*acked)[i];
+        if (!id.is_string() || id.get_ref<const std::string&>().empty()) {
+          errors.push_back({index("$.acked", i), "must be a non-empty string"});
+          continue;
+        }
+        out.remember(id.get_ref<const std::string&>());
+      }
+    }
+  }
+
+  auto dropped = value.find("dropped");
+  if (dropped != value.end()) {
+    if (!dropped->is_number_unsigned()) {
+      errors.push_back({"$.dropped", "must be a non-negative integer"});
+    } else {
+      out.dropped_ = dropped->get<uint64_t>();
+    }
+  }
+
+  auto records = value.find("records");
+  if (records == value.end() || !records->is_array()) {
+    errors.push_back({"$.records", records == value.end()
+                                       ? std::string("is required")
+                                       : std::string("must be an array, not ") +
+                                             type_name(*records)});
+  } else {
+    for (size_t i = 0; i < records->size(); ++i) {
+      std::string path = index("$.records", i);
+      auto r = read_record((*records)[i], path, errors);
+      if (!r) continue;
+      if (out.index_.count(r->id)) {
+        errors.push_back({child(path, "id"), "repeats an earlier record's id"});
+      } else if (out.remembered_set_.count(r->id)) {
+        errors.push_back({child(path, "id"), "is also listed as acknowledged"});
+      } else {
+        out.add(std::move(*r));
+      }
+    }
+  }
+
+  for (const auto& [key, v] : value.items()) {
+    (void)v;
+    if (key != "records" && key != "acked" && key != "dropped")
+      errors.push_back({child("$", key), "is not a known field"});
+  }
+  if (errors.size() != before) return std::nullopt;
+  return out;
+}
+
+}  // namespace rekindle::outbox

@@ -1,1 +1,169 @@
-// Stub: replaced by the real implementation.
+#include "core/profile/history.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "core/common/json_depth.h"
+
+namespace rekindle::profile {
+namespace {
+
+using nlohmann::json;
+
+// A non-negative integer no larger than `max`, or an error at `path`.
+std::optional<uint64_t> read_count(const json& object, const char* key, const std::string& path,
+                                   uint64_t max, Errors& errors) {
+  auto it = object.find(key);
+  if (it == object.end()) {
+    errors.push_back({path, "is required"});
+    return std::nullopt;
+  }
+  if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0)) {
+    errors.push_back({path, std::string("must be a non-negative integer, not ") +
+                                (it->is_number() ? "a negative or fractional number" : type_name(*it))});
+    return std::nullopt;
+  }
+  auto n = it->is_number_unsigned() ? it->get<uint64_t>() : static_cast<uint64_t>(it->get<int64_t>());
+  if (n > max) {
+    errors.push_back({path, "is over the largest allowed value, " + std::to_string(max)});
+    return std::nullopt;
+  }
+  return n;
+}
+
+void check_keys(const json& object, std::initializer_list<std::string_view> known,
+                const std::string& path, Errors& errors) {
+  for (const auto& [key, _] : object.items())
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      errors.push_back({child(path, key), "is not a known field"});
+}
+
+std::optional<HistoryLimits> read_limits(const json& value, Errors& errors) {
+  auto it = value.find("limits");
+  if (it == value.end()) {
+    errors.push_back({"$.limits", "is required"});
+    return std::nullopt;
+  }
+  if (!it->is_object()) {
+    errors.push_back({"$.limits", std::string("must be an object, not ") + type_name(*it)});
+    return std::nullopt;
+  }
+  check_keys(*it, {"maxEvents", "maxBytes", "retentionMs"}, "$.limits", errors);
+  constexpr uint64_t kMaxSize = std::numeric_limits<size_t>::max();
+  constexpr uint64_t kMaxDuration = std::numeric_limits<DurationMs>::max();
+  auto events = read_count(*it, "maxEvents", "$.limits.maxEvents", kMaxSize, errors);
+  auto bytes = read_count(*it, "maxBytes", "$.limits.maxBytes", kMaxSize, errors);
+  auto retention = read_count(*it, "retentionMs", "$.limits.retentionMs", kMaxDuration, errors);
+  if (!events || !bytes || !retention) return std::nullopt;
+  return HistoryLimits{static_cast<size_t>(*events), static_cast<size_t>(*bytes),
+                       static_cast<DurationMs>(*retention)};
+}
+
+}  // namespace
+
+History::History(HistoryLimits limits) : limits_(limits) {}
+
+void History::set_limits(HistoryLimits limits) {
+  limits_ = limits;
+  enforce_size();
+}
+
+bool History::insert(event::Event ev) {
+  if (ids_.count(ev.id)) return false;
+  size_t bytes = dump(ev.body).size();
+  // upper_bound: after every event with the same timestamp. In-order events
+  // land at the end, where a deque inserts in O(1).
+  auto pos = std::upper_bound(events_.begin(), events_.end(), ev.timestamp,
+                              [](TimeMs t, const event::Event& e) { return t < e.timestamp; });
+  auto offset = pos - events_.begin();
+  ids_.insert(ev.id);
+  events_.insert(pos, std::move(ev));
+  event_bytes_.insert(event_bytes_.begin() + offset, bytes);
+  bytes_ += bytes;
+  return true;
+}
+
+void History::prune(TimeMs now) {
+  // retention <= 0 keeps nothing older than now; a huge one must not overflow.
+  DurationMs retention = std::max<DurationMs>(limits_.retention, 0);
+  TimeMs cutoff = now >= std::numeric_limits<TimeMs>::min() + retention
+                      ? now - retention
+                      : std::numeric_limits<TimeMs>::min();
+  while (!events_.empty() && events_.front().timestamp < cutoff) {
+    pop_oldest();
+    ++expired_;
+  }
+  enforce_size();
+}
+
+std::optional<TimeMs> History::latest() const {
+  if (events_.empty()) return std::nullopt;
+  return events_.back().timestamp;
+}
+
+nlohmann::json History::to_json() const {
+  json events = json::array();
+  for (const auto& ev : events_) events.push_back(ev.body);
+  json limits = json::object();
+  limits["maxEvents"] = limits_.max_events;
+  limits["maxBytes"] = limits_.max_bytes;
+  limits["retentionMs"] = limits_.retention;
+  json out = json::object();
+  out["limits"] = std::move(limits);
+  out["expired"] = expired_;
+  out["dropped"] = dropped_;
+  out["events"] = std::move(events);
+  return out;
+}
+
+std::optional<History> History::from_json(const nlohmann::json& value, Errors& errors) {
+  if (!value.is_object()) {
+    errors.push_back({"$", std::string("a history snapshot must be an object, not ") + type_name(value)});
+    return std::nullopt;
+  }
+  size_t before = errors.size();
+  check_keys(value, {"limits", "expired", "dropped", "events"}, "$", errors);
+  auto limits = read_limits(value, errors);
+  constexpr uint64_t kMaxCount = std::numeric_limits<uint64_t>::max();
+  auto expired = read_count(value, "expired", "$.expired", kMaxCount, errors);
+  auto dropped = read_count(value, "dropped", "$.dropped", kMaxCount, errors);
+
+  History history(limits.value_or(HistoryLimits{}));
+  auto events = value.find("events");
+  if (events == value.end()) {
+    errors.push_back({"$.events", "is required"});
+  } else if (!events->is_array()) {
+    errors.push_back({"$.events", std::string("must be an array, not ") + type_name(*events)});
+  } else {
+    for (size_t i = 0; i < events->size(); ++i) {
+      std::string path = index("$.events", i);
+      auto parsed = event::from_json((*events)[i]);
+      // The event's own paths start at "$"; rebase them on its place here.
+      for (auto& e : parsed.errors) errors.push_back({path + e.path.substr(1), e.reason});
+      if (parsed.event && !history.insert(std::move(*parsed.event)))
+        errors.push_back({path + "._id", "duplicates the _id of an earlier event"});
+    }
+  }
+  if (errors.size() != before) return std::nullopt;
+  history.expired_ = *expired;
+  history.dropped_ = *dropped;
+  history.enforce_size();
+  return history;
+}
+
+void History::pop_oldest() {
+  ids_.erase(events_.front().id);
+  bytes_ -= event_bytes_.front();
+  events_.pop_front();
+  event_bytes_.pop_front();
+}
+
+void History::enforce_size() {
+  while (!events_.empty() && (events_.size() > limits_.max_events || bytes_ > limits_.max_bytes)) {
+    pop_oldest();
+    ++dropped_;
+  }
+}
+
+}  // namespace rekindle::profile

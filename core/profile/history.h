@@ -1,1 +1,76 @@
 #pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/common/error.h"
+#include "core/common/time.h"
+#include "core/event/event.h"
+
+namespace rekindle::profile {
+
+// How much history a device keeps: rules look back at most this far.
+struct HistoryLimits {
+  size_t max_events = 10000;
+  size_t max_bytes = 4 * 1024 * 1024;  // sum of the events' serialized bodies
+  DurationMs retention = kHour;        // events older than now - retention expire
+
+  bool operator==(const HistoryLimits&) const = default;
+};
+
+// The visitor's recent events in timestamp order, without duplicate ids, and
+// bounded in count, bytes and age.
+class History {
+ public:
+  explicit History(HistoryLimits limits = {});
+
+  const HistoryLimits& limits() const { return limits_; }
+  // Enforces max_events and max_bytes at once (counted as dropped); the new
+  // retention applies at the next prune().
+  void set_limits(HistoryLimits limits);
+
+  // Inserts in timestamp order; an event with an equal timestamp goes after
+  // the ones already held. False, and nothing inserted, if the id is already
+  // held. Does not enforce the limits: call prune() after inserting.
+  bool insert(event::Event ev);
+  bool contains(const std::string& id) const { return ids_.count(id) != 0; }
+
+  // Removes events with timestamp < now - retention (counted as expired),
+  // then the oldest ones until max_events and max_bytes hold (counted as
+  // dropped).
+  void prune(TimeMs now);
+
+  const std::deque<event::Event>& events() const { return events_; }  // oldest first
+  size_t size() const { return events_.size(); }
+  size_t bytes() const { return bytes_; }
+  uint64_t expired() const { return expired_; }
+  uint64_t dropped() const { return dropped_; }
+  std::optional<TimeMs> latest() const;
+
+  // Snapshot: {"limits": {"maxEvents", "maxBytes", "retentionMs"},
+  // "expired": n, "dropped": n, "events": [event bodies, oldest first]}.
+  nlohmann::json to_json() const;
+  // Restores a snapshot, re-validating every event; a snapshot held over
+  // its limits is trimmed (counted as dropped).
+  static std::optional<History> from_json(const nlohmann::json& value, Errors& errors);
+
+ private:
+  void pop_oldest();
+  void enforce_size();
+
+  HistoryLimits limits_;
+  std::deque<event::Event> events_;
+  std::deque<size_t> event_bytes_;  // parallel to events_: rekindle::dump(body).size()
+  std::unordered_set<std::string> ids_;
+  size_t bytes_ = 0;
+  uint64_t expired_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace rekindle::profile

@@ -1,1 +1,214 @@
-// Stub: replaced by the real implementation.
+#include "core/profile/profile.h"
+
+#include <limits>
+#include <utility>
+
+#include "core/common/json_depth.h"
+
+namespace rekindle::profile {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kAttributes = "attributes";
+constexpr std::string_view kDeviceNamespace = "device";
+
+bool is_attribute_key(const std::string& key) {
+  return key.size() > kAttributes.size() && key.compare(0, kAttributes.size(), kAttributes) == 0 &&
+         key[kAttributes.size()] == '.';
+}
+
+using Leaves = std::vector<std::pair<std::string, const json*>>;
+
+// Turns nested objects into dotted leaf keys; `depth` counts the objects
+// around `object`, the attributes object itself being 1.
+void flatten(const json& object, const std::string& key_prefix, const std::string& path, int depth,
+             Leaves& leaves, Errors& errors) {
+  for (const auto& [name, value] : object.items()) {
+    std::string p = child(path, name);
+    if (!is_valid_segment(name)) {
+      errors.push_back({p, "is not a valid attribute name: letters, digits, '_', '$' and '-'"});
+      continue;
+    }
+    std::string key = key_prefix + '.' + name;
+    if (key.size() > kMaxKeyLength) {
+      errors.push_back({p, "makes the field key longer than " + std::to_string(kMaxKeyLength) +
+                               " characters"});
+      continue;
+    }
+    if (!value.is_object()) {
+      check_value(value, p, errors);
+      leaves.emplace_back(std::move(key), &value);
+    } else if (depth + 1 > kMaxDepth) {
+      errors.push_back({p, "nests deeper than " + std::to_string(kMaxDepth) + " levels"});
+    } else {
+      flatten(value, key, p, depth + 1, leaves, errors);
+    }
+  }
+}
+
+}  // namespace
+
+Profile::Profile(std::string device_id) { set_device_id(std::move(device_id)); }
+
+void Profile::set_device_id(std::string device_id) {
+  device_id_ = std::move(device_id);
+  // The device's own identity is kept even past kMaxIdentities: it is what
+  // ties this device's records to the profile.
+  if (is_valid_identity(kDeviceNamespace, device_id_))
+    identities_.emplace(std::string(kDeviceNamespace), device_id_);
+}
+
+bool Profile::identify(const std::string& ns, const std::string& id, TimeMs /*now*/) {
+  // Identities carry no time: they only grow, so there is no write to order.
+  if (!is_valid_identity(ns, id)) return false;
+  Identity identity{ns, id};
+  if (identities_.count(identity)) return false;
+  if (identities_.size() >= kMaxIdentities) return false;
+  identities_.insert(std::move(identity));
+  return true;
+}
+
+Profile::SetResult Profile::set_attributes(const json& attributes, TimeMs now,
+                                           const std::string& origin) {
+  SetResult out;
+  if (!attributes.is_object()) {
+    out.errors.push_back({"$", std::string("attributes must be an object, not ") + type_name(attributes)});
+    return out;
+  }
+  if (!is_valid_origin(origin))
+    out.errors.push_back({"$", "the origin must be a non-empty string of at most " +
+                                   std::to_string(kMaxOriginLength) + " bytes"});
+  Leaves leaves;
+  flatten(attributes, std::string(kAttributes), "$", 1, leaves, out.errors);
+  size_t new_keys = 0;
+  for (const auto& [key, _] : leaves) new_keys += fields_.count(key) == 0 ? 1 : 0;
+  if (new_keys > 0 && fields_.size() + new_keys > kMaxFields)
+    out.errors.push_back({"$", "would make the profile hold " +
+                                   std::to_string(fields_.size() + new_keys) +
+                                   " fields, over the limit of " + std::to_string(kMaxFields)});
+  if (!out.errors.empty()) return out;
+
+  bool stored = false;
+  for (const auto& [key, value] : leaves) {
+    bool value_changed = false;
+    stored |= store(key, FieldValue{*value, now, origin}, &value_changed);
+    if (value_changed) out.changed.push_back(key.substr(kAttributes.size() + 1));
+  }
+  // A write that keeps the value can still change which leaf shows (the
+  // newest on a line of descent wins), so any stored write refreshes.
+  if (stored) refresh_attributes();
+  return out;
+}
+
+const FieldValue* Profile::field(const std::string& key) const {
+  auto it = fields_.find(key);
+  return it == fields_.end() ? nullptr : &it->second;
+}
+
+bool Profile::set_field(const std::string& key, json value, TimeMs ts, const std::string& origin) {
+  if (!is_valid_field_key(key) || !is_valid_origin(origin)) return false;
+  Errors errors;
+  check_value(value, key, errors);
+  if (!errors.empty()) return false;
+  if (fields_.size() >= kMaxFields && fields_.count(key) == 0) return false;
+  bool value_changed = false;
+  if (!store(key, FieldValue{std::move(value), ts, origin}, &value_changed)) return false;
+  if (is_attribute_key(key)) refresh_attributes();
+  return true;
+}
+
+Fragment Profile::fragment() const {
+  Fragment f;
+  f.profile_id = device_id_;
+  f.fields = fields_;
+  f.identities = identities_;
+  return f;
+}
+
+Fragment Profile::fragment_since(TimeMs since) const {
+  Fragment f;
+  f.profile_id = device_id_;
+  for (const auto& [key, fv] : fields_)
+    if (fv.ts > since) f.fields.emplace(key, fv);
+  f.identities = identities_;
+  return f;
+}
+
+std::vector<std::string> Profile::apply(const Fragment& fragment) {
+  std::vector<std::string> changed;
+  bool attributes_stored = false;
+  for (const auto& [key, fv] : fragment.fields) {
+    bool value_changed = false;
+    if (!store(key, fv, &value_changed)) continue;
+    attributes_stored |= is_attribute_key(key);
+    if (value_changed) changed.push_back(key);
+  }
+  size_t before = identities_.size();
+  identities_.insert(fragment.identities.begin(), fragment.identities.end());
+  if (identities_.size() != before) changed.emplace_back("identities");
+  if (attributes_stored) refresh_attributes();
+  return changed;
+}
+
+json Profile::to_json() const {
+  json out = profile::to_json(fragment());
+  out.erase("profileId");
+  out["deviceId"] = device_id_;
+  return out;
+}
+
+std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
+  if (!value.is_object()) {
+    errors.push_back({"$", std::string("a profile snapshot must be an object, not ") + type_name(value)});
+    return std::nullopt;
+  }
+  size_t before = errors.size();
+  std::string device_id;
+  json fragment_part = json::object();
+  for (const auto& [key, v] : value.items()) {
+    if (key == "deviceId") {
+      if (!v.is_string()) {
+        errors.push_back({"$.deviceId", std::string("must be a string, not ") + type_name(v)});
+      } else if (v.get_ref<const std::string&>().size() > kMaxProfileIdLength) {
+        errors.push_back({"$.deviceId", "is longer than " + std::to_string(kMaxProfileIdLength) + " bytes"});
+      } else {
+        device_id = v.get<std::string>();
+      }
+    } else if (key == "identities" || key == "fields") {
+      fragment_part[key] = v;
+    } else {
+      errors.push_back({child("$", key), "is not a known field"});
+    }
+  }
+  if (!value.contains("deviceId")) errors.push_back({"$.deviceId", "is required"});
+  // A snapshot holds whatever merges produced; refusing it over the wire
+  // limit would lose the profile.
+  FragmentParse parsed =
+      fragment_from_json(fragment_part, "$", std::numeric_limits<size_t>::max());
+  errors.insert(errors.end(), parsed.errors.begin(), parsed.errors.end());
+  if (errors.size() != before) return std::nullopt;
+
+  Profile profile(std::move(device_id));
+  profile.fields_ = std::move(parsed.fragment->fields);
+  profile.identities_.insert(parsed.fragment->identities.begin(), parsed.fragment->identities.end());
+  profile.refresh_attributes();
+  return profile;
+}
+
+bool Profile::store(const std::string& key, const FieldValue& fv, bool* value_changed) {
+  auto [it, inserted] = fields_.try_emplace(key, fv);
+  if (inserted) {
+    *value_changed = !fv.value.is_null();
+    return true;
+  }
+  if (!wins(fv, it->second)) return false;
+  // Compared as text, like the tie-break: 1 and 1.0 are different writes.
+  *value_changed = dump(it->second.value) != dump(fv.value);
+  it->second = fv;
+  return true;
+}
+
+void Profile::refresh_attributes() { attributes_ = materialize(fields_, kAttributes); }
+
+}  // namespace rekindle::profile

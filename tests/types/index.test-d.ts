@@ -1,6 +1,9 @@
 // Compiled with `tsc --noEmit`: lines marked @ts-expect-error must fail to
 // type-check, everything else must pass.
-import { createRekindle, type Rekindle, type TrackResult, RekindleOptionsError } from 'rekindle';
+import {
+  createRekindle, type Rekindle, type TrackResult, type UpdateResult, type SegmentMembership,
+  RekindleOptionsError, RekindleArtifactError,
+} from 'rekindle';
 
 async function main(): Promise<void> {
   const rk: Rekindle = await createRekindle({ wasmUrl: '/rekindle.wasm', now: () => 0 });
@@ -11,6 +14,17 @@ async function main(): Promise<void> {
   const r2: TrackResult = rk.track({ _id: 'e1', eventType: 'acme.custom', timestamp: '2026-12-04T15:53:00Z' });
   const r3: TrackResult = rk.trackJson('{"_id":"e2"}');
   const firstPath: string | undefined = r1.errors[0]?.path;
+  const loaded: UpdateResult = rk.loadArtifact({ version: '1', segments: [{ id: 'a', rule: { segment: 'b' } }] });
+  const at: string | undefined = loaded.transitions[0]?.at;
+  const next: number | null = rk.nextDeadline();
+  const members: SegmentMembership[] = rk.segments();
+  const advanced: UpdateResult = rk.advance(Date.now());
+  rk.setAttributes({ tier: 'gold' });
+  void [at, next, members, advanced];
+  // @ts-expect-error an artifact needs a version
+  rk.loadArtifact({ segments: [] });
+  // @ts-expect-error attributes are an object
+  rk.setAttributes('gold');
   const { accepted, duplicates } = rk.stats();
   rk.destroy();
   void [version, r2, r3, firstPath, accepted, duplicates];
@@ -24,6 +38,9 @@ async function main(): Promise<void> {
   // @ts-expect-error items must be objects
   rk.track('commerce.productViews', { productListItems: ['sku-1'] });
 
+  const bad = new RekindleArtifactError();
+  const firstError: string | undefined = bad.errors[0]?.path;
+  void firstError;
   const err = new RekindleOptionsError();
   const option: string = err.option;
   void option;

@@ -15,7 +15,7 @@ test('tracks a full event and a type + fields, ignoring duplicates', async () =>
   const rk = await createRekindle({ now: () => T0 });
   const full = { _id: 'e-1', eventType: 'commerce.productListAdds', timestamp: '2026-12-04T15:53:00Z',
     productListItems: [{ SKU: 'sku-1', quantity: 1, priceTotal: 20 }] };
-  assert.deepEqual(rk.track(full), { ok: true, duplicate: false, eventId: 'e-1', errors: [] });
+  assert.deepEqual(rk.track(full), { ok: true, duplicate: false, late: false, eventId: 'e-1', errors: [], transitions: [] });
   assert.equal(rk.track(full).duplicate, true);
   const generated = rk.track('web.webpagedetails.pageViews', { web: { webPageDetails: { name: 'home' } } });
   assert.equal(generated.ok, true);
@@ -77,4 +77,44 @@ test('using the engine after destroy() is a clear error', async () => {
   rk.destroy();
   rk.destroy();
   assert.throws(() => rk.track('x.y'), /track\(\) called after destroy\(\)/);
+});
+
+test('an artifact qualifies segments through the JS API, with deadlines', async () => {
+  let clock = T0;
+  const rk = await createRekindle({
+    now: () => clock,
+    artifact: {
+      version: '1',
+      segments: [{ id: 'abandoned-cart', rule: { sequence: [
+        { event: { type: 'commerce.productListAdds' } },
+        { absent: { type: 'commerce.purchases' }, for: '30m' },
+      ] } }],
+    },
+  });
+  assert.equal(rk.nextDeadline(), null);
+  rk.track('commerce.productListAdds', { productListItems: [{ SKU: 'sku-1' }] });
+  assert.equal(rk.nextDeadline(), T0 + 30 * 60_000);
+  clock = T0 + 2 * 86_400_000;
+  const advanced = rk.advance();
+  assert.deepEqual(advanced.transitions, [{ segment: 'abandoned-cart', status: 'realized', at: '2026-12-04T16:23:00.000Z' }]);
+  assert.deepEqual(rk.segments(), [{ segment: 'abandoned-cart', status: 'existing', since: '2026-12-04T16:23:00.000Z' }]);
+  const bought = rk.track('commerce.purchases', { commerce: { order: { priceTotal: 10 } } });
+  assert.equal(bought.transitions[0].status, 'exited');
+  assert.deepEqual(rk.segments(), []);
+  rk.destroy();
+});
+
+test('an invalid artifact is refused with every error and the old one stays', async () => {
+  const rk = await createRekindle({ artifact: { version: '1', segments: [{ id: 'gold', rule: { path: 'profile.tier', op: 'eq', value: 'gold' } }] } });
+  const bad = rk.loadArtifact({ version: '2', segments: [{ id: 'x', rule: { path: 'profile.a', op: 'like', value: 1 } }, { id: 'y', rule: { segment: 'nope' } }] });
+  assert.equal(bad.ok, false);
+  assert.deepEqual(bad.errors.map((e) => e.path), ['$.segments[0].rule.op', '$.segments[1].rule.segment']);
+  assert.equal(rk.setAttributes({ tier: 'gold' }).transitions[0].segment, 'gold');
+  assert.equal(rk.loadArtifact('{"version":').ok, false);
+  rk.destroy();
+  await assert.rejects(createRekindle({ artifact: { segments: [] } }), (err) => {
+    assert.equal(err.name, 'RekindleArtifactError');
+    assert.deepEqual(err.errors, [{ path: '$.version', reason: 'is required' }]);
+    return true;
+  });
 });

@@ -1,0 +1,200 @@
+#include "core/artifact/artifact.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+
+namespace rekindle::artifact {
+namespace {
+
+using nlohmann::json;
+
+bool valid_segment_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(id[0])) return false;
+  return std::all_of(id.begin(), id.end(), [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+void parse_limits(const json& j, Limits& limits, Errors& errors) {
+  const std::string path = "$.limits";
+  if (!j.is_object()) {
+    errors.push_back({path, std::string("must be an object, not ") + type_name(j)});
+    return;
+  }
+  for (const auto& item : j.items()) {
+    // Named copies: clang 14 cannot capture structured bindings in lambdas.
+    const std::string& key = item.key();
+    const json& value = item.value();
+    std::string p = child(path, key);
+    auto integer = [&](size_t lo, size_t hi, size_t& out) {
+      if (!value.is_number_integer() || value.get<int64_t>() < static_cast<int64_t>(lo) ||
+          value.get<int64_t>() > static_cast<int64_t>(hi)) {
+        errors.push_back({p, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi)});
+      } else {
+        out = value.get<size_t>();
+      }
+    };
+    if (key == "historyEvents") {
+      integer(1, 100000, limits.history_events);
+    } else if (key == "historyBytes") {
+      integer(1024, 64 * 1024 * 1024, limits.history_bytes);
+    } else if (key == "futureTolerance") {
+      auto d = value.is_string() ? parse_duration(value.get_ref<const std::string&>()) : std::nullopt;
+      if (!d) errors.push_back({p, "must be a duration such as \"5m\""});
+      else limits.future_tolerance = *d;
+    } else {
+      errors.push_back({p, "is not a known limit (expected historyEvents, historyBytes, futureTolerance)"});
+    }
+  }
+}
+
+// Resolves segment references and orders segments so that each comes after
+// the ones it reads; reports unknown references and cycles.
+void link(Artifact& a, Errors& errors) {
+  const size_t n = a.segments.size();
+  a.dependents.assign(n, {});
+  bool resolved = true;
+  for (size_t i = 0; i < n; ++i) {
+    Segment& s = a.segments[i];
+    for (size_t r = 0; r < s.rule.segment_refs.size(); ++r) {
+      int target = a.find_segment(s.rule.segment_refs[r]);
+      if (target < 0) {
+        errors.push_back({s.rule.segment_ref_paths[r], "names unknown segment '" + s.rule.segment_refs[r] + "'"});
+        resolved = false;
+        continue;
+      }
+      s.refs.push_back(target);
+      a.dependents[static_cast<size_t>(target)].push_back(static_cast<int>(i));
+    }
+  }
+  if (!resolved) return;
+  // Depth-first search; a grey node met again closes a cycle.
+  std::vector<int> color(n, 0);
+  std::vector<int> stack;
+  std::vector<bool> reported(n, false);
+  std::function<void(int)> visit = [&](int i) {
+    color[static_cast<size_t>(i)] = 1;
+    stack.push_back(i);
+    for (int r : a.segments[static_cast<size_t>(i)].refs) {
+      if (color[static_cast<size_t>(r)] == 1) {
+        auto from = std::find(stack.begin(), stack.end(), r);
+        std::string cycle;
+        for (auto it = from; it != stack.end(); ++it) cycle += a.segments[static_cast<size_t>(*it)].id + " -> ";
+        cycle += a.segments[static_cast<size_t>(r)].id;
+        if (!reported[static_cast<size_t>(r)]) {
+          reported[static_cast<size_t>(r)] = true;
+          errors.push_back({"$.segments[" + std::to_string(r) + "].rule", "segment '" +
+                            a.segments[static_cast<size_t>(r)].id + "' is part of a cycle: " + cycle});
+        }
+      } else if (color[static_cast<size_t>(r)] == 0) {
+        visit(r);
+      }
+    }
+    stack.pop_back();
+    color[static_cast<size_t>(i)] = 2;
+    a.order.push_back(i);
+  };
+  for (size_t i = 0; i < n; ++i)
+    if (color[i] == 0) visit(static_cast<int>(i));
+}
+
+}  // namespace
+
+int Artifact::find_segment(std::string_view id) const {
+  for (size_t i = 0; i < segments.size(); ++i)
+    if (segments[i].id == id) return static_cast<int>(i);
+  return -1;
+}
+
+ParseResult from_json(const json& doc) {
+  ParseResult out;
+  Errors& errors = out.errors;
+  if (!doc.is_object()) {
+    errors.push_back({"$", std::string("an artifact must be an object, not ") + type_name(doc)});
+    return out;
+  }
+  auto a = std::make_shared<Artifact>();
+  static constexpr std::string_view kKeys[] = {"version", "limits", "segments", "journeys", "offers", "placements", "consent", "name", "description"};
+  for (const auto& [key, _] : doc.items()) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
+      errors.push_back({child("$", key), "is not a known artifact field"});
+  }
+  if (auto v = doc.find("version"); v == doc.end()) {
+    errors.push_back({"$.version", "is required"});
+  } else if (!v->is_string() || v->get_ref<const std::string&>().empty()) {
+    errors.push_back({"$.version", "must be a non-empty string"});
+  } else {
+    a->version = v->get<std::string>();
+  }
+  if (auto l = doc.find("limits"); l != doc.end()) parse_limits(*l, a->limits, errors);
+
+  if (auto segs = doc.find("segments"); segs != doc.end()) {
+    if (!segs->is_array()) {
+      errors.push_back({"$.segments", "must be an array"});
+    } else {
+      std::map<std::string, size_t> seen;
+      for (size_t i = 0; i < segs->size(); ++i) {
+        std::string p = index("$.segments", i);
+        const json& s = (*segs)[i];
+        if (!s.is_object()) {
+          errors.push_back({p, std::string("a segment must be an object, not ") + type_name(s)});
+          continue;
+        }
+        Segment seg;
+        for (const auto& [key, _] : s.items())
+          if (key != "id" && key != "name" && key != "description" && key != "rule")
+            errors.push_back({child(p, key), "is not a known segment field (expected id, name, description, rule)"});
+        if (auto id = s.find("id"); id == s.end()) {
+          errors.push_back({child(p, "id"), "is required"});
+        } else if (!id->is_string() || !valid_segment_id(id->get<std::string>())) {
+          errors.push_back({child(p, "id"), "must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (at most 64)"});
+        } else {
+          seg.id = id->get<std::string>();
+          if (auto [it, fresh] = seen.emplace(seg.id, i); !fresh)
+            errors.push_back({child(p, "id"), "duplicates the id of $.segments[" + std::to_string(it->second) + "]"});
+        }
+        if (auto name = s.find("name"); name != s.end()) {
+          if (!name->is_string()) errors.push_back({child(p, "name"), "must be a string"});
+          else seg.name = name->get<std::string>();
+        }
+        if (auto d = s.find("description"); d != s.end() && !d->is_string())
+          errors.push_back({child(p, "description"), "must be a string"});
+        if (auto rule = s.find("rule"); rule == s.end()) {
+          errors.push_back({child(p, "rule"), "is required"});
+        } else if (auto compiled = rules::compile(*rule, child(p, "rule"), errors)) {
+          seg.rule = std::move(*compiled);
+          seg.canonical = dump(*rule);
+        }
+        a->segments.push_back(std::move(seg));
+      }
+    }
+  }
+  link(*a, errors);
+  if (!errors.empty()) return out;
+  for (const auto& s : a->segments) a->retention = std::max(a->retention, s.rule.longest_window);
+  a->document = doc;
+  out.artifact = std::move(a);
+  return out;
+}
+
+ParseResult parse(std::string_view text) {
+  ParsedJson parsed = parse_json(text, kArtifactLimits, "artifact");
+  if (!parsed.ok()) {
+    ParseResult out;
+    out.errors = std::move(parsed.errors);
+    return out;
+  }
+  return from_json(parsed.value);
+}
+
+std::shared_ptr<const Artifact> empty() {
+  static const std::shared_ptr<const Artifact> kEmpty = [] {
+    auto a = std::make_shared<Artifact>();
+    a->version = "";
+    return a;
+  }();
+  return kEmpty;
+}
+
+}  // namespace rekindle::artifact

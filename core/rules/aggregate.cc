@@ -1,0 +1,200 @@
+#include "core/rules/aggregate.h"
+
+#include <algorithm>
+
+namespace rekindle::rules {
+namespace {
+
+using nlohmann::json;
+
+bool compare_number(Op op, double a, double b) {
+  switch (op) {
+    case Op::kEq: return a == b;
+    case Op::kNe: return a != b;
+    case Op::kGt: return a > b;
+    case Op::kGte: return a >= b;
+    case Op::kLt: return a < b;
+    case Op::kLte: return a <= b;
+    default: return false;
+  }
+}
+
+double amount_of(const Aggregate& a, const event::Event& ev) {
+  if (a.kind == AggregateKind::kCount) return 1;
+  double total = 0;
+  any_value(*a.field, ev.body, [&](const json& v) {
+    if (v.is_number()) total += v.get<double>();
+    return false;
+  });
+  return total;
+}
+
+void add_to_window(const Aggregate& a, AggregateState& s, TimeMs ts, double amount, bool late) {
+  s.total += amount;
+  if (a.within < 0) return;
+  if (!late || s.window.empty() || s.window.back().first <= ts) {
+    s.window.emplace_back(ts, amount);
+    return;
+  }
+  auto at = std::upper_bound(s.window.begin(), s.window.end(), ts,
+                             [](TimeMs t, const std::pair<TimeMs, double>& e) { return t < e.first; });
+  s.window.insert(at, {ts, amount});
+}
+
+// A late event that moved the anchor: the absence holds again unless an
+// absent event already sits after the new anchor in the history.
+bool absence_broken_since(const Rule& rule, const Aggregate& a, TimeMs anchor, const event::Event& self,
+                          const json& profile, const std::deque<event::Event>& history) {
+  for (auto it = history.rbegin(); it != history.rend() && it->timestamp >= anchor; ++it) {
+    if (it->id == self.id) continue;
+    if (matches(rule, *a.absent, *it, profile)) return true;
+  }
+  return false;
+}
+
+void observe_sequence(const Rule& rule, const Aggregate& a, AggregateState& s, const event::Event& ev,
+                      const json& profile, bool late, const std::deque<event::Event>* history) {
+  const size_t n = a.steps.size();
+  if (s.matched.size() != n) s.matched.assign(n, kNever);
+  const TimeMs ts = ev.timestamp;
+  const TimeMs anchor_before = s.matched[n - 1];
+  if (a.absent && anchor_before != kNever && ts >= anchor_before && matches(rule, *a.absent, ev, profile))
+    s.broken = true;
+  // From the last step to the first, so one event never advances two steps.
+  for (size_t i = n - 1; i >= 1; --i) {
+    TimeMs prev = s.matched[i - 1];
+    if (prev == kNever || ts < prev || ts - prev > a.steps[i].within) continue;
+    if (late && s.matched[i] != kNever && ts <= s.matched[i]) continue;
+    if (matches(rule, a.steps[i].filter, ev, profile)) s.matched[i] = ts;
+  }
+  if ((!late || s.matched[0] == kNever || ts > s.matched[0]) && matches(rule, a.steps[0].filter, ev, profile))
+    s.matched[0] = ts;
+  const TimeMs anchor = s.matched[n - 1];
+  if (anchor != anchor_before && a.absent) {
+    s.broken = late && history ? absence_broken_since(rule, a, anchor, ev, profile, *history) : false;
+  }
+}
+
+}  // namespace
+
+bool matches(const Rule& rule, const EventFilter& f, const event::Event& ev, const json& profile) {
+  if (std::find(f.types.begin(), f.types.end(), ev.type) == f.types.end()) return false;
+  if (f.where < 0) return true;
+  Context ctx{&profile, &ev.body};
+  return evaluate(rule, f.where, ctx, nullptr, ev.timestamp, [](int) { return false; });
+}
+
+void observe(const Rule& rule, const Aggregate& a, AggregateState& s, const event::Event& ev,
+             const json& profile, bool late, const std::deque<event::Event>* history) {
+  switch (a.kind) {
+    case AggregateKind::kCount:
+    case AggregateKind::kSum:
+      if (matches(rule, a.filter, ev, profile)) add_to_window(a, s, ev.timestamp, amount_of(a, ev), late);
+      break;
+    case AggregateKind::kSince:
+      if (matches(rule, a.filter, ev, profile)) s.last = std::max(s.last, ev.timestamp);
+      break;
+    case AggregateKind::kSequence:
+      observe_sequence(rule, a, s, ev, profile, late, history);
+      break;
+  }
+}
+
+void expire(const Aggregate& a, AggregateState& s, TimeMs now) {
+  if (a.within < 0 || a.kind == AggregateKind::kSince || a.kind == AggregateKind::kSequence) return;
+  while (!s.window.empty() && now - s.window.front().first > a.within) {
+    s.total -= s.window.front().second;
+    s.window.pop_front();
+  }
+  if (s.window.empty()) s.total = 0;  // no drift from repeated float subtraction
+}
+
+bool truth(const Aggregate& a, const AggregateState& s, TimeMs now) {
+  switch (a.kind) {
+    case AggregateKind::kCount:
+    case AggregateKind::kSum:
+      return compare_number(a.op, s.total, a.number);
+    case AggregateKind::kSince:
+      if (s.last == kNever) return false;
+      return compare_number(a.op, static_cast<double>(now - s.last), static_cast<double>(a.duration));
+    case AggregateKind::kSequence: {
+      if (s.matched.empty() || s.matched.back() == kNever) return false;
+      TimeMs done = s.matched.back();
+      if (a.absent) {
+        if (s.broken) return false;
+        done += a.absent_for;
+        if (now < done) return false;
+      }
+      return a.within < 0 || now - done <= a.within;
+    }
+  }
+  return false;
+}
+
+std::optional<TimeMs> next_change(const Aggregate& a, const AggregateState& s, TimeMs now) {
+  std::optional<TimeMs> t;
+  switch (a.kind) {
+    case AggregateKind::kCount:
+    case AggregateKind::kSum:
+      if (a.within >= 0 && !s.window.empty()) t = s.window.front().first + a.within + 1;
+      break;
+    case AggregateKind::kSince:
+      if (s.last != kNever)
+        t = s.last + a.duration + ((a.op == Op::kGt || a.op == Op::kLte) ? 1 : 0);
+      break;
+    case AggregateKind::kSequence: {
+      if (s.matched.empty() || s.matched.back() == kNever) break;
+      TimeMs done = s.matched.back();
+      if (a.absent) {
+        if (s.broken) break;
+        done += a.absent_for;
+        if (done > now) {
+          t = done;
+          break;
+        }
+      }
+      if (a.within >= 0) t = done + a.within + 1;
+      break;
+    }
+  }
+  if (t && *t <= now) return std::nullopt;
+  return t;
+}
+
+json to_json(const AggregateState& s) {
+  json w = json::array();
+  for (const auto& [ts, amount] : s.window) w.push_back({ts, amount});
+  json m = json::array();
+  for (TimeMs t : s.matched) m.push_back(t == kNever ? json(nullptr) : json(t));
+  return {{"window", std::move(w)}, {"total", s.total},
+          {"last", s.last == kNever ? json(nullptr) : json(s.last)},
+          {"matched", std::move(m)}, {"broken", s.broken}};
+}
+
+std::optional<AggregateState> state_from_json(const json& j) {
+  if (!j.is_object()) return std::nullopt;
+  AggregateState s;
+  auto w = j.find("window");
+  auto total = j.find("total");
+  auto last = j.find("last");
+  auto m = j.find("matched");
+  auto broken = j.find("broken");
+  if (w == j.end() || !w->is_array() || total == j.end() || !total->is_number() || last == j.end() ||
+      !(last->is_null() || last->is_number_integer()) || m == j.end() || !m->is_array() ||
+      broken == j.end() || !broken->is_boolean())
+    return std::nullopt;
+  for (const auto& e : *w) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_number_integer() || !e[1].is_number()) return std::nullopt;
+    s.window.emplace_back(e[0].get<TimeMs>(), e[1].get<double>());
+  }
+  s.total = total->get<double>();
+  s.last = last->is_null() ? kNever : last->get<TimeMs>();
+  for (const auto& t : *m) {
+    if (!(t.is_null() || t.is_number_integer())) return std::nullopt;
+    s.matched.push_back(t.is_null() ? kNever : t.get<TimeMs>());
+  }
+  s.broken = broken->get<bool>();
+  return s;
+}
+
+}  // namespace rekindle::rules

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/common/error.h"
+#include "core/common/time.h"
+#include "core/event/event.h"
+#include "core/rules/rule.h"
+
+namespace rekindle::rules {
+
+inline constexpr TimeMs kNever = INT64_MIN;
+
+// Per-profile state of one aggregate, updated incrementally: an event touches
+// it once, and time only drops entries off the front of a window.
+struct AggregateState {
+  std::deque<std::pair<TimeMs, double>> window;  // count/sum with `within`: (timestamp, amount)
+  double total = 0;                              // count or sum over the window, or all-time
+  TimeMs last = kNever;                          // since: latest match
+  std::vector<TimeMs> matched;                   // sequence: latest match time of each event step
+  bool broken = false;                           // sequence: absence broken since the anchor
+
+  bool operator==(const AggregateState&) const = default;
+};
+
+// Everything an evaluation reads besides the rule's own state.
+struct Context {
+  const nlohmann::json* profile = nullptr;  // attributes
+  const nlohmann::json* event = nullptr;    // event body (inside filters)
+};
+
+// True if the event passes the filter (type and `where`).
+bool matches(const Rule& rule, const EventFilter& f, const event::Event& ev, const nlohmann::json& profile);
+
+// Feeds an event to aggregate `a` (in time order, or late: `late` true).
+// `history` is only read for late events of sequences with an absence.
+void observe(const Rule& rule, const Aggregate& a, AggregateState& s, const event::Event& ev,
+             const nlohmann::json& profile, bool late, const std::deque<event::Event>* history);
+
+// Drops window entries that are out of the window at `now`.
+void expire(const Aggregate& a, AggregateState& s, TimeMs now);
+
+// The aggregate's truth at `now` (after `expire(now)`).
+bool truth(const Aggregate& a, const AggregateState& s, TimeMs now);
+
+// The earliest time after `now` at which the truth may change without a new event.
+std::optional<TimeMs> next_change(const Aggregate& a, const AggregateState& s, TimeMs now);
+
+// Evaluates node `n` of `rule` (aggregates read from `states`, segment
+// references through `member`).
+template <class Member>
+bool evaluate(const Rule& rule, int n, const Context& ctx, const std::vector<AggregateState>* states,
+              TimeMs now, const Member& member) {
+  const Node& node = rule.nodes[static_cast<size_t>(n)];
+  switch (node.kind) {
+    case Node::Kind::kAnd:
+      for (int c : node.children)
+        if (!evaluate(rule, c, ctx, states, now, member)) return false;
+      return true;
+    case Node::Kind::kOr:
+      for (int c : node.children)
+        if (evaluate(rule, c, ctx, states, now, member)) return true;
+      return false;
+    case Node::Kind::kNot:
+      return !evaluate(rule, node.children[0], ctx, states, now, member);
+    case Node::Kind::kCompare: {
+      const Comparison& c = rule.comparisons[static_cast<size_t>(node.index)];
+      const nlohmann::json* doc = c.path.root == Root::kEvent ? ctx.event : ctx.profile;
+      static const nlohmann::json kEmpty = nlohmann::json::object();
+      return compare(c, doc ? *doc : kEmpty);
+    }
+    case Node::Kind::kAggregate:
+      return truth(rule.aggregates[static_cast<size_t>(node.index)], (*states)[static_cast<size_t>(node.index)], now);
+    case Node::Kind::kSegment:
+      return member(node.index);
+  }
+  return false;
+}
+
+// Snapshot form of a state.
+nlohmann::json to_json(const AggregateState& s);
+std::optional<AggregateState> state_from_json(const nlohmann::json& j);
+
+}  // namespace rekindle::rules

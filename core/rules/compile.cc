@@ -1,0 +1,447 @@
+// Parsing and validation of rules: JSON in, a compiled `Rule` out, with every
+// problem reported at its path.
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "core/event/event.h"
+#include "core/rules/rule.h"
+
+namespace rekindle::rules {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::pair<std::string_view, Op>, 12> kOps = {{
+    {"eq", Op::kEq}, {"ne", Op::kNe}, {"gt", Op::kGt}, {"gte", Op::kGte}, {"lt", Op::kLt},
+    {"lte", Op::kLte}, {"in", Op::kIn}, {"notIn", Op::kNotIn}, {"contains", Op::kContains},
+    {"startsWith", Op::kStartsWith}, {"endsWith", Op::kEndsWith}, {"exists", Op::kExists}}};
+
+constexpr const char* kAllOps = "eq, ne, gt, gte, lt, lte, in, notIn, contains, startsWith, endsWith, exists";
+
+bool is_numeric_op(Op op) {
+  return op == Op::kEq || op == Op::kNe || op == Op::kGt || op == Op::kGte || op == Op::kLt || op == Op::kLte;
+}
+
+bool is_scalar(const json& v) { return v.is_string() || v.is_number() || v.is_boolean(); }
+
+class Compiler {
+ public:
+  Compiler(Rule& rule, Errors& errors) : rule_(rule), errors_(errors) {}
+
+  // Compiles any rule node. `in_filter`: inside an event filter's `where`,
+  // where event paths are allowed and aggregates are not.
+  int node(const json& j, const std::string& path, bool in_filter) {
+    if (!j.is_object()) {
+      error(path, std::string("a rule must be an object, not ") + type_name(j));
+      return -1;
+    }
+    static constexpr std::array<std::string_view, 9> kForms = {
+        "and", "or", "not", "count", "sum", "since", "sequence", "segment", "path"};
+    std::vector<std::string_view> forms;
+    for (auto f : kForms)
+      if (j.contains(std::string(f))) forms.push_back(f);
+    if (forms.empty() && j.contains("op")) forms.push_back("path");
+    if (forms.empty()) {
+      error(path, "is not a rule: expected one of and, or, not, path/op/value, count, sum, since, "
+                  "sequence, segment");
+      return -1;
+    }
+    if (forms.size() > 1 && !(forms.size() == 2 && forms[1] == "path")) {
+      error(path, "mixes '" + std::string(forms[0]) + "' and '" + std::string(forms[1]) +
+                      "' in one rule node; nest them instead");
+      return -1;
+    }
+    std::string_view form = forms[0];
+    if (form == "and" || form == "or") return boolean(j, path, form, in_filter);
+    if (form == "not") return negation(j, path, in_filter);
+    if (form == "path") return comparison(j, path, in_filter);
+    if (in_filter) {
+      error(child(path, form), "is not allowed inside an event filter's 'where'");
+      return -1;
+    }
+    if (form == "segment") return segment(j, path);
+    if (form == "sequence") return sequence(j, path);
+    return aggregate(j, path, form);
+  }
+
+ private:
+  void error(std::string path, std::string reason) { errors_.push_back({std::move(path), std::move(reason)}); }
+
+  // Reports keys that are not in `allowed`.
+  void only_keys(const json& j, const std::string& path, std::initializer_list<std::string_view> allowed) {
+    for (const auto& [key, _] : j.items()) {
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        error(child(path, key), "is not a known key here (expected " + list + ")");
+      }
+    }
+  }
+
+  int add(Node n) {
+    rule_.nodes.push_back(std::move(n));
+    return static_cast<int>(rule_.nodes.size()) - 1;
+  }
+
+  int boolean(const json& j, const std::string& path, std::string_view form, bool in_filter) {
+    only_keys(j, path, {form});
+    const json& list = j[std::string(form)];
+    std::string lpath = child(path, form);
+    if (!list.is_array() || list.empty()) {
+      error(lpath, "must be a non-empty array of rules");
+      return -1;
+    }
+    Node n{form == "and" ? Node::Kind::kAnd : Node::Kind::kOr, {}, -1};
+    for (size_t i = 0; i < list.size(); ++i) n.children.push_back(node(list[i], index(lpath, i), in_filter));
+    return add(std::move(n));
+  }
+
+  int negation(const json& j, const std::string& path, bool in_filter) {
+    only_keys(j, path, {"not"});
+    int c = node(j["not"], child(path, "not"), in_filter);
+    return add(Node{Node::Kind::kNot, {c}, -1});
+  }
+
+  std::optional<Op> op_at(const json& j, const std::string& path) {
+    auto it = j.find("op");
+    if (it == j.end()) {
+      error(child(path, "op"), "is required");
+      return std::nullopt;
+    }
+    if (!it->is_string()) {
+      error(child(path, "op"), std::string("must be a string, not ") + type_name(*it));
+      return std::nullopt;
+    }
+    auto op = parse_op(it->get_ref<const std::string&>());
+    if (!op) error(child(path, "op"), "unknown operator '" + it->get<std::string>() + "' (expected one of " + kAllOps + ")");
+    return op;
+  }
+
+  std::optional<Path> path_at(const json& j, const std::string& jpath, bool in_filter) {
+    if (!j.is_string()) {
+      error(jpath, std::string("must be a path string, not ") + type_name(j));
+      return std::nullopt;
+    }
+    std::string why;
+    auto p = parse_path(j.get_ref<const std::string&>(), why);
+    if (!p) {
+      error(jpath, "'" + j.get<std::string>() + "' " + why);
+      return std::nullopt;
+    }
+    if (p->root == Root::kEvent && !in_filter) {
+      error(jpath, "event paths are only allowed inside an event filter's 'where'");
+      return std::nullopt;
+    }
+    return p;
+  }
+
+  int comparison(const json& j, const std::string& path, bool in_filter) {
+    only_keys(j, path, {"path", "op", "value"});
+    std::optional<Path> p;
+    if (auto it = j.find("path"); it == j.end()) error(child(path, "path"), "is required");
+    else p = path_at(*it, child(path, "path"), in_filter);
+    auto op = op_at(j, path);
+    Comparison c;
+    if (op) {
+      c.op = *op;
+      std::string vpath = child(path, "value");
+      auto v = j.find("value");
+      bool has = v != j.end();
+      if (!has && c.op != Op::kExists) {
+        error(vpath, "is required");
+      } else if (has) {
+        c.value = *v;
+        switch (c.op) {
+          case Op::kEq:
+          case Op::kNe:
+            if (!is_scalar(*v) && !v->is_null()) error(vpath, std::string("must be a string, number, boolean or null, not ") + type_name(*v));
+            break;
+          case Op::kGt: case Op::kGte: case Op::kLt: case Op::kLte:
+            if (!v->is_number() && !v->is_string()) error(vpath, std::string("must be a number or a string, not ") + type_name(*v));
+            break;
+          case Op::kIn:
+          case Op::kNotIn:
+            if (!v->is_array() || v->empty()) {
+              error(vpath, "must be a non-empty array of strings, numbers or booleans");
+            } else {
+              for (size_t i = 0; i < v->size(); ++i)
+                if (!is_scalar((*v)[i])) error(index(vpath, i), std::string("must be a string, number or boolean, not ") + type_name((*v)[i]));
+            }
+            break;
+          case Op::kContains: case Op::kStartsWith: case Op::kEndsWith:
+            if (!v->is_string()) error(vpath, std::string("must be a string, not ") + type_name(*v));
+            break;
+          case Op::kExists:
+            if (!v->is_boolean()) error(vpath, std::string("must be a boolean, not ") + type_name(*v));
+            else c.expect_exists = v->get<bool>();
+            break;
+        }
+      }
+    }
+    if (!p || !op) return -1;
+    c.path = std::move(*p);
+    if (c.path.root == Root::kProfile && !in_filter) rule_.reads_profile = true;
+    rule_.comparisons.push_back(std::move(c));
+    return add(Node{Node::Kind::kCompare, {}, static_cast<int>(rule_.comparisons.size()) - 1});
+  }
+
+  std::optional<DurationMs> duration_at(const json& j, const std::string& path) {
+    if (!j.is_string()) {
+      error(path, std::string("must be a duration string like \"30m\", not ") + type_name(j));
+      return std::nullopt;
+    }
+    auto d = parse_duration(j.get_ref<const std::string&>());
+    if (!d || *d <= 0) {
+      error(path, "'" + j.get<std::string>() + "' is not a duration (a positive integer and a unit: ms, s, m, h, d, w; e.g. \"30m\")");
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  std::optional<EventFilter> filter(const json& j, const std::string& path) {
+    if (!j.is_object()) {
+      error(path, std::string("an event filter must be an object, not ") + type_name(j));
+      return std::nullopt;
+    }
+    only_keys(j, path, {"type", "where"});
+    EventFilter f;
+    bool ok = true;
+    auto type_ok = [&](const json& t, const std::string& tpath) {
+      if (!t.is_string() || !event::is_valid_type(t.get_ref<const std::string&>())) {
+        error(tpath, "must be an event type such as \"commerce.purchases\"");
+        ok = false;
+      } else {
+        f.types.push_back(t.get<std::string>());
+      }
+    };
+    std::string tpath = child(path, "type");
+    if (auto t = j.find("type"); t == j.end()) {
+      error(tpath, "is required");
+      ok = false;
+    } else if (t->is_array()) {
+      if (t->empty()) {
+        error(tpath, "must name at least one event type");
+        ok = false;
+      }
+      for (size_t i = 0; i < t->size(); ++i) type_ok((*t)[i], index(tpath, i));
+    } else {
+      type_ok(*t, tpath);
+    }
+    if (auto w = j.find("where"); w != j.end()) {
+      f.where = node(*w, child(path, "where"), /*in_filter=*/true);
+      ok = ok && f.where >= 0;
+    }
+    if (!ok) return std::nullopt;
+    return f;
+  }
+
+  int aggregate(const json& j, const std::string& path, std::string_view form) {
+    only_keys(j, path, {form, "op", "value"});
+    Aggregate a;
+    a.kind = form == "count" ? AggregateKind::kCount : form == "sum" ? AggregateKind::kSum : AggregateKind::kSince;
+    std::string spec_path = child(path, form);
+    const json& spec = j[std::string(form)];
+    bool ok = true;
+    if (!spec.is_object()) {
+      error(spec_path, std::string("must be an object, not ") + type_name(spec));
+      ok = false;
+    } else {
+      if (a.kind == AggregateKind::kCount) only_keys(spec, spec_path, {"event", "within"});
+      if (a.kind == AggregateKind::kSum) only_keys(spec, spec_path, {"event", "field", "within"});
+      if (a.kind == AggregateKind::kSince) only_keys(spec, spec_path, {"event"});
+      if (auto e = spec.find("event"); e == spec.end()) {
+        error(child(spec_path, "event"), "is required");
+        ok = false;
+      } else if (auto f = filter(*e, child(spec_path, "event"))) {
+        a.filter = std::move(*f);
+      } else {
+        ok = false;
+      }
+      if (auto w = spec.find("within"); w != spec.end()) {
+        auto d = duration_at(*w, child(spec_path, "within"));
+        if (d) a.within = *d;
+        else ok = false;
+      }
+      if (a.kind == AggregateKind::kSum) {
+        if (auto f = spec.find("field"); f == spec.end()) {
+          error(child(spec_path, "field"), "is required");
+          ok = false;
+        } else {
+          a.field = path_at(*f, child(spec_path, "field"), /*in_filter=*/true);
+          if (a.field && a.field->root != Root::kEvent) {
+            error(child(spec_path, "field"), "must be an event path (event.…)");
+            a.field.reset();
+          }
+          ok = ok && a.field.has_value();
+        }
+      }
+    }
+    auto op = op_at(j, path);
+    std::string vpath = child(path, "value");
+    if (op && a.kind == AggregateKind::kSince) {
+      if (*op != Op::kGt && *op != Op::kGte && *op != Op::kLt && *op != Op::kLte) {
+        error(child(path, "op"), "must be one of gt, gte, lt, lte for 'since'");
+        ok = false;
+      } else {
+        a.op = *op;
+      }
+      if (auto v = j.find("value"); v == j.end()) {
+        error(vpath, "is required");
+        ok = false;
+      } else if (auto d = duration_at(*v, vpath)) {
+        a.duration = *d;
+      } else {
+        ok = false;
+      }
+    } else if (op) {
+      if (!is_numeric_op(*op)) {
+        error(child(path, "op"), "must be one of eq, ne, gt, gte, lt, lte for '" + std::string(form) + "'");
+        ok = false;
+      } else {
+        a.op = *op;
+      }
+      if (auto v = j.find("value"); v == j.end()) {
+        error(vpath, "is required");
+        ok = false;
+      } else if (!v->is_number()) {
+        error(vpath, std::string("must be a number, not ") + type_name(*v));
+        ok = false;
+      } else {
+        a.number = v->get<double>();
+      }
+    }
+    if (!ok || !op) return -1;
+    if (a.within > 0) rule_.longest_window = std::max(rule_.longest_window, a.within);
+    rule_.aggregates.push_back(std::move(a));
+    return add(Node{Node::Kind::kAggregate, {}, static_cast<int>(rule_.aggregates.size()) - 1});
+  }
+
+  int sequence(const json& j, const std::string& path) {
+    only_keys(j, path, {"sequence", "within"});
+    Aggregate a;
+    a.kind = AggregateKind::kSequence;
+    bool ok = true;
+    std::string spath = child(path, "sequence");
+    const json& steps = j["sequence"];
+    if (!steps.is_array() || steps.size() < 2) {
+      error(spath, "must be an array of at least 2 steps");
+      return -1;
+    }
+    DurationMs span = 0;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      std::string ipath = index(spath, i);
+      const json& s = steps[i];
+      if (!s.is_object()) {
+        error(ipath, std::string("a step must be an object, not ") + type_name(s));
+        ok = false;
+        continue;
+      }
+      if (s.contains("absent")) {
+        only_keys(s, ipath, {"absent", "for"});
+        if (i + 1 != steps.size()) {
+          error(child(ipath, "absent"), "an absence must be the last step of a sequence");
+          ok = false;
+        }
+        if (i == 0) {
+          error(child(ipath, "absent"), "a sequence must start with an event step");
+          ok = false;
+        }
+        auto f = filter(s["absent"], child(ipath, "absent"));
+        std::optional<DurationMs> d;
+        if (auto fr = s.find("for"); fr == s.end()) error(child(ipath, "for"), "is required");
+        else d = duration_at(*fr, child(ipath, "for"));
+        if (f && d) {
+          a.absent = std::move(*f);
+          a.absent_for = *d;
+          span += *d;
+        } else {
+          ok = false;
+        }
+        continue;
+      }
+      if (!s.contains("event")) {
+        error(ipath, "a step must have 'event' or 'absent'");
+        ok = false;
+        continue;
+      }
+      only_keys(s, ipath, {"event", "within"});
+      SequenceStep step;
+      auto f = filter(s["event"], child(ipath, "event"));
+      if (f) step.filter = std::move(*f);
+      else ok = false;
+      if (auto w = s.find("within"); w != s.end()) {
+        if (i == 0) {
+          error(child(ipath, "within"), "the first step has no 'within' (it starts the sequence)");
+          ok = false;
+        } else if (auto d = duration_at(*w, child(ipath, "within"))) {
+          step.within = *d;
+          span += *d;
+        } else {
+          ok = false;
+        }
+      } else if (i > 0) {
+        error(child(ipath, "within"), "is required after the first step (the longest gap allowed after the previous step)");
+        ok = false;
+      }
+      a.steps.push_back(std::move(step));
+    }
+    if (auto w = j.find("within"); w != j.end()) {
+      auto d = duration_at(*w, child(path, "within"));
+      if (d) {
+        a.within = *d;
+        span += *d;
+      } else {
+        ok = false;
+      }
+    }
+    if (!ok) return -1;
+    rule_.longest_window = std::max(rule_.longest_window, span);
+    rule_.aggregates.push_back(std::move(a));
+    return add(Node{Node::Kind::kAggregate, {}, static_cast<int>(rule_.aggregates.size()) - 1});
+  }
+
+  int segment(const json& j, const std::string& path) {
+    only_keys(j, path, {"segment"});
+    const json& id = j["segment"];
+    if (!id.is_string() || id.get_ref<const std::string&>().empty()) {
+      error(child(path, "segment"), "must be a segment id string");
+      return -1;
+    }
+    rule_.segment_refs.push_back(id.get<std::string>());
+    rule_.segment_ref_paths.push_back(child(path, "segment"));
+    return add(Node{Node::Kind::kSegment, {}, static_cast<int>(rule_.segment_refs.size()) - 1});
+  }
+
+  Rule& rule_;
+  Errors& errors_;
+};
+
+}  // namespace
+
+std::optional<Op> parse_op(std::string_view name) {
+  for (const auto& [n, op] : kOps)
+    if (n == name) return op;
+  return std::nullopt;
+}
+
+bool Aggregate::watches(std::string_view type) const {
+  auto in = [&](const EventFilter& f) {
+    return std::find(f.types.begin(), f.types.end(), type) != f.types.end();
+  };
+  if (kind != AggregateKind::kSequence) return in(filter);
+  for (const auto& s : steps)
+    if (in(s.filter)) return true;
+  return absent && in(*absent);
+}
+
+std::optional<Rule> compile(const json& j, std::string_view path, Errors& errors) {
+  Rule rule;
+  size_t before = errors.size();
+  Compiler compiler(rule, errors);
+  rule.root = compiler.node(j, std::string(path), false);
+  if (errors.size() != before || rule.root < 0) return std::nullopt;
+  return rule;
+}
+
+}  // namespace rekindle::rules

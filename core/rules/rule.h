@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/common/error.h"
+#include "core/common/time.h"
+#include "core/rules/path.h"
+
+namespace rekindle::rules {
+
+// Comparison operators of the rule language (docs/rules.md).
+enum class Op { kEq, kNe, kGt, kGte, kLt, kLte, kIn, kNotIn, kContains, kStartsWith, kEndsWith, kExists };
+
+std::optional<Op> parse_op(std::string_view name);
+
+// `{"path": ..., "op": ..., "value": ...}`, with its operand decoded once.
+struct Comparison {
+  Path path;
+  Op op = Op::kEq;
+  nlohmann::json value;  // the literal as written (a JSON array for in/notIn)
+  bool expect_exists = true;
+};
+
+// Which events an aggregate looks at: one of `types`, and `where` (a node
+// index of the same rule, or -1) true for the event.
+struct EventFilter {
+  std::vector<std::string> types;
+  int where = -1;
+};
+
+enum class AggregateKind { kCount, kSum, kSince, kSequence };
+
+// One step of a sequence: an event (gap `within` after the previous step;
+// -1 for the first step).
+struct SequenceStep {
+  EventFilter filter;
+  DurationMs within = -1;
+};
+
+// An aggregate over the event stream; its per-profile state lives in
+// `AggregateState` (aggregate.h) and is updated incrementally.
+struct Aggregate {
+  AggregateKind kind = AggregateKind::kCount;
+  EventFilter filter;              // count, sum, since
+  DurationMs within = -1;          // count/sum window, sequence completion window; -1 = none
+  std::optional<Path> field;       // sum
+  Op op = Op::kGte;                // compares the aggregate to `number` / `duration`
+  double number = 0;               // count, sum
+  DurationMs duration = 0;         // since
+  std::vector<SequenceStep> steps; // sequence event steps
+  std::optional<EventFilter> absent;  // sequence absence (last step)
+  DurationMs absent_for = 0;
+
+  // True if an event of this type can change the aggregate's state.
+  bool watches(std::string_view event_type) const;
+};
+
+// A node of the compiled condition tree (indices into `Rule` vectors).
+struct Node {
+  enum class Kind { kAnd, kOr, kNot, kCompare, kAggregate, kSegment };
+  Kind kind = Kind::kAnd;
+  std::vector<int> children;  // and / or / not
+  int index = -1;             // comparison, aggregate or segment-reference index
+};
+
+// A rule compiled once at load: evaluation walks these vectors, never JSON text.
+struct Rule {
+  std::vector<Node> nodes;
+  int root = -1;
+  std::vector<Comparison> comparisons;
+  std::vector<Aggregate> aggregates;
+  std::vector<std::string> segment_refs;  // ids named by {"segment": ...}, by index
+  std::vector<std::string> segment_ref_paths;  // where each was written, for errors
+  bool reads_profile = false;             // a profile comparison outside any event filter
+  DurationMs longest_window = 0;          // what the history must retain for this rule
+};
+
+// Parses and validates a rule at `path`, appending every error found.
+// Returns a rule only when there were no errors.
+std::optional<Rule> compile(const nlohmann::json& json, std::string_view path, Errors& errors);
+
+// Evaluates one comparison against the document its path starts from.
+bool compare(const Comparison& c, const nlohmann::json& doc);
+
+}  // namespace rekindle::rules

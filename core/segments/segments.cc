@@ -1,0 +1,201 @@
+#include "core/segments/segments.h"
+
+#include <algorithm>
+
+namespace rekindle::segments {
+namespace {
+
+using nlohmann::json;
+
+}  // namespace
+
+Segments::Segments() : artifact_(artifact::empty()) {}
+
+void Segments::set_deadline(size_t s, std::optional<TimeMs> t) {
+  State& st = states_[s];
+  if (st.deadline == t) return;
+  if (st.deadline) deadlines_.erase({*st.deadline, s});
+  st.deadline = t;
+  if (t) deadlines_.insert({*t, s});
+}
+
+bool Segments::evaluate(size_t s, const json& profile, TimeMs at) {
+  const artifact::Segment& seg = artifact_->segments[s];
+  State& st = states_[s];
+  std::optional<TimeMs> next;
+  for (size_t k = 0; k < seg.rule.aggregates.size(); ++k) {
+    rules::expire(seg.rule.aggregates[k], st.aggregates[k], at);
+    auto t = rules::next_change(seg.rule.aggregates[k], st.aggregates[k], at);
+    if (t && (!next || *t < *next)) next = t;
+  }
+  set_deadline(s, next);
+  rules::Context ctx{&profile, nullptr};
+  auto member = [&](int ref) { return states_[static_cast<size_t>(seg.refs[static_cast<size_t>(ref)])].member; };
+  return rules::evaluate(seg.rule, seg.rule.root, ctx, &st.aggregates, at, member);
+}
+
+void Segments::evaluate_dirty(std::vector<bool>& dirty, const json& profile, TimeMs at, std::vector<Transition>& out) {
+  for (int i : artifact_->order) {
+    size_t s = static_cast<size_t>(i);
+    if (!dirty[s]) continue;
+    bool now_member = evaluate(s, profile, at);
+    State& st = states_[s];
+    if (now_member == st.member) continue;
+    st.member = now_member;
+    st.since = at;
+    out.push_back({artifact_->segments[s].id, now_member, at});
+    for (int d : artifact_->dependents[s]) dirty[static_cast<size_t>(d)] = true;
+  }
+}
+
+void Segments::rebuild(size_t s, const std::deque<event::Event>& history, const json& profile) {
+  const rules::Rule& rule = artifact_->segments[s].rule;
+  State& st = states_[s];
+  st.aggregates.assign(rule.aggregates.size(), {});
+  for (const auto& ev : history) {
+    for (size_t k = 0; k < rule.aggregates.size(); ++k) {
+      if (!rule.aggregates[k].watches(ev.type)) continue;
+      rules::expire(rule.aggregates[k], st.aggregates[k], ev.timestamp);
+      rules::observe(rule, rule.aggregates[k], st.aggregates[k], ev, profile, false, nullptr);
+    }
+  }
+}
+
+void Segments::load(std::shared_ptr<const artifact::Artifact> next, const std::deque<event::Event>& history,
+                    const json& profile, TimeMs now, std::vector<Transition>& out) {
+  std::vector<State> old = std::move(states_);
+  std::shared_ptr<const artifact::Artifact> before = artifact_;
+  artifact_ = std::move(next);
+  deadlines_.clear();
+  states_.assign(artifact_->segments.size(), {});
+  std::vector<bool> dirty(states_.size(), true);
+  std::vector<bool> kept(old.size(), false);
+  for (size_t s = 0; s < states_.size(); ++s) {
+    const artifact::Segment& seg = artifact_->segments[s];
+    int o = before->find_segment(seg.id);
+    if (o >= 0 && before->segments[static_cast<size_t>(o)].canonical == seg.canonical) {
+      states_[s] = std::move(old[static_cast<size_t>(o)]);
+      states_[s].deadline.reset();
+      kept[static_cast<size_t>(o)] = true;
+    } else {
+      rebuild(s, history, profile);
+    }
+  }
+  // Memberships of segments that are gone end now.
+  for (size_t o = 0; o < old.size(); ++o)
+    if (!kept[o] && old[o].member && artifact_->find_segment(before->segments[o].id) < 0)
+      out.push_back({before->segments[o].id, false, now});
+  // A replaced rule starts from "not a member" unless it was one under the
+  // same id, so that an unchanged truth value makes no transition.
+  for (size_t s = 0; s < states_.size(); ++s) {
+    int o = before->find_segment(artifact_->segments[s].id);
+    if (o >= 0 && !kept[static_cast<size_t>(o)]) {
+      states_[s].member = old[static_cast<size_t>(o)].member;
+      states_[s].since = old[static_cast<size_t>(o)].since;
+    }
+  }
+  evaluate_dirty(dirty, profile, now, out);
+}
+
+void Segments::on_event(const event::Event& ev, const json& profile, bool late, TimeMs at,
+                        const std::deque<event::Event>& history, std::vector<Transition>& out) {
+  std::vector<bool> dirty(states_.size(), false);
+  bool any = false;
+  for (size_t s = 0; s < states_.size(); ++s) {
+    const rules::Rule& rule = artifact_->segments[s].rule;
+    for (size_t k = 0; k < rule.aggregates.size(); ++k) {
+      if (!rule.aggregates[k].watches(ev.type)) continue;
+      rules::observe(rule, rule.aggregates[k], states_[s].aggregates[k], ev, profile, late, &history);
+      dirty[s] = any = true;
+    }
+  }
+  if (any) evaluate_dirty(dirty, profile, at, out);
+}
+
+void Segments::on_profile_change(const json& profile, TimeMs at, std::vector<Transition>& out) {
+  std::vector<bool> dirty(states_.size(), false);
+  for (size_t s = 0; s < states_.size(); ++s) dirty[s] = artifact_->segments[s].rule.reads_profile;
+  evaluate_dirty(dirty, profile, at, out);
+}
+
+void Segments::advance(TimeMs to, const json& profile, std::vector<Transition>& out) {
+  std::vector<bool> dirty(states_.size(), false);
+  while (!deadlines_.empty() && deadlines_.begin()->first <= to) {
+    const TimeMs t = deadlines_.begin()->first;
+    std::fill(dirty.begin(), dirty.end(), false);
+    while (!deadlines_.empty() && deadlines_.begin()->first == t) {
+      size_t s = deadlines_.begin()->second;
+      deadlines_.erase(deadlines_.begin());
+      states_[s].deadline.reset();
+      dirty[s] = true;
+    }
+    evaluate_dirty(dirty, profile, t, out);
+  }
+}
+
+std::optional<TimeMs> Segments::next_deadline() const {
+  if (deadlines_.empty()) return std::nullopt;
+  return deadlines_.begin()->first;
+}
+
+std::vector<Membership> Segments::members() const {
+  std::vector<Membership> out;
+  for (size_t s = 0; s < states_.size(); ++s)
+    if (states_[s].member) out.push_back({artifact_->segments[s].id, states_[s].since});
+  return out;
+}
+
+bool Segments::is_member(std::string_view segment) const {
+  int s = artifact_->find_segment(segment);
+  return s >= 0 && states_[static_cast<size_t>(s)].member;
+}
+
+json Segments::to_json() const {
+  json out = json::array();
+  for (size_t s = 0; s < states_.size(); ++s) {
+    json aggs = json::array();
+    for (const auto& a : states_[s].aggregates) aggs.push_back(rules::to_json(a));
+    out.push_back({{"id", artifact_->segments[s].id},
+                   {"rule", artifact_->segments[s].canonical},
+                   {"member", states_[s].member},
+                   {"since", states_[s].since},
+                   {"aggregates", std::move(aggs)}});
+  }
+  return out;
+}
+
+bool Segments::restore(const json& j) {
+  if (!j.is_array()) return false;
+  for (const auto& e : j) {
+    if (!e.is_object()) return false;
+    auto id = e.find("id");
+    auto rule = e.find("rule");
+    auto member = e.find("member");
+    auto since = e.find("since");
+    auto aggs = e.find("aggregates");
+    if (id == e.end() || !id->is_string() || rule == e.end() || !rule->is_string() || member == e.end() ||
+        !member->is_boolean() || since == e.end() || !since->is_number_integer() || aggs == e.end() ||
+        !aggs->is_array())
+      return false;
+    int s = artifact_->find_segment(id->get_ref<const std::string&>());
+    if (s < 0 || artifact_->segments[static_cast<size_t>(s)].canonical != rule->get_ref<const std::string&>()) continue;
+    State st;
+    if (aggs->size() != artifact_->segments[static_cast<size_t>(s)].rule.aggregates.size()) return false;
+    for (const auto& a : *aggs) {
+      auto state = rules::state_from_json(a);
+      if (!state) return false;
+      st.aggregates.push_back(std::move(*state));
+    }
+    st.member = member->get<bool>();
+    st.since = since->get<TimeMs>();
+    set_deadline(static_cast<size_t>(s), std::nullopt);
+    states_[static_cast<size_t>(s)] = std::move(st);
+  }
+  return true;
+}
+
+json to_json(const Transition& t) {
+  return {{"segment", t.segment}, {"status", t.entered ? "realized" : "exited"}, {"at", format_iso8601(t.at)}};
+}
+
+}  // namespace rekindle::segments

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/artifact/artifact.h"
+#include "core/common/time.h"
+#include "core/event/event.h"
+#include "core/rules/aggregate.h"
+
+namespace rekindle::segments {
+
+// A change of membership, stamped with the time it truly happened.
+struct Transition {
+  std::string segment;
+  bool entered = false;  // "realized" when true, "exited" when false
+  TimeMs at = 0;
+  bool operator==(const Transition&) const = default;
+};
+
+// A current membership ("existing" in the platforms' words).
+struct Membership {
+  std::string segment;
+  TimeMs since = 0;
+};
+
+// Incremental qualification of one profile for every segment of an artifact.
+// An event touches only the segments whose rules watch its type; time only
+// matters at registered deadlines, so `advance` is cheap between them.
+class Segments {
+ public:
+  Segments();
+
+  // Switches to `artifact`. Segments whose id and rule are unchanged keep
+  // their state and membership; the others are rebuilt from `history` and
+  // evaluated at `now`. Memberships that end (or whose segment is gone) are
+  // reported as exits at `now`, new ones as entries.
+  void load(std::shared_ptr<const artifact::Artifact> artifact, const std::deque<event::Event>& history,
+            const nlohmann::json& profile, TimeMs now, std::vector<Transition>& out);
+
+  // Applies an event at its timestamp (`late`: older than what was already
+  // processed; the history then holds it already).
+  void on_event(const event::Event& ev, const nlohmann::json& profile, bool late, TimeMs at,
+                const std::deque<event::Event>& history, std::vector<Transition>& out);
+
+  // Re-evaluates the segments that read profile attributes.
+  void on_profile_change(const nlohmann::json& profile, TimeMs at, std::vector<Transition>& out);
+
+  // Processes every deadline up to and including `to`, in time order.
+  void advance(TimeMs to, const nlohmann::json& profile, std::vector<Transition>& out);
+
+  std::optional<TimeMs> next_deadline() const;
+  std::vector<Membership> members() const;
+  bool is_member(std::string_view segment) const;
+  const artifact::Artifact& artifact() const { return *artifact_; }
+
+  // Snapshot form: per segment {id, rule, member, since, states}.
+  nlohmann::json to_json() const;
+  // Restores what `to_json` wrote for the same artifact; entries whose id and
+  // rule do not match the loaded artifact are ignored (rebuilt by `load`).
+  bool restore(const nlohmann::json& j);
+
+ private:
+  struct State {
+    std::vector<rules::AggregateState> aggregates;
+    bool member = false;
+    TimeMs since = 0;
+    std::optional<TimeMs> deadline;
+  };
+
+  void evaluate_dirty(std::vector<bool>& dirty, const nlohmann::json& profile, TimeMs at,
+                      std::vector<Transition>& out);
+  bool evaluate(size_t s, const nlohmann::json& profile, TimeMs at);
+  void set_deadline(size_t s, std::optional<TimeMs> t);
+  void rebuild(size_t s, const std::deque<event::Event>& history, const nlohmann::json& profile);
+
+  std::shared_ptr<const artifact::Artifact> artifact_;
+  std::vector<State> states_;
+  std::set<std::pair<TimeMs, size_t>> deadlines_;
+};
+
+nlohmann::json to_json(const Transition& t);
+
+}  // namespace rekindle::segments

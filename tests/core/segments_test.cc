@@ -1,0 +1,107 @@
+// Engine-level segment behaviour that the conformance format cannot express:
+// reloading artifacts, keeping the old one on errors, and many deadlines at once.
+#include <gtest/gtest.h>
+
+#include "core/engine/engine.h"
+
+namespace rekindle {
+namespace {
+
+using nlohmann::json;
+
+constexpr TimeMs kT0 = 1767261600000;  // 2026-01-01T10:00:00Z
+
+const char* kAbandoned = R"({"id":"abandoned-cart","rule":{"sequence":[
+  {"event":{"type":"commerce.productListAdds"}},{"absent":{"type":"commerce.purchases"},"for":"30m"}]}})";
+
+std::string artifact(const std::string& version, const std::string& segments) {
+  return R"({"version":")" + version + R"(","segments":[)" + segments + "]}";
+}
+
+std::string event(const std::string& id, const std::string& type, TimeMs ts) {
+  return dump(json{{"_id", id}, {"eventType", type}, {"timestamp", format_iso8601(ts)}});
+}
+
+TEST(Segments, AbandonedCartQualifiesAtTheDeadlineNotOnReturn) {
+  engine::Engine e("d1");
+  ASSERT_TRUE(e.load_artifact(artifact("1", kAbandoned), kT0).ok);
+  EXPECT_TRUE(e.ingest(event("a", "commerce.productListAdds", kT0), kT0).transitions.empty());
+  EXPECT_EQ(e.next_deadline(), kT0 + 30 * kMinute);
+  // The visitor returns two days later: the entry is stamped at +30m.
+  auto r = e.advance(kT0 + 2 * kDay);
+  ASSERT_EQ(r.transitions.size(), 1u);
+  EXPECT_EQ(r.transitions[0], (segments::Transition{"abandoned-cart", true, kT0 + 30 * kMinute}));
+  auto bought = e.ingest(event("p", "commerce.purchases", kT0 + 2 * kDay + 1), kT0 + 2 * kDay + 1);
+  ASSERT_EQ(bought.transitions.size(), 1u);
+  EXPECT_FALSE(bought.transitions[0].entered);
+}
+
+TEST(Segments, AnInvalidArtifactKeepsTheOneLoaded) {
+  engine::Engine e("d1");
+  ASSERT_TRUE(e.load_artifact(artifact("1", kAbandoned), kT0).ok);
+  auto bad = e.load_artifact(R"({"version":"2","segments":[{"id":"x","rule":{"path":"profile.a","op":"is"}}]})", kT0);
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.errors.at(0).path, "$.segments[0].rule.op");
+  EXPECT_EQ(e.artifact().version, "1");
+  e.ingest(event("a", "commerce.productListAdds", kT0), kT0);
+  EXPECT_EQ(e.advance(kT0 + kHour).transitions.size(), 1u);
+}
+
+TEST(Segments, ReloadKeepsUnchangedSegmentsAndRebuildsNewOnesFromHistory) {
+  engine::Engine e("d1");
+  ASSERT_TRUE(e.load_artifact(artifact("1", kAbandoned), kT0).ok);
+  e.ingest(event("v1", "commerce.productViews", kT0), kT0);
+  e.ingest(event("v2", "commerce.productViews", kT0 + 1000), kT0 + 1000);
+  e.ingest(event("a", "commerce.productListAdds", kT0 + 2000), kT0 + 2000);
+  e.advance(kT0 + kHour);
+  ASSERT_TRUE(e.artifact().segments.size() == 1);
+  const char* viewer = R"({"id":"viewer","rule":{"count":{"event":{"type":"commerce.productViews"},"within":"1d"},"op":"gte","value":2}})";
+  auto r = e.load_artifact(artifact("2", std::string(kAbandoned) + "," + viewer), kT0 + kHour);
+  ASSERT_TRUE(r.ok);
+  // Only the new segment enters; the unchanged one keeps its membership silently.
+  ASSERT_EQ(r.transitions.size(), 1u);
+  EXPECT_EQ(r.transitions[0], (segments::Transition{"viewer", true, kT0 + kHour}));
+  EXPECT_EQ(e.segments().size(), 2u);
+  // Removing a segment ends its membership.
+  auto removed = e.load_artifact(artifact("3", viewer), kT0 + kHour);
+  ASSERT_EQ(removed.transitions.size(), 1u);
+  EXPECT_EQ(removed.transitions[0], (segments::Transition{"abandoned-cart", false, kT0 + kHour}));
+}
+
+TEST(Segments, ManyDeadlinesBetweenTwoCallsComeOutInTimeOrder) {
+  std::string segs;
+  for (int i = 1; i <= 20; ++i) {
+    if (i > 1) segs += ",";
+    segs += R"({"id":"quiet-)" + std::to_string(i) + R"(","rule":{"since":{"event":{"type":"web.webpagedetails.pageViews"}},"op":"gte","value":")" +
+            std::to_string(21 - i) + R"(m"}})";
+  }
+  engine::Engine e("d1");
+  ASSERT_TRUE(e.load_artifact(artifact("1", segs), kT0).ok);
+  e.ingest(event("v", "web.webpagedetails.pageViews", kT0), kT0);
+  auto r = e.advance(kT0 + kDay);
+  ASSERT_EQ(r.transitions.size(), 20u);
+  for (size_t i = 0; i < r.transitions.size(); ++i) {
+    EXPECT_EQ(r.transitions[i].at, kT0 + static_cast<TimeMs>(i + 1) * kMinute);
+    EXPECT_EQ(r.transitions[i].segment, "quiet-" + std::to_string(20 - i));
+  }
+  EXPECT_FALSE(e.next_deadline().has_value());
+}
+
+TEST(Segments, ProfileAttributesQualifyAndSegmentsOfSegmentsFollow) {
+  const char* gold = R"({"id":"gold","rule":{"path":"profile.tier","op":"eq","value":"gold"}})";
+  const char* gold_cart = R"({"id":"gold-cart","rule":{"and":[{"segment":"gold"},{"segment":"abandoned-cart"}]}})";
+  engine::Engine e("d1");
+  ASSERT_TRUE(e.load_artifact(artifact("1", std::string(gold_cart) + "," + kAbandoned + "," + gold), kT0).ok);
+  e.ingest(event("a", "commerce.productListAdds", kT0), kT0);
+  auto q = e.advance(kT0 + 31 * kMinute);
+  ASSERT_EQ(q.transitions.size(), 1u);
+  auto g = e.set_attributes(R"({"tier":"gold"})", kT0 + kHour);
+  ASSERT_EQ(g.transitions.size(), 2u);
+  EXPECT_EQ(g.transitions[0], (segments::Transition{"gold", true, kT0 + kHour}));
+  EXPECT_EQ(g.transitions[1], (segments::Transition{"gold-cart", true, kT0 + kHour}));
+  auto bad = e.set_attributes("[1]", kT0 + kHour);
+  EXPECT_FALSE(bad.ok);
+}
+
+}  // namespace
+}  // namespace rekindle

@@ -76,16 +76,18 @@ void link(Artifact& a, Errors& errors) {
   std::function<void(int)> visit = [&](int i) {
     color[static_cast<size_t>(i)] = 1;
     stack.push_back(i);
-    for (int r : a.segments[static_cast<size_t>(i)].refs) {
+    const Segment& seg = a.segments[static_cast<size_t>(i)];
+    for (size_t k = 0; k < seg.refs.size(); ++k) {
+      int r = seg.refs[k];
       if (color[static_cast<size_t>(r)] == 1) {
+        // Reported once per cycle, at the reference that closes it.
         auto from = std::find(stack.begin(), stack.end(), r);
         std::string cycle;
         for (auto it = from; it != stack.end(); ++it) cycle += a.segments[static_cast<size_t>(*it)].id + " -> ";
         cycle += a.segments[static_cast<size_t>(r)].id;
         if (!reported[static_cast<size_t>(r)]) {
           reported[static_cast<size_t>(r)] = true;
-          errors.push_back({"$.segments[" + std::to_string(r) + "].rule", "segment '" +
-                            a.segments[static_cast<size_t>(r)].id + "' is part of a cycle: " + cycle});
+          errors.push_back({seg.rule.segment_ref_paths[k], "closes a cycle of segment references: " + cycle});
         }
       } else if (color[static_cast<size_t>(r)] == 0) {
         visit(r);

@@ -107,7 +107,7 @@ UpdateResult Engine::set_attributes(std::string_view text, TimeMs now) {
   now = tick(now);
   segments_.advance(now, profile_.attributes(), out.transitions);
   clock_ = now;
-  auto set = profile_.set_attributes(parsed.value, now, "device");
+  auto set = profile_.set_attributes(parsed.value, now, "device:" + profile_.device_id());
   if (!set.errors.empty()) {
     out.ok = false;
     out.errors = std::move(set.errors);

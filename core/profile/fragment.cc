@@ -106,6 +106,10 @@ std::string key_problem(std::string_view key) {
     return "is longer than " + std::to_string(kMaxKeyLength) + " characters";
   if (key.rfind("attributes.", 0) != 0 && key.rfind("consent.", 0) != 0)
     return "must start with 'attributes.' or 'consent.'";
+  size_t dots = 0;
+  for (char c : key) dots += c == '.' ? 1 : 0;
+  if (dots > static_cast<size_t>(kMaxDepth))
+    return "has more than " + std::to_string(kMaxDepth) + " segments below its root";
   return "must be dotted segments of letters, digits, '_', '$' and '-'";
 }
 
@@ -321,13 +325,15 @@ bool is_valid_field_key(std::string_view key) {
   if (first == std::string_view::npos) return false;
   std::string_view root = key.substr(0, first);
   if (root != "attributes" && root != "consent") return false;
-  for (size_t start = first + 1;;) {
+  // Below the root at most kMaxDepth segments: as deep as set_attributes goes.
+  for (size_t start = first + 1, segments = 1; segments <= static_cast<size_t>(kMaxDepth); ++segments) {
     size_t dot = key.find('.', start);
     if (!is_valid_segment(key.substr(start, dot == std::string_view::npos ? dot : dot - start)))
       return false;
     if (dot == std::string_view::npos) return true;
     start = dot + 1;
   }
+  return false;
 }
 
 bool is_valid_origin(std::string_view origin) {

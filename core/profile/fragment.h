@@ -77,7 +77,8 @@ nlohmann::json materialize(const std::map<std::string, FieldValue>& fields, std:
 
 // One segment of a field key: letters, digits, '_', '$' and '-'.
 bool is_valid_segment(std::string_view segment);
-// Dotted segments, first `attributes` or `consent`, at least two, at most 256.
+// Dotted segments, first `attributes` or `consent`, then 1 to 32 more; at
+// most 256 characters.
 bool is_valid_field_key(std::string_view key);
 // A non-empty string of at most 128 bytes.
 bool is_valid_origin(std::string_view origin);

@@ -71,7 +71,7 @@ TEST_P(Conformance, Case) {
       bool found = false;
       for (const auto& e : loaded["errors"])
         found = found || (e["path"] == want["path"] &&
-                          e["reason"].get<std::string>().find(want["reasonContains"].get<std::string>()) != std::string::npos);
+                          e["reason"].get<std::string>().find(want.value("reasonContains", "")) != std::string::npos);
       EXPECT_TRUE(found) << "missing error " << want << "; got:" << errors_text(loaded["errors"]);
     }
     if (c.contains("exactErrorCount"))

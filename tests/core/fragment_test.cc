@@ -296,6 +296,13 @@ TEST(FragmentKeys, AcceptOnlyDottedIdentifiersUnderKnownRoots) {
   for (const char* bad : {"", "attributes", "attributes.", ".attributes.a", "attributes.a.",
                           "attributes..a", "attributes.a b", "other.a", "Attributes.a", "consent"})
     EXPECT_FALSE(is_valid_field_key(bad)) << bad;
+  // As deep as set_attributes can write, and no deeper.
+  std::string key = "attributes";
+  for (int i = 0; i < kMaxDepth; ++i) key += ".a";
+  EXPECT_TRUE(is_valid_field_key(key));
+  EXPECT_FALSE(is_valid_field_key(key + ".a"));
+  auto r = fragment_from_json(json{{"fields", {{key + ".a", {{"value", 1}, {"ts", 1}, {"origin", "o"}}}}}});
+  EXPECT_TRUE(has_error(r.errors, "$.fields[\"" + key + ".a\"]", "more than 32 segments")) << describe(r.errors);
 }
 
 Fragment with_fields(std::initializer_list<std::pair<const std::string, FieldValue>> fields) {

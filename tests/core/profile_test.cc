@@ -141,7 +141,7 @@ TEST(ProfileAttributes, RefusesBadInputWithPathsAndWritesNothing) {
   EXPECT_TRUE(has_error(r.errors, "$.nested[\"\"]", "not a valid attribute name")) << describe(r.errors);
   std::string deep_path = "$.deep";
   for (int i = 0; i < kMaxDepth - 1; ++i) deep_path += ".k";  // "$.deep" is level 2
-  EXPECT_TRUE(has_error(r.errors, deep_path, "deeper than 32")) << describe(r.errors);
+  EXPECT_TRUE(has_error(r.errors, deep_path, "deeper than 32")) << deep_path << "\n" << describe(r.errors);
   EXPECT_EQ(r.errors.size(), 6u) << describe(r.errors);
   EXPECT_TRUE(r.changed.empty());
   EXPECT_EQ(p.attributes(), (json{{"tier", "gold"}}));
@@ -154,6 +154,18 @@ TEST(ProfileAttributes, RefusesBadInputWithPathsAndWritesNothing) {
   EXPECT_TRUE(has_error(p.set_attributes({{"x", 1}}, kT0, "").errors, "$", "origin"));
   EXPECT_TRUE(has_error(p.set_attributes({{std::string(kMaxKeyLength, 'k'), 1}}, kT0, "o").errors,
                         "$." + std::string(kMaxKeyLength, 'k'), "longer than 256"));
+}
+
+TEST(ProfileAttributes, TheDeepestWriteIsAValidFieldKey) {
+  Profile p("dev-1");
+  json leaf = {{"k", 1}};
+  for (int i = 0; i < kMaxDepth - 1; ++i) leaf = json{{"k", leaf}};  // 32 levels with the root
+  auto r = p.set_attributes(leaf, kT0, "o");
+  ASSERT_TRUE(r.errors.empty()) << describe(r.errors);
+  ASSERT_EQ(r.changed.size(), 1u);
+  EXPECT_TRUE(is_valid_field_key("attributes." + r.changed[0]));
+  Errors errors;
+  EXPECT_TRUE(Profile::from_json(p.to_json(), errors)) << describe(errors);
 }
 
 TEST(ProfileAttributes, RefusesWritesPastTheFieldLimit) {

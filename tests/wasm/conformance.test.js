@@ -26,7 +26,7 @@ for (const file of files) {
         assert.equal(loaded.ok, false, 'the artifact must be rejected');
         for (const want of c.expectArtifactErrors) {
           assert.ok(
-            loaded.errors.some((e) => e.path === want.path && e.reason.includes(want.reasonContains)),
+            loaded.errors.some((e) => e.path === want.path && e.reason.includes(want.reasonContains ?? '')),
             `missing error ${JSON.stringify(want)}; got ${JSON.stringify(loaded.errors, null, 1)}`,
           );
         }

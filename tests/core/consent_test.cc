@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/error_matchers.h"
+
 #include <string>
 
 namespace rekindle::consent {
@@ -9,17 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string describe(const Errors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.path + ": " + e.reason + "\n";
-  return out;
-}
-
-bool has_error(const Errors& errors, std::string_view path, std::string_view reason_part) {
-  for (const auto& e : errors)
-    if (e.path == path && e.reason.find(reason_part) != std::string::npos) return true;
-  return false;
-}
 
 TEST(ConsentState, NamesRoundTrip) {
   for (State s : {State::kGranted, State::kDenied, State::kPending})

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/error_matchers.h"
+
 #include <algorithm>
 #include <random>
 #include <string>
@@ -18,17 +20,6 @@ FieldValue fv(json value, TimeMs ts, std::string origin) { return {std::move(val
 
 std::string describe(const Fragment& f) { return rekindle::dump(to_json(f)); }
 
-std::string describe(const Errors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.path + ": " + e.reason + "\n";
-  return out;
-}
-
-bool has_error(const Errors& errors, std::string_view path, std::string_view reason_part) {
-  for (const auto& e : errors)
-    if (e.path == path && e.reason.find(reason_part) != std::string::npos) return true;
-  return false;
-}
 
 // Random fragments drawn from small pools, so that keys collide, timestamps
 // tie, origins tie, and only the value tells two writes apart.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/error_matchers.h"
+
 #include <limits>
 #include <string>
 #include <vector>
@@ -30,17 +32,6 @@ std::vector<std::string> ids(const History& h) {
 
 size_t body_bytes(const event::Event& ev) { return dump(ev.body).size(); }
 
-std::string describe(const Errors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.path + ": " + e.reason + "\n";
-  return out;
-}
-
-bool has_error(const Errors& errors, std::string_view path, std::string_view reason_part) {
-  for (const auto& e : errors)
-    if (e.path == path && e.reason.find(reason_part) != std::string::npos) return true;
-  return false;
-}
 
 using Ids = std::vector<std::string>;
 

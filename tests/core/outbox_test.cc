@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/error_matchers.h"
+
 #include <string>
 
 #include "core/common/json_depth.h"
@@ -24,17 +26,6 @@ std::vector<std::string> ids(const std::vector<Record>& records) {
 const auto kAll = [](const std::string&) { return true; };
 const auto kNone = [](const std::string&) { return false; };
 
-std::string describe(const Errors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.path + ": " + e.reason + "\n";
-  return out;
-}
-
-bool has_error(const Errors& errors, std::string_view path, std::string_view reason_part) {
-  for (const auto& e : errors)
-    if (e.path == path && e.reason.find(reason_part) != std::string::npos) return true;
-  return false;
-}
 
 TEST(OutboxKinds, KnowsTheServerKinds) {
   for (auto k : kKnownKinds) EXPECT_TRUE(is_known_kind(k));

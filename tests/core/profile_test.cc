@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/error_matchers.h"
+
 #include <string>
 #include <vector>
 
@@ -15,17 +17,6 @@ using Strings = std::vector<std::string>;
 
 constexpr TimeMs kT0 = 1796399580000;  // 2026-12-04T15:53:00Z
 
-std::string describe(const Errors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.path + ": " + e.reason + "\n";
-  return out;
-}
-
-bool has_error(const Errors& errors, std::string_view path, std::string_view reason_part) {
-  for (const auto& e : errors)
-    if (e.path == path && e.reason.find(reason_part) != std::string::npos) return true;
-  return false;
-}
 
 TEST(ProfileIdentity, TheDeviceIdIsAnIdentity) {
   Profile p("dev-1");

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "tests/core/error_matchers.h"
+
 #include "core/rules/aggregate.h"
 #include "core/rules/rule.h"
 
@@ -8,11 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string describe(const Errors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += "\n  " + e.path + ": " + e.reason;
-  return out;
-}
 
 Rule must_compile(const json& j) {
   Errors errors;
@@ -104,11 +101,7 @@ TEST(RuleCompile, ReportsEveryErrorWithItsPath) {
                  {{"path", "profile.x"}, {"op", "eq"}, {"value", 1}, {"extra", 2}}}}};
   Errors errors;
   EXPECT_FALSE(compile(rule, "$.segments[0].rule", errors));
-  auto has = [&](const std::string& path, const std::string& part) {
-    for (const auto& e : errors)
-      if (e.path == path && e.reason.find(part) != std::string::npos) return true;
-    return false;
-  };
+  auto has = [&](const std::string& path, const std::string& part) { return has_error(errors, path, part); };
   const std::string r = "$.segments[0].rule.and";
   EXPECT_TRUE(has(r + "[0].op", "unknown operator 'equals'")) << describe(errors);
   EXPECT_TRUE(has(r + "[1].value", "must be a number or a string")) << describe(errors);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/error_matchers.h"
+
 #include <string>
 
 namespace rekindle::offers {
@@ -27,11 +29,6 @@ json context() {
           {"offer", {{"code", "SAVE10"}, {"percent", 10}}}};
 }
 
-std::string describe(const Errors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.path + ": " + e.reason + "\n";
-  return out;
-}
 
 // The single error of `tpl`, or a failure.
 Error only_error(std::string_view tpl) {

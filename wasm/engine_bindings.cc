@@ -40,6 +40,12 @@ double next_deadline(const Engine& e) {
   return t ? static_cast<double>(*t) : std::nan("");
 }
 
+std::string snapshot(const Engine& e) { return e.snapshot(); }
+
+std::string restore(Engine& e, const std::string& text) {
+  return rekindle::dump(rekindle::engine::to_json(e.restore(text)));
+}
+
 std::string segments(const Engine& e) { return rekindle::dump(rekindle::engine::to_json(e.segments())); }
 
 std::string version() { return Engine::version(); }
@@ -55,6 +61,8 @@ EMSCRIPTEN_BINDINGS(rekindle_engine) {
       .function("_advance", &advance)
       .function("_nextDeadline", &next_deadline)
       .function("_segments", &segments)
+      .function("_snapshot", &snapshot)
+      .function("_restore", &restore)
       .function("_accepted", emscripten::optional_override([](const Engine& e) {
                   return static_cast<double>(e.accepted());
                 }))

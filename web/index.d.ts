@@ -125,6 +125,10 @@ export interface Rekindle {
   nextDeadline(): number | null;
   /** Current segment memberships. */
   segments(): SegmentMembership[];
+  /** The whole engine state as JSON text (format-versioned), to persist and restore. */
+  snapshot(): string;
+  /** Replaces the state with a snapshot; a damaged or newer one is refused and nothing changes. */
+  restore(snapshot: string): UpdateResult;
   /** Counts of accepted and duplicate events. */
   stats(): { accepted: number; duplicates: number };
   /** Frees the engine. */

@@ -167,6 +167,19 @@ export async function createWithModule(options, moduleOptions) {
       return call('_segments');
     },
 
+    /** The whole engine state as JSON text (format-versioned), to persist and restore. */
+    snapshot() {
+      alive('snapshot');
+      return engine._snapshot();
+    },
+
+    /** Replaces the state with a snapshot; a damaged or newer one is refused and nothing changes. */
+    restore(snapshot) {
+      alive('restore');
+      if (typeof snapshot !== 'string') return failure(`a snapshot must be JSON text, not ${describeType(snapshot)}`);
+      return call('_restore', snapshot);
+    },
+
     /** Counts of accepted and duplicate events. */
     stats() {
       alive('stats');

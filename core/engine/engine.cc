@@ -126,6 +126,111 @@ UpdateResult Engine::advance(TimeMs now) {
   return out;
 }
 
+std::string Engine::snapshot() const {
+  json out = {{"format", "rekindle.snapshot"},
+              {"formatVersion", kSnapshotFormat},
+              {"engineVersion", kVersion},
+              {"artifact", artifact_->document.is_null() ? json(nullptr) : artifact_->document},
+              {"clock", clock_ ? json(*clock_) : json(nullptr)},
+              {"profile", profile_.to_json()},
+              {"history", history_.to_json()},
+              {"segments", segments_.to_json()},
+              {"counters", {{"accepted", accepted_}, {"duplicates", duplicates_}}}};
+  return dump(out);
+}
+
+UpdateResult Engine::restore(std::string_view text) {
+  UpdateResult out;
+  out.ok = false;
+  ParsedJson parsed = parse_json(text, {256 * 1024 * 1024, 64}, "snapshot");
+  if (!parsed.ok()) {
+    out.errors = std::move(parsed.errors);
+    return out;
+  }
+  const json& j = parsed.value;
+  Errors& errors = out.errors;
+  auto format = j.is_object() ? j.find("format") : j.end();
+  if (!j.is_object() || format == j.end() || !format->is_string() || *format != "rekindle.snapshot") {
+    errors.push_back({"$.format", "is not \"rekindle.snapshot\": this is not a Rekindle snapshot"});
+    return out;
+  }
+  auto version = j.find("formatVersion");
+  if (version == j.end() || !version->is_number_integer() || version->get<int64_t>() < 1) {
+    errors.push_back({"$.formatVersion", "must be a positive integer"});
+    return out;
+  }
+  if (version->get<int64_t>() > kSnapshotFormat) {
+    errors.push_back({"$.formatVersion", "is " + std::to_string(version->get<int64_t>()) +
+                                             ", newer than this engine reads (" + std::to_string(kSnapshotFormat) +
+                                             "); update the engine or start from a fresh state"});
+    return out;
+  }
+  // Everything is rebuilt aside and swapped in only when all parts are sound.
+  std::shared_ptr<const artifact::Artifact> art = artifact::empty();
+  if (auto a = j.find("artifact"); a == j.end()) {
+    errors.push_back({"$.artifact", "is required (null when none was loaded)"});
+  } else if (!a->is_null()) {
+    auto parsed_artifact = artifact::from_json(*a);
+    for (auto& e : parsed_artifact.errors) errors.push_back({"$.artifact" + e.path.substr(1), e.reason});
+    if (parsed_artifact.ok()) art = parsed_artifact.artifact;
+  }
+  std::optional<TimeMs> clock;
+  if (auto c = j.find("clock"); c == j.end() || !(c->is_null() || c->is_number_integer())) {
+    errors.push_back({"$.clock", "must be a time in milliseconds or null"});
+  } else if (c->is_number_integer()) {
+    clock = c->get<TimeMs>();
+  }
+  std::optional<profile::Profile> prof;
+  if (auto p = j.find("profile"); p == j.end()) {
+    errors.push_back({"$.profile", "is required"});
+  } else {
+    Errors pe;
+    prof = profile::Profile::from_json(*p, pe);
+    for (auto& e : pe) errors.push_back({"$.profile" + e.path.substr(1), e.reason});
+    if (!prof && pe.empty()) errors.push_back({"$.profile", "is not a valid profile"});
+  }
+  std::optional<profile::History> hist;
+  if (auto h = j.find("history"); h == j.end()) {
+    errors.push_back({"$.history", "is required"});
+  } else {
+    Errors he;
+    hist = profile::History::from_json(*h, he);
+    for (auto& e : he) errors.push_back({"$.history" + e.path.substr(1), e.reason});
+    if (!hist && he.empty()) errors.push_back({"$.history", "is not a valid history"});
+  }
+  uint64_t accepted = 0, duplicates = 0;
+  if (auto c = j.find("counters"); c == j.end() || !c->is_object() || !c->value("accepted", json()).is_number_unsigned() ||
+                                    !c->value("duplicates", json()).is_number_unsigned()) {
+    errors.push_back({"$.counters", "must hold the accepted and duplicates counts"});
+  } else {
+    accepted = (*c)["accepted"].get<uint64_t>();
+    duplicates = (*c)["duplicates"].get<uint64_t>();
+  }
+  if (!errors.empty() || !prof || !hist) return out;
+
+  segments::Segments segs;
+  std::vector<segments::Transition> ignored;
+  const TimeMs at = clock.value_or(0);
+  hist->set_limits(history_limits(*art));
+  segs.load(art, hist->events(), prof->attributes(), at, ignored);
+  auto s = j.find("segments");
+  if (s == j.end() || !segs.restore(*s)) {
+    errors.push_back({"$.segments", "is missing or damaged"});
+    return out;
+  }
+  segs.refresh_deadlines(at);
+
+  artifact_ = std::move(art);
+  profile_ = std::move(*prof);
+  history_ = std::move(*hist);
+  segments_ = std::move(segs);
+  clock_ = clock;
+  accepted_ = accepted;
+  duplicates_ = duplicates;
+  out.ok = true;
+  return out;
+}
+
 const char* Engine::version() { return kVersion; }
 
 json to_json(const IngestResult& r) {

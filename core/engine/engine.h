@@ -65,6 +65,14 @@ class Engine {
   // Processes every deadline up to `now`.
   UpdateResult advance(TimeMs now);
 
+  // The whole state as JSON text with a format version: artifact, clock,
+  // profile, history, segment states and counters.
+  std::string snapshot() const;
+
+  // Replaces the state with a snapshot. A damaged snapshot, or one written by
+  // a newer format, is refused with errors and the engine keeps its state.
+  UpdateResult restore(std::string_view snapshot_json);
+
   // When the truth of some segment may next change without a new event.
   std::optional<TimeMs> next_deadline() const { return segments_.next_deadline(); }
   std::vector<segments::Membership> segments() const { return segments_.members(); }
@@ -90,6 +98,9 @@ class Engine {
   uint64_t accepted_ = 0;
   uint64_t duplicates_ = 0;
 };
+
+// The snapshot format this engine writes and the newest it reads.
+inline constexpr int kSnapshotFormat = 1;
 
 // Boundary forms: `{ok, duplicate, late, eventId, errors, transitions}` etc.
 nlohmann::json to_json(const IngestResult& result);

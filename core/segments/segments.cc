@@ -194,6 +194,18 @@ bool Segments::restore(const json& j) {
   return true;
 }
 
+void Segments::refresh_deadlines(TimeMs now) {
+  for (size_t s = 0; s < states_.size(); ++s) {
+    const rules::Rule& rule = artifact_->segments[s].rule;
+    std::optional<TimeMs> next;
+    for (size_t k = 0; k < rule.aggregates.size(); ++k) {
+      auto t = rules::next_change(rule.aggregates[k], states_[s].aggregates[k], now);
+      if (t && (!next || *t < *next)) next = t;
+    }
+    set_deadline(s, next);
+  }
+}
+
 json to_json(const Transition& t) {
   return {{"segment", t.segment}, {"status", t.entered ? "realized" : "exited"}, {"at", format_iso8601(t.at)}};
 }

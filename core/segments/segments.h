@@ -64,7 +64,11 @@ class Segments {
   nlohmann::json to_json() const;
   // Restores what `to_json` wrote for the same artifact; entries whose id and
   // rule do not match the loaded artifact are ignored (rebuilt by `load`).
+  // Deadlines are derived, not stored: call `refresh_deadlines(clock)` after.
   bool restore(const nlohmann::json& j);
+
+  // Recomputes every segment's deadline as seen at `now`.
+  void refresh_deadlines(TimeMs now);
 
  private:
   struct State {

@@ -25,6 +25,11 @@ async function main(): Promise<void> {
   rk.loadArtifact({ segments: [] });
   // @ts-expect-error attributes are an object
   rk.setAttributes('gold');
+  const saved: string = rk.snapshot();
+  const restored: UpdateResult = rk.restore(saved);
+  void restored;
+  // @ts-expect-error a snapshot is JSON text
+  rk.restore({});
   const { accepted, duplicates } = rk.stats();
   rk.destroy();
   void [version, r2, r3, firstPath, accepted, duplicates];

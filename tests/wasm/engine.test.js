@@ -118,3 +118,25 @@ test('an invalid artifact is refused with every error and the old one stays', as
     return true;
   });
 });
+
+test('a snapshot restored in another engine continues identically', async () => {
+  let clock = T0;
+  const artifact = { version: '1', segments: [{ id: 'abandoned-cart', rule: { sequence: [
+    { event: { type: 'commerce.productListAdds' } }, { absent: { type: 'commerce.purchases' }, for: '30m' }] } }] };
+  const a = await createRekindle({ now: () => clock, artifact });
+  a.track('commerce.productListAdds');
+  const saved = a.snapshot();
+  const b = await createRekindle({ now: () => clock });
+  assert.equal(b.restore(saved).ok, true);
+  assert.equal(b.nextDeadline(), T0 + 30 * 60_000);
+  clock += 3_600_000;
+  assert.deepEqual(b.advance(), a.advance());
+  assert.equal(b.snapshot(), a.snapshot());
+  const refused = b.restore(saved.slice(0, 40));
+  assert.equal(refused.ok, false);
+  assert.match(refused.errors[0].reason, /not valid JSON/);
+  assert.equal(b.snapshot(), a.snapshot());
+  assert.match(b.restore({}).errors[0].reason, /must be JSON text/);
+  a.destroy();
+  b.destroy();
+});

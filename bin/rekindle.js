@@ -1,0 +1,433 @@
+#!/usr/bin/env node
+// The rekindle command: validates campaign artifacts and replays event streams
+// with a virtual clock, running the same wasm engine as the npm module.
+//
+//   rekindle validate ARTIFACT.json [--json]
+//   rekindle simulate ARTIFACT.json EVENTS.jsonl [--until ISO] [--json]
+//
+// Exit status: 0 done, 1 invalid artifact or unreadable file, 2 usage error.
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRekindle } from 'rekindle';
+
+/** Most deadlines one walk of the virtual clock processes before it stops. */
+export const DEADLINE_GUARD = 10_000;
+const DEFAULT_HORIZON_MS = 30 * 86_400_000;
+
+const USAGE = `Usage: rekindle <command> [options]
+
+Commands:
+  validate ARTIFACT.json                 check a campaign artifact; every error with its JSON path
+  simulate ARTIFACT.json EVENTS.jsonl    replay events with a virtual clock and print the timeline
+
+Options:
+  --json          machine-readable output (validate: {"ok","errors"};
+                  simulate: one JSON object per line)
+  --until ISO     simulate: after the last line, process deadlines up to this time
+                  (default: 30 days after the latest time in EVENTS.jsonl;
+                  at most ${DEADLINE_GUARD} deadlines)
+  -h, --help      show this help
+  -v, --version   show the versions of the command and of the engine
+
+EVENTS.jsonl holds one JSON object per line, replayed in file order ('-' reads stdin):
+  an XDM event         {"_id": "e1", "eventType": "commerce.productListAdds", "timestamp": "2026-01-01T10:00:00Z"}
+  profile attributes   {"attributes": {"tier": "gold"}, "at": "2026-01-01T09:00:00Z"}
+Blank lines and lines starting with # are skipped. Before each line the clock moves to
+its time through every deadline in between, each processed at its own time.
+
+Exit status: 0 done (rejected lines included), 1 invalid artifact or unreadable file,
+2 usage error.
+`;
+
+/**
+ * A problem that ends the command: `status` is the exit code, `json` the form
+ * printed on stdout with --json, `toStdout` when the message is the command's
+ * result (validate's report) rather than a failure to run it.
+ */
+class CliError extends Error {
+  constructor(message, status, { json, toStdout = false } = {}) {
+    super(message);
+    this.status = status;
+    this.json = json;
+    this.toStdout = toStdout;
+  }
+}
+
+const usageError = (problem) => new CliError(`rekindle: ${problem}\n\n${USAGE}`, 2);
+
+// ---------------------------------------------------------------------------
+// Times: the engine's ISO 8601 parser (core/common/time.cc), so the virtual
+// clock reads a timestamp exactly as the engine will.
+
+function daysFromCivil(y, m, d) {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
+
+/** Milliseconds since the epoch for an ISO 8601 date-time with offset, or null. */
+export function parseIso(text) {
+  if (typeof text !== 'string') return null;
+  const m = ISO_RE.exec(text);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const millis = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
+  let offset = 0;
+  if (!m[8]) {
+    const oh = Number(m[10]);
+    const om = Number(m[11]);
+    if (oh > 23 || om > 59) return null;
+    offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+  if (month < 1 || month > 12 || day < 1 || day > monthDays[month - 1] || hour > 23 || minute > 59 || second > 59) {
+    return null;
+  }
+  const secs = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset * 60;
+  return secs * 1000 + millis;
+}
+
+const iso = (ms) => new Date(ms).toISOString();
+const NOT_ISO = 'is not an ISO 8601 date-time with offset (e.g. 2026-12-04T15:53:00Z)';
+
+// ---------------------------------------------------------------------------
+// Happenings: what the timeline shows, one object each; the --json output
+// prints them as they are, the text output through formatHappening().
+
+/**
+ * The happenings in an engine result: its transitions and (when the engine
+ * returns them) its effects, in time order. `at` stands in for an item without
+ * a time of its own.
+ */
+export function happeningsOf(result, at) {
+  const list = [];
+  for (const t of result?.transitions ?? []) list.push({ at: t.at, kind: t.status, segment: t.segment });
+  for (const effect of Array.isArray(result?.effects) ? result.effects : []) {
+    const own = effect !== null && typeof effect === 'object' && typeof effect.at === 'string' ? effect.at : null;
+    list.push({ at: own ?? at, kind: 'effect', effect });
+  }
+  // Stable: items at the same time keep the engine's order, transitions first.
+  const time = (h) => parseIso(h.at) ?? Number.POSITIVE_INFINITY;
+  return list.map((h, i) => [h, i]).sort((a, b) => time(a[0]) - time(b[0]) || a[1] - b[1]).map(([h]) => h);
+}
+
+const LABELS = { attributes: 'profile' };
+
+function label(kind) {
+  return (LABELS[kind] ?? kind).padEnd(8);
+}
+
+function describeEffect(effect) {
+  if (effect === null || typeof effect !== 'object' || Array.isArray(effect)) return JSON.stringify(effect);
+  const { type, at, ...rest } = effect;
+  const name = typeof type === 'string' && type ? type : '(untyped)';
+  return Object.keys(rest).length === 0 ? name : `${name}  ${JSON.stringify(rest)}`;
+}
+
+/** The text lines of one happening (a rejected line gives one per error). */
+export function formatHappening(h) {
+  const head = `${h.at}  ${label(h.kind)}  `;
+  switch (h.kind) {
+    case 'event': {
+      const notes = [h.eventId];
+      if (h.duplicate) notes.push('duplicate');
+      if (h.late) notes.push(`late: stamped ${h.timestamp}`);
+      return [`${head}${h.eventType}  (${notes.join(', ')})`];
+    }
+    case 'rejected':
+      return h.errors.map((e) => `${head}line ${h.line}: ${e.path}: ${e.reason}`);
+    case 'attributes':
+      return [`${head}${JSON.stringify(h.attributes)}`];
+    case 'effect':
+      return [`${head}${describeEffect(h.effect)}`];
+    case 'stopped':
+      return [`${head}after ${h.deadlines} deadlines; the next one is at ${h.nextDeadline}`];
+    default:
+      return [`${head}${h.segment ?? ''}`];
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Files
+
+function describeIoError(err) {
+  switch (err.code) {
+    case 'ENOENT': return 'no such file';
+    case 'EISDIR': return 'is a directory';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    default: return err.message;
+  }
+}
+
+/** The text of a file ('-': standard input), without a leading byte order mark. */
+function readText(file, json) {
+  let text;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    const reason = `cannot read ${file === '-' ? 'standard input' : file}: ${describeIoError(err)}`;
+    throw new CliError(`${file}: cannot read: ${describeIoError(err)}`, 1,
+      { json: json ? { ok: false, errors: [{ path: '$', reason }] } : undefined });
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function tryParse(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * An invalid artifact as CliError: every error on its own line, then the
+ * count. validate reports it on stdout; for simulate it is a failure (stderr).
+ */
+function artifactError(file, errors, { json = false, toStdout = false } = {}) {
+  const lines = errors.map((e) => `${file}: ${e.path}: ${e.reason}`);
+  lines.push(`${file}: invalid, ${plural(errors.length, 'error')}`);
+  return new CliError(lines.join('\n'), 1, { json: json ? { ok: false, errors } : undefined, toStdout });
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+
+async function validate(file, { json }, out) {
+  const text = readText(file, json);
+  const rk = await createRekindle({ now: () => 0 });
+  try {
+    const loaded = rk.loadArtifact(text);
+    if (!loaded.ok) throw artifactError(file, loaded.errors, { json, toStdout: true });
+    if (json) {
+      out(JSON.stringify({ ok: true, errors: [] }));
+    } else {
+      const artifact = tryParse(text);
+      const segments = Array.isArray(artifact?.segments) ? artifact.segments.length : 0;
+      out(`${file}: valid (version ${artifact?.version ?? '?'}, ${plural(segments, 'segment')})`);
+    }
+  } finally {
+    rk.destroy();
+  }
+  return 0;
+}
+
+// One line of the events file, read: what to do with it and when.
+function classify(text) {
+  const value = tryParse(text);
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !('attributes' in value)) {
+    // An event, or something the engine will refuse with its own message.
+    const at = value !== null && typeof value === 'object' ? parseIso(value.timestamp) : null;
+    return { kind: 'event', text, at, eventType: value?.eventType };
+  }
+  const errors = [];
+  for (const key of Object.keys(value)) {
+    if (key !== 'attributes' && key !== 'at') {
+      const path = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `$.${key}` : `$[${JSON.stringify(key)}]`;
+      errors.push({ path, reason: 'is not a key of an attributes line (attributes, at)' });
+    }
+  }
+  const attrs = value.attributes;
+  if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
+    errors.push({ path: '$.attributes', reason: `must be an object, not ${attrs === null ? 'null' : Array.isArray(attrs) ? 'array' : typeof attrs}` });
+  }
+  const at = parseIso(value.at);
+  if (!('at' in value)) errors.push({ path: '$.at', reason: 'is required: the time the attributes are set' });
+  else if (at === null) errors.push({ path: '$.at', reason: NOT_ISO });
+  return { kind: 'attributes', attributes: attrs, at, errors };
+}
+
+async function simulate(artifactFile, eventsFile, { json, until }, out) {
+  const untilMs = until === undefined ? undefined : parseIso(until);
+  if (untilMs === null) throw usageError(`--until "${until}" ${NOT_ISO}`);
+  const artifactText = readText(artifactFile, false);
+  const eventsText = readText(eventsFile, false);
+
+  const lines = [];
+  for (const [i, raw] of eventsText.split('\n').entries()) {
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const trimmed = text.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    lines.push({ number: i + 1, ...classify(text) });
+  }
+
+  // The virtual clock starts at the first line's time, so that what the
+  // artifact makes true at load is stamped with a time of the stream.
+  const first = lines.find((l) => l.at !== null)?.at ?? null;
+  let clock = first ?? untilMs ?? Date.now();
+  const rk = await createRekindle({ now: () => clock });
+  let rejected = 0;
+  let deadlines = 0;
+
+  const emit = (h) => {
+    if (json) out(JSON.stringify(h));
+    else for (const line of formatHappening(h)) out(line);
+  };
+  const emitResult = (result) => { for (const h of happeningsOf(result, iso(clock))) emit(h); };
+
+  // Walks the clock through every deadline up to `target`, each processed at
+  // its own time. False when the guard stopped the walk.
+  const advanceTo = (target) => {
+    for (let n = 0; ; n++) {
+      const next = rk.nextDeadline();
+      if (next === null || next > target) return true;
+      if (n === DEADLINE_GUARD) {
+        emit({ at: iso(clock), kind: 'stopped', deadlines: n, nextDeadline: iso(next) });
+        return false;
+      }
+      clock = Math.max(clock, next);
+      deadlines++;
+      emitResult(rk.advance(next));
+    }
+  };
+
+  try {
+    const loaded = rk.loadArtifact(artifactText);
+    if (!loaded.ok) throw artifactError(artifactFile, loaded.errors);
+    emitResult(loaded);
+
+    for (const line of lines) {
+      if (line.at !== null) {
+        advanceTo(line.at);
+        clock = Math.max(clock, line.at);
+      }
+      if (line.kind === 'attributes') {
+        if (line.errors.length > 0) {
+          rejected++;
+          emit({ at: iso(clock), kind: 'rejected', line: line.number, errors: line.errors });
+          continue;
+        }
+        const result = rk.setAttributes(line.attributes);
+        if (!result.ok) {
+          rejected++;
+          const errors = result.errors.map((e) => ({ path: e.path.replace(/^\$/, '$.attributes'), reason: e.reason }));
+          emit({ at: iso(clock), kind: 'rejected', line: line.number, errors });
+          continue;
+        }
+        emit({ at: iso(clock), kind: 'attributes', line: line.number, attributes: line.attributes });
+        emitResult(result);
+        continue;
+      }
+      const result = rk.trackJson(line.text);
+      if (!result.ok) {
+        rejected++;
+        emit({ at: iso(clock), kind: 'rejected', line: line.number, errors: result.errors });
+        continue;
+      }
+      emit({
+        at: iso(clock), kind: 'event', line: line.number, eventId: result.eventId, eventType: line.eventType,
+        timestamp: line.at === null ? null : iso(line.at), duplicate: result.duplicate, late: result.late,
+      });
+      emitResult(result);
+    }
+
+    // Without --until: 30 days past the latest time of the stream (none: no time passes).
+    const end = untilMs ?? (first === null ? clock : clock + DEFAULT_HORIZON_MS);
+    if (advanceTo(end) && end > clock) {
+      clock = end;
+      emitResult(rk.advance(end));
+    }
+
+    const stats = rk.stats();
+    const members = rk.segments().map((m) => ({ segment: m.segment, since: m.since }));
+    if (json) {
+      out(JSON.stringify({ at: iso(clock), kind: 'summary', accepted: stats.accepted, duplicates: stats.duplicates,
+        rejected, deadlines, members }));
+    } else {
+      out(`summary: ${plural(stats.accepted, 'event')} accepted, ${plural(stats.duplicates, 'duplicate')}, ` +
+        `${rejected} rejected; clock at ${iso(clock)}`);
+      out(`members: ${members.length === 0 ? 'none' : members.map((m) => `${m.segment} (since ${m.since})`).join(', ')}`);
+    }
+  } finally {
+    rk.destroy();
+  }
+  return 0;
+}
+
+async function printVersion(out) {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const rk = await createRekindle();
+  out(`rekindle ${pkg.version} (engine ${rk.version})`);
+  rk.destroy();
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+
+/** Runs the command line `argv`; resolves to the exit status. */
+export async function main(argv, out = (line) => process.stdout.write(`${line}\n`), err = (text) => process.stderr.write(`${text}\n`)) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' },
+        until: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (e) {
+    err(`rekindle: ${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...files] = positionals;
+  try {
+    if (values.help) {
+      out(USAGE);
+      return 0;
+    }
+    if (values.version) return await printVersion(out);
+    if (command === undefined) throw usageError('a command is required');
+    if (command === 'validate') {
+      if (files.length !== 1) throw usageError('validate takes one ARTIFACT.json');
+      if (values.until !== undefined) throw usageError('--until applies to simulate only');
+      return await validate(files[0], values, out);
+    }
+    if (command === 'simulate') {
+      if (files.length !== 2) throw usageError('simulate takes ARTIFACT.json and EVENTS.jsonl');
+      return await simulate(files[0], files[1], values, out);
+    }
+    throw usageError(`unknown command "${command}"`);
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    if (e.json && values.json) out(JSON.stringify(e.json));
+    else if (e.toStdout) out(e.message);
+    else err(e.message);
+    return e.status;
+  }
+}
+
+// Run when executed (directly or through an npm bin link), not when imported.
+const invoked = (() => {
+  try {
+    return realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+})();
+
+if (invoked) {
+  process.stdout.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  main(process.argv.slice(2)).then(
+    (status) => { process.exitCode = status; },
+    (e) => {
+      process.stderr.write(`rekindle: internal error: ${e?.stack ?? e}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

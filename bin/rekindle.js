@@ -110,6 +110,8 @@ export function happeningsOf(result, at) {
   const list = [];
   for (const t of result?.transitions ?? []) list.push({ at: t.at, kind: t.status, segment: t.segment });
   for (const effect of Array.isArray(result?.effects) ? result.effects : []) {
+    // Segment effects repeat the transitions listed above.
+    if (typeof effect?.type === 'string' && effect.type.startsWith('segment.')) continue;
     const own = effect !== null && typeof effect === 'object' && typeof effect.at === 'string' ? effect.at : null;
     list.push({ at: own ?? at, kind: 'effect', effect });
   }

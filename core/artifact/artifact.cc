@@ -4,17 +4,12 @@
 #include <functional>
 #include <map>
 
+#include "core/consent/consent.h"
+
 namespace rekindle::artifact {
 namespace {
 
 using nlohmann::json;
-
-bool valid_segment_id(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(id[0])) return false;
-  return std::all_of(id.begin(), id.end(), [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
-}
 
 void parse_limits(const json& j, Limits& limits, Errors& errors) {
   const std::string path = "$.limits";
@@ -117,7 +112,7 @@ ParseResult from_json(const json& doc) {
     return out;
   }
   auto a = std::make_shared<Artifact>();
-  static constexpr std::string_view kKeys[] = {"version", "limits", "segments", "journeys", "offers", "placements", "consent", "name", "description"};
+  static constexpr std::string_view kKeys[] = {"version", "limits", "segments", "journeys", "offers", "placements", "caps", "consent", "name", "description"};
   for (const auto& [key, _] : doc.items()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
       errors.push_back({child("$", key), "is not a known artifact field"});
@@ -149,8 +144,8 @@ ParseResult from_json(const json& doc) {
             errors.push_back({child(p, key), "is not a known segment field (expected id, name, description, rule)"});
         if (auto id = s.find("id"); id == s.end()) {
           errors.push_back({child(p, "id"), "is required"});
-        } else if (!id->is_string() || !valid_segment_id(id->get<std::string>())) {
-          errors.push_back({child(p, "id"), "must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (at most 64)"});
+        } else if (!id->is_string() || !is_valid_id(id->get_ref<const std::string&>())) {
+          errors.push_back({child(p, "id"), kIdRule});
         } else {
           seg.id = id->get<std::string>();
           if (auto [it, fresh] = seen.emplace(seg.id, i); !fresh)
@@ -173,6 +168,28 @@ ParseResult from_json(const json& doc) {
     }
   }
   link(*a, errors);
+
+  auto segment_exists = [&](std::string_view id) { return a->find_segment(id) >= 0; };
+  Errors catalog_errors;
+  if (auto catalog = offers::parse_catalog(doc, segment_exists, catalog_errors)) a->catalog = std::move(*catalog);
+  errors.insert(errors.end(), catalog_errors.begin(), catalog_errors.end());
+  if (catalog_errors.empty()) journeys::parse_journeys(doc, segment_exists, a->catalog, a->journeys, a->caps, errors);
+  for (const auto& cap : a->caps) a->longest_cap = std::max(a->longest_cap, cap.per);
+
+  if (auto c = doc.find("consent"); c != doc.end()) {
+    if (!c->is_object()) {
+      errors.push_back({"$.consent", "must be an object {\"defaults\": {purpose: state}}"});
+    } else {
+      for (const auto& item : c->items())
+        if (item.key() != "defaults") errors.push_back({child("$.consent", item.key()), "is not a known key here (expected defaults)"});
+      if (auto d = c->find("defaults"); d != c->end()) {
+        consent::Consent probe;
+        Errors ce = probe.set_defaults(*d, "$.consent.defaults");
+        errors.insert(errors.end(), ce.begin(), ce.end());
+        if (ce.empty()) a->consent_defaults = *d;
+      }
+    }
+  }
   if (!errors.empty()) return out;
   for (const auto& s : a->segments) a->retention = std::max(a->retention, s.rule.longest_window);
   a->document = doc;

@@ -11,6 +11,8 @@
 #include "core/common/error.h"
 #include "core/common/json_depth.h"
 #include "core/common/time.h"
+#include "core/journeys/journey.h"
+#include "core/offers/offers.h"
 #include "core/rules/rule.h"
 
 namespace rekindle::artifact {
@@ -46,6 +48,11 @@ struct Artifact {
   std::vector<int> order;          // evaluation order: every segment after those it reads
   std::vector<std::vector<int>> dependents;  // segment -> segments that read it
   DurationMs retention = kMinRetention;
+  offers::Catalog catalog;                 // placements and offers
+  std::vector<journeys::Journey> journeys;
+  std::vector<journeys::Cap> caps;
+  DurationMs longest_cap = 0;              // how long deliveries must be remembered
+  nlohmann::json consent_defaults = nlohmann::json::object();
   nlohmann::json document;         // the whole artifact as given
 
   int find_segment(std::string_view id) const;

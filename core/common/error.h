@@ -27,6 +27,12 @@ std::string index(std::string_view path, size_t i);
 // Errors as a JSON array of {path, reason} objects, the boundary format.
 nlohmann::json to_json(const Errors& errors);
 
+// Ids of artifact objects (segments, journeys, steps, offers, placements):
+// lowercase letters, digits, '.', '_', '-', starting with a letter or digit, at most 64.
+bool is_valid_id(std::string_view id);
+inline constexpr const char* kIdRule =
+    "must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (at most 64)";
+
 // Names a JSON value's type the way error messages speak of it.
 const char* type_name(const nlohmann::json& value);
 

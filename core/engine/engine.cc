@@ -25,8 +25,62 @@ profile::HistoryLimits history_limits(const artifact::Artifact& a) {
 
 }  // namespace
 
-Engine::Engine(std::string device_id)
-    : artifact_(artifact::empty()), profile_(std::move(device_id)), history_(history_limits(*artifact::empty())) {}
+Engine::Engine(std::string profile_id)
+    : profile_id_(profile_id),
+      artifact_(artifact::empty()),
+      profile_(std::move(profile_id)),
+      history_(history_limits(*artifact::empty())) {}
+
+journeys::Host Engine::host(UpdateResult& out) {
+  journeys::Host h;
+  h.profile_id = profile_id_;
+  h.profile = &profile_.attributes();
+  h.member = [this](std::string_view segment) { return segments_.is_member(segment); };
+  h.consent = &consent_;
+  h.outbox = &outbox_;
+  h.effects = &out.effects;
+  return h;
+}
+
+void Engine::apply(const std::vector<segments::Transition>& transitions, UpdateResult& out) {
+  if (transitions.empty()) return;
+  for (const auto& t : transitions) {
+    out.transitions.push_back(t);
+    const char* type = t.entered ? "segment.realized" : "segment.exited";
+    out.effects.push_back({type, t.at, {{"segment", t.segment}}});
+    json body = segments::to_json(t);
+    outbox_.add({stable_id({profile_id_, "transition", t.segment, t.entered ? "realized" : "exited", std::to_string(t.at)}),
+                 "transition", t.at, "analytics", body});
+  }
+  auto h = host(out);
+  journeys_.on_transitions(transitions, h);
+}
+
+// Segment and journey deadlines interleaved in time order, each processed at its own time.
+void Engine::run_until(TimeMs to, UpdateResult& out) {
+  const json& attributes = profile_.attributes();
+  while (true) {
+    auto ts = segments_.next_deadline();
+    auto tj = journeys_.next_deadline();
+    std::optional<TimeMs> t = ts;
+    if (tj && (!t || *tj < *t)) t = tj;
+    if (!t || *t > to) break;
+    if (ts && *ts == *t) {
+      std::vector<segments::Transition> transitions;
+      segments_.advance(*t, attributes, transitions);
+      apply(transitions, out);
+    }
+    auto h = host(out);
+    journeys_.advance(*t, h);
+  }
+}
+
+std::optional<TimeMs> Engine::next_deadline() const {
+  auto ts = segments_.next_deadline();
+  auto tj = journeys_.next_deadline();
+  if (ts && tj) return std::min(*ts, *tj);
+  return ts ? ts : tj;
+}
 
 TimeMs Engine::tick(TimeMs now) {
   if (clock_ && now < *clock_) return *clock_;
@@ -37,16 +91,21 @@ LoadResult Engine::load_artifact(std::string_view text, TimeMs now) {
   LoadResult out;
   auto parsed = artifact::parse(text);
   if (!parsed.ok()) {
+    out.ok = false;
     out.errors = std::move(parsed.errors);
     return out;
   }
   now = tick(now);
-  segments_.advance(now, profile_.attributes(), out.transitions);
+  run_until(now, out);
   artifact_ = parsed.artifact;
   history_.set_limits(history_limits(*artifact_));
-  segments_.load(artifact_, history_.events(), profile_.attributes(), now, out.transitions);
+  consent_.set_defaults(artifact_->consent_defaults, "$.consent.defaults");
+  auto h = host(out);
+  journeys_.load(artifact_, now, h);
+  std::vector<segments::Transition> transitions;
+  segments_.load(artifact_, history_.events(), profile_.attributes(), now, transitions);
+  apply(transitions, out);
   clock_ = now;
-  out.ok = true;
   return out;
 }
 
@@ -85,13 +144,19 @@ IngestResult Engine::ingest(event::Event ev, TimeMs now) {
   }
   out.late = late;
   const json& attributes = profile_.attributes();
-  if (!late) segments_.advance(ev.timestamp, attributes, out.transitions);
+  if (!late) run_until(ev.timestamp, out);
   const TimeMs at = late ? *clock_ : ev.timestamp;
   history_.insert(ev);
   ++accepted_;
-  segments_.on_event(ev, attributes, late, at, history_.events(), out.transitions);
+  outbox_.add({ev.id, "event", ev.timestamp, "analytics", ev.body});
+  // Goals and exit events first: a purchase converts before it ends a segment.
+  auto h = host(out);
+  journeys_.on_event(ev, at, h);
+  std::vector<segments::Transition> transitions;
+  segments_.on_event(ev, attributes, late, at, history_.events(), transitions);
+  apply(transitions, out);
   clock_ = std::max(at, now);
-  segments_.advance(*clock_, attributes, out.transitions);
+  run_until(*clock_, out);
   history_.prune(*clock_);
   return out;
 }
@@ -105,7 +170,7 @@ UpdateResult Engine::set_attributes(std::string_view text, TimeMs now) {
     return out;
   }
   now = tick(now);
-  segments_.advance(now, profile_.attributes(), out.transitions);
+  run_until(now, out);
   clock_ = now;
   auto set = profile_.set_attributes(parsed.value, now, "device:" + profile_.device_id());
   if (!set.errors.empty()) {
@@ -113,14 +178,58 @@ UpdateResult Engine::set_attributes(std::string_view text, TimeMs now) {
     out.errors = std::move(set.errors);
     return out;
   }
-  if (!set.changed.empty()) segments_.on_profile_change(profile_.attributes(), now, out.transitions);
+  if (!set.changed.empty()) {
+    std::vector<segments::Transition> transitions;
+    segments_.on_profile_change(profile_.attributes(), now, transitions);
+    apply(transitions, out);
+  }
   return out;
+}
+
+UpdateResult Engine::set_consent(std::string_view text, TimeMs now) {
+  UpdateResult out;
+  ParsedJson parsed = parse_json(text, {16 * 1024, 8}, "consent");
+  if (!parsed.ok()) {
+    out.ok = false;
+    out.errors = std::move(parsed.errors);
+    return out;
+  }
+  now = tick(now);
+  run_until(now, out);
+  clock_ = now;
+  auto set = consent_.set(parsed.value, now);
+  if (!set.errors.empty()) {
+    out.ok = false;
+    out.errors = std::move(set.errors);
+    return out;
+  }
+  for (const auto& c : set.changes) {
+    out.effects.push_back({"consent.changed", now,
+                           {{"purpose", c.purpose}, {"from", consent::to_string(c.from)}, {"to", consent::to_string(c.to)}}});
+    // Denied: what waits for that purpose must never leave the device.
+    if (c.to == consent::State::kDenied) outbox_.purge(c.purpose);
+    profile_.set_field("consent." + c.purpose, consent::to_string(c.to), now, "device:" + profile_.device_id());
+  }
+  return out;
+}
+
+std::optional<offers::Decision> Engine::decide(std::string_view placement, TimeMs now) {
+  now = tick(now);
+  if (!consent_.granted("personalize")) return std::nullopt;
+  auto member = [this](std::string_view segment) { return segments_.is_member(segment); };
+  auto capped = [&](int offer) { return journeys_.capped(journeys::Channel::kWeb, offer, now); };
+  return offers::decide(artifact_->catalog, placement, journeys_.assignments(), profile_.attributes(), member, capped,
+                        profile_id_, now);
+}
+
+std::vector<outbox::Record> Engine::pending(size_t max_records, size_t max_bytes) const {
+  return outbox_.pending(max_records, max_bytes, [this](const std::string& purpose) { return consent_.granted(purpose); });
 }
 
 UpdateResult Engine::advance(TimeMs now) {
   UpdateResult out;
   now = tick(now);
-  segments_.advance(now, profile_.attributes(), out.transitions);
+  run_until(now, out);
   clock_ = now;
   history_.prune(now);
   return out;
@@ -135,6 +244,10 @@ std::string Engine::snapshot() const {
               {"profile", profile_.to_json()},
               {"history", history_.to_json()},
               {"segments", segments_.to_json()},
+              {"consent", consent_.to_json()},
+              {"outbox", outbox_.to_json()},
+              {"journeys", journeys_.to_json()},
+              {"profileId", profile_id_},
               {"counters", {{"accepted", accepted_}, {"duplicates", duplicates_}}}};
   return dump(out);
 }
@@ -206,7 +319,31 @@ UpdateResult Engine::restore(std::string_view text) {
     accepted = (*c)["accepted"].get<uint64_t>();
     duplicates = (*c)["duplicates"].get<uint64_t>();
   }
-  if (!errors.empty() || !prof || !hist) return out;
+  std::optional<consent::Consent> cons;
+  if (auto c = j.find("consent"); c == j.end()) {
+    errors.push_back({"$.consent", "is required"});
+  } else {
+    Errors ce;
+    cons = consent::Consent::from_json(*c, ce);
+    for (auto& e : ce) errors.push_back({"$.consent" + e.path.substr(1), e.reason});
+    if (!cons && ce.empty()) errors.push_back({"$.consent", "is not a valid consent state"});
+  }
+  std::optional<outbox::Outbox> box;
+  if (auto o = j.find("outbox"); o == j.end()) {
+    errors.push_back({"$.outbox", "is required"});
+  } else {
+    Errors oe;
+    box = outbox::Outbox::from_json(*o, oe);
+    for (auto& e : oe) errors.push_back({"$.outbox" + e.path.substr(1), e.reason});
+    if (!box && oe.empty()) errors.push_back({"$.outbox", "is not a valid outbox"});
+  }
+  std::string profile_id;
+  if (auto p = j.find("profileId"); p == j.end() || !p->is_string()) {
+    errors.push_back({"$.profileId", "must be a string"});
+  } else {
+    profile_id = p->get<std::string>();
+  }
+  if (!errors.empty() || !prof || !hist || !cons || !box) return out;
 
   segments::Segments segs;
   std::vector<segments::Transition> ignored;
@@ -219,11 +356,26 @@ UpdateResult Engine::restore(std::string_view text) {
     return out;
   }
   segs.refresh_deadlines(at);
+  journeys::Journeys jrn;
+  UpdateResult discarded;
+  journeys::Host h;
+  h.profile_id = profile_id;
+  h.effects = &discarded.effects;
+  jrn.load(art, at, h);
+  auto jj = j.find("journeys");
+  if (jj == j.end() || !jrn.restore(*jj)) {
+    errors.push_back({"$.journeys", "is missing or damaged"});
+    return out;
+  }
 
   artifact_ = std::move(art);
   profile_ = std::move(*prof);
   history_ = std::move(*hist);
   segments_ = std::move(segs);
+  consent_ = std::move(*cons);
+  outbox_ = std::move(*box);
+  journeys_ = std::move(jrn);
+  profile_id_ = std::move(profile_id);
   clock_ = clock;
   accepted_ = accepted;
   duplicates_ = duplicates;
@@ -233,21 +385,29 @@ UpdateResult Engine::restore(std::string_view text) {
 
 const char* Engine::version() { return kVersion; }
 
-json to_json(const IngestResult& r) {
-  return {{"ok", r.ok},
-          {"duplicate", r.duplicate},
-          {"late", r.late},
-          {"eventId", r.event_id},
-          {"errors", rekindle::to_json(r.errors)},
-          {"transitions", transitions_json(r.transitions)}};
+namespace {
+
+json effects_json(const std::vector<journeys::Effect>& effects) {
+  json out = json::array();
+  for (const auto& e : effects) out.push_back(journeys::to_json(e));
+  return out;
 }
 
-json to_json(const LoadResult& r) {
-  return {{"ok", r.ok}, {"errors", rekindle::to_json(r.errors)}, {"transitions", transitions_json(r.transitions)}};
-}
+}  // namespace
 
 json to_json(const UpdateResult& r) {
-  return {{"ok", r.ok}, {"errors", rekindle::to_json(r.errors)}, {"transitions", transitions_json(r.transitions)}};
+  return {{"ok", r.ok},
+          {"errors", rekindle::to_json(r.errors)},
+          {"transitions", transitions_json(r.transitions)},
+          {"effects", effects_json(r.effects)}};
+}
+
+json to_json(const IngestResult& r) {
+  json out = to_json(static_cast<const UpdateResult&>(r));
+  out["duplicate"] = r.duplicate;
+  out["late"] = r.late;
+  out["eventId"] = r.event_id;
+  return out;
 }
 
 json to_json(const std::vector<segments::Membership>& members) {

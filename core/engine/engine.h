@@ -12,45 +12,46 @@
 #include "core/artifact/artifact.h"
 #include "core/common/error.h"
 #include "core/common/time.h"
+#include "core/consent/consent.h"
 #include "core/event/event.h"
+#include "core/journeys/journeys.h"
+#include "core/outbox/outbox.h"
 #include "core/profile/history.h"
 #include "core/profile/profile.h"
 #include "core/segments/segments.h"
 
 namespace rekindle::engine {
 
-// What one `ingest` call did: the event was accepted (in order or late),
-// recognised as a duplicate, or refused with every error found; and the
-// segment transitions it caused, each at its true time.
-struct IngestResult {
-  bool ok = false;
-  bool duplicate = false;
-  bool late = false;
-  std::string event_id;
-  Errors errors;
-  std::vector<segments::Transition> transitions;
-};
-
-// The result of loading an artifact: on errors the previous one stays.
-struct LoadResult {
-  bool ok = false;
-  Errors errors;
-  std::vector<segments::Transition> transitions;
-};
-
-// The result of a call that only moves time or changes the profile.
+// What a call did: its errors, the segment transitions it caused (each at its
+// true time) and the effects for the host to apply, in order.
 struct UpdateResult {
   bool ok = true;
   Errors errors;
   std::vector<segments::Transition> transitions;
+  std::vector<journeys::Effect> effects;
 };
+
+// What one `ingest` did, besides the above: accepted (in order or late),
+// recognised as a duplicate, or refused.
+struct IngestResult : UpdateResult {
+  bool duplicate = false;
+  bool late = false;
+  std::string event_id;
+  IngestResult() { ok = false; }
+};
+
+// The result of loading an artifact: on errors the previous one stays.
+using LoadResult = UpdateResult;
 
 // The facade the page runtime and the server call. It owns all state of one
 // profile; time is always an argument, and `now` never goes backwards: an
-// earlier `now` is taken as the latest one seen.
+// earlier `now` is taken as the latest one seen. Every id it derives is a
+// function of the profile id, the artifact and the records, so two engines fed
+// the same records produce the same effects and ids.
 class Engine {
  public:
-  explicit Engine(std::string device_id = {});
+  // `profile_id` names the profile in derived ids; the page passes its device id.
+  explicit Engine(std::string profile_id = {});
 
   // Validates and switches to a campaign artifact (JSON text).
   LoadResult load_artifact(std::string_view artifact_json, TimeMs now);
@@ -62,38 +63,56 @@ class Engine {
   // Sets profile attributes from a JSON object (nested objects set nested attributes).
   UpdateResult set_attributes(std::string_view attributes_json, TimeMs now);
 
-  // Processes every deadline up to `now`.
+  // The visitor's consent decisions, e.g. {"marketing.email": "granted"}. A
+  // denied purpose purges the outbox records that need it.
+  UpdateResult set_consent(std::string_view states_json, TimeMs now);
+
+  // Processes every deadline (segments and journeys) up to `now`.
   UpdateResult advance(TimeMs now);
 
-  // The whole state as JSON text with a format version: artifact, clock,
-  // profile, history, segment states and counters.
-  std::string snapshot() const;
+  // The best offer for a placement now, or nothing.
+  std::optional<offers::Decision> decide(std::string_view placement, TimeMs now);
 
+  // Records waiting for the server that consent allows sending, oldest first.
+  std::vector<outbox::Record> pending(size_t max_records, size_t max_bytes) const;
+  // Acknowledged by the server: they leave the outbox. Returns how many did.
+  size_t ack(const std::vector<std::string>& ids) { return outbox_.ack(ids); }
+
+  // The whole state as JSON text with a format version.
+  std::string snapshot() const;
   // Replaces the state with a snapshot. A damaged snapshot, or one written by
   // a newer format, is refused with errors and the engine keeps its state.
   UpdateResult restore(std::string_view snapshot_json);
 
-  // When the truth of some segment may next change without a new event.
-  std::optional<TimeMs> next_deadline() const { return segments_.next_deadline(); }
+  // When the truth of a segment or a journey step may next change without a new event.
+  std::optional<TimeMs> next_deadline() const;
   std::vector<segments::Membership> segments() const { return segments_.members(); }
   const profile::Profile& profile() const { return profile_; }
   const profile::History& history() const { return history_; }
   const artifact::Artifact& artifact() const { return *artifact_; }
+  const consent::Consent& consent() const { return consent_; }
+  const outbox::Outbox& outbox() const { return outbox_; }
+  const std::string& profile_id() const { return profile_id_; }
 
-  // Number of events accepted so far, and of duplicates ignored.
   uint64_t accepted() const { return accepted_; }
   uint64_t duplicates() const { return duplicates_; }
 
-  // The engine's version string.
   static const char* version();
 
  private:
   TimeMs tick(TimeMs now);
+  journeys::Host host(UpdateResult& out);
+  void apply(const std::vector<segments::Transition>& transitions, UpdateResult& out);
+  void run_until(TimeMs to, UpdateResult& out);
 
+  std::string profile_id_;
   std::shared_ptr<const artifact::Artifact> artifact_;
   profile::Profile profile_;
   profile::History history_;
   segments::Segments segments_;
+  consent::Consent consent_;
+  outbox::Outbox outbox_;
+  journeys::Journeys journeys_;
   std::optional<TimeMs> clock_;
   uint64_t accepted_ = 0;
   uint64_t duplicates_ = 0;
@@ -102,9 +121,8 @@ class Engine {
 // The snapshot format this engine writes and the newest it reads.
 inline constexpr int kSnapshotFormat = 1;
 
-// Boundary forms: `{ok, duplicate, late, eventId, errors, transitions}` etc.
+// Boundary forms.
 nlohmann::json to_json(const IngestResult& result);
-nlohmann::json to_json(const LoadResult& result);
 nlohmann::json to_json(const UpdateResult& result);
 nlohmann::json to_json(const std::vector<segments::Membership>& members);
 

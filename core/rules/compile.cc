@@ -65,6 +65,8 @@ class Compiler {
     return aggregate(j, path, form);
   }
 
+  std::optional<EventFilter> standalone_filter(const json& j, const std::string& path) { return filter(j, path); }
+
  private:
   void error(std::string path, std::string reason) { errors_.push_back({std::move(path), std::move(reason)}); }
 
@@ -417,7 +419,39 @@ class Compiler {
   Errors& errors_;
 };
 
+// Reports each count/sum/since/sequence node under `j` at its path.
+void refuse_behaviour(const json& j, const std::string& path, Errors& errors) {
+  if (j.is_object()) {
+    for (const char* form : {"count", "sum", "since", "sequence"}) {
+      if (j.contains(form)) {
+        errors.push_back({child(path, form), "behavioural conditions belong in a segment; reference it with {\"segment\": ...}"});
+        return;
+      }
+    }
+    for (const auto& item : j.items()) refuse_behaviour(item.value(), child(path, item.key()), errors);
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) refuse_behaviour(j[i], index(path, i), errors);
+  }
+}
+
 }  // namespace
+
+std::optional<FilterRule> compile_filter(const json& j, std::string_view path, Errors& errors) {
+  FilterRule out;
+  size_t before = errors.size();
+  Compiler compiler(out.rule, errors);
+  auto f = compiler.standalone_filter(j, std::string(path));
+  if (!f || errors.size() != before) return std::nullopt;
+  out.filter = std::move(*f);
+  return out;
+}
+
+std::optional<Rule> compile_static(const json& j, std::string_view path, Errors& errors) {
+  size_t before = errors.size();
+  refuse_behaviour(j, std::string(path), errors);
+  if (errors.size() != before) return std::nullopt;
+  return compile(j, path, errors);
+}
 
 std::optional<Op> parse_op(std::string_view name) {
   for (const auto& [n, op] : kOps)

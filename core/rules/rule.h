@@ -85,6 +85,20 @@ struct Rule {
 // Returns a rule only when there were no errors.
 std::optional<Rule> compile(const nlohmann::json& json, std::string_view path, Errors& errors);
 
+// A standalone event filter (journey entry, exit and goal): its `where`
+// nodes live in `rule`, which has no root of its own.
+struct FilterRule {
+  Rule rule;
+  EventFilter filter;
+};
+
+// Compiles `{"type": ..., "where": ...}` at `path`.
+std::optional<FilterRule> compile_filter(const nlohmann::json& json, std::string_view path, Errors& errors);
+
+// Compiles a rule that may only read the profile and segment memberships
+// (offer eligibility, journey branches): behaviour belongs in a segment.
+std::optional<Rule> compile_static(const nlohmann::json& json, std::string_view path, Errors& errors);
+
 // Evaluates one comparison against the document its path starts from.
 bool compare(const Comparison& c, const nlohmann::json& doc);
 

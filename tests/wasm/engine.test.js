@@ -15,7 +15,7 @@ test('tracks a full event and a type + fields, ignoring duplicates', async () =>
   const rk = await createRekindle({ now: () => T0 });
   const full = { _id: 'e-1', eventType: 'commerce.productListAdds', timestamp: '2026-12-04T15:53:00Z',
     productListItems: [{ SKU: 'sku-1', quantity: 1, priceTotal: 20 }] };
-  assert.deepEqual(rk.track(full), { ok: true, duplicate: false, late: false, eventId: 'e-1', errors: [], transitions: [] });
+  assert.deepEqual(rk.track(full), { ok: true, duplicate: false, late: false, eventId: 'e-1', errors: [], transitions: [], effects: [] });
   assert.equal(rk.track(full).duplicate, true);
   const generated = rk.track('web.webpagedetails.pageViews', { web: { webPageDetails: { name: 'home' } } });
   assert.equal(generated.ok, true);

@@ -1,0 +1,466 @@
+#include "core/journeys/journeys.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/artifact/artifact.h"
+#include "core/rules/aggregate.h"
+
+namespace rekindle::journeys {
+namespace {
+
+using nlohmann::json;
+
+bool filter_matches(const rules::FilterRule& f, const event::Event& ev, const json& profile) {
+  return rules::matches(f.rule, f.filter, ev, profile);
+}
+
+// The proposition ids of a display or interaction event (XDM decisioning).
+std::vector<std::string> propositions_of(const event::Event& ev) {
+  std::vector<std::string> out;
+  auto exp = ev.body.find("_experience");
+  if (exp == ev.body.end() || !exp->is_object()) return out;
+  auto dec = exp->find("decisioning");
+  if (dec == exp->end() || !dec->is_object()) return out;
+  auto props = dec->find("propositions");
+  if (props == dec->end() || !props->is_array()) return out;
+  for (const auto& p : *props)
+    if (p.is_object())
+      if (auto id = p.find("id"); id != p.end() && id->is_string()) out.push_back(id->get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+json to_json(const Effect& e) {
+  json out = e.fields;
+  out["type"] = e.type;
+  out["at"] = format_iso8601(e.at);
+  return out;
+}
+
+Journeys::Journeys() : artifact_(artifact::empty()) {}
+
+void Journeys::emit(Host& host, const char* type, TimeMs at, json fields) {
+  if (host.effects) host.effects->push_back({type, at, std::move(fields)});
+}
+
+void Journeys::record(Host& host, const std::string& id, const char* kind, const char* purpose, TimeMs at,
+                      const json& body) {
+  if (host.outbox) host.outbox->add({id, kind, at, purpose, body});
+}
+
+std::optional<TimeMs> Journeys::deadline_of(const Instance& in) const {
+  const Journey& j = artifact_->journeys[static_cast<size_t>(in.journey)];
+  TimeMs t = in.entered + j.max_duration;
+  if (in.wake) t = std::min(t, *in.wake);
+  if (j.end) t = std::min(t, *j.end);
+  return t;
+}
+
+std::optional<TimeMs> Journeys::next_deadline() const {
+  std::optional<TimeMs> next;
+  for (const auto& in : active_) {
+    auto t = deadline_of(in);
+    if (t && (!next || *t < *next)) next = t;
+  }
+  return next;
+}
+
+void Journeys::load(std::shared_ptr<const artifact::Artifact> next, TimeMs now, Host& host) {
+  std::shared_ptr<const artifact::Artifact> before = artifact_;
+  // End instances whose journey changed or is gone, under the old definitions.
+  for (size_t i = active_.size(); i-- > 0;) {
+    const Journey& old = before->journeys[static_cast<size_t>(active_[i].journey)];
+    auto same = std::find_if(next->journeys.begin(), next->journeys.end(),
+                             [&](const Journey& j) { return j.id == old.id && j.canonical == old.canonical; });
+    if (same == next->journeys.end()) end(i, now, "artifact", host, nullptr);
+  }
+  artifact_ = std::move(next);
+  for (auto& in : active_) {
+    const std::string& id = before->journeys[static_cast<size_t>(in.journey)].id;
+    for (size_t j = 0; j < artifact_->journeys.size(); ++j)
+      if (artifact_->journeys[j].id == id) in.journey = static_cast<int>(j);
+  }
+  // Deliveries keep their channel; offer indices are re-read by id.
+  for (auto& d : deliveries_) {
+    if (d.offer < 0) continue;
+    const std::string& id = before->catalog.offers[static_cast<size_t>(d.offer)].id;
+    d.offer = artifact_->catalog.find_offer(id);
+  }
+}
+
+void Journeys::enter(size_t j, TimeMs at, Host& host) {
+  const Journey& journey = artifact_->journeys[j];
+  for (const auto& in : active_)
+    if (in.journey == static_cast<int>(j)) return;  // one instance at a time
+  if ((journey.start && at < *journey.start) || (journey.end && at >= *journey.end)) return;
+  if (auto last = last_end_.find(journey.id); last != last_end_.end()) {
+    if (!journey.reentry || at < last->second + journey.cooldown) return;
+  }
+  Instance in;
+  in.journey = static_cast<int>(j);
+  in.entered = at;
+  in.id = stable_id({host.profile_id, journey.id, std::to_string(at)});
+  json fields = {{"journey", journey.id}, {"instance", in.id}};
+  emit(host, "journey.entered", at, fields);
+  record(host, stable_id({in.id, "entered"}), "journey", "analytics", at, json{{"event", "entered"}, {"journey", journey.id}, {"instance", in.id}, {"at", format_iso8601(at)}});
+  active_.push_back(std::move(in));
+  run(active_.back(), at, host);
+}
+
+void Journeys::act(Instance& in, const Instruction& ins, TimeMs at, Host& host) {
+  const Journey& journey = artifact_->journeys[static_cast<size_t>(in.journey)];
+  const char* purpose = purpose_of(ins.channel);
+  json base = {{"journey", journey.id}, {"instance", in.id}, {"step", ins.step}, {"channel", to_string(ins.channel)}};
+  std::string reason;
+  if (host.consent && !host.consent->granted(purpose)) {
+    reason = std::string("consent:") + purpose + ":" + consent::to_string(host.consent->get(purpose));
+  } else {
+    reason = cap_reached(ins.channel, ins.offer, at);
+  }
+  if (!reason.empty()) {
+    json fields = base;
+    fields["reason"] = reason;
+    emit(host, "action.suppressed", at, fields);
+    json body = fields;
+    body["at"] = format_iso8601(at);
+    record(host, stable_id({in.id, ins.step, "suppressed"}), "suppressed", "analytics", at, body);
+    return;
+  }
+  in.last_step = ins.step;
+  if (ins.channel == Channel::kWeb) {
+    const offers::Offer& offer = artifact_->catalog.offers[static_cast<size_t>(ins.offer)];
+    std::string proposition = stable_id({in.id, ins.step, "proposition"});
+    // One tile per placement per instance: a later action replaces the earlier one.
+    for (size_t k = 0; k < in.shown.size(); ++k) {
+      if (in.shown[k].placement != ins.placement) continue;
+      emit(host, "offer.withdraw", at, {{"placement", ins.placement}, {"offer", artifact_->catalog.offers[static_cast<size_t>(in.shown[k].offer)].id},
+                                        {"proposition", in.shown[k].proposition}, {"journey", journey.id}, {"instance", in.id}});
+      in.shown.erase(in.shown.begin() + static_cast<long>(k));
+      break;
+    }
+    in.shown.push_back({ins.placement, ins.offer, proposition, ins.step});
+    in.last_offer = offer.id;
+    in.last_proposition = proposition;
+    json fields = base;
+    fields["placement"] = ins.placement;
+    fields["offer"] = offer.id;
+    fields["proposition"] = proposition;
+    fields["content"] = offers::to_json(offers::render(offer, host.profile ? *host.profile : json::object()));
+    emit(host, "offer.show", at, fields);
+    return;
+  }
+  std::string dispatch = stable_id({in.id, ins.step, "dispatch"});
+  json fields = base;
+  fields["dispatch"] = dispatch;
+  fields["template"] = ins.template_id;
+  fields["due"] = format_iso8601(at);
+  emit(host, "dispatch.request", at, fields);
+  record(host, dispatch, "dispatch", purpose, at, fields);
+  in.dispatches.push_back(dispatch);
+  deliveries_.push_back({at, ins.channel, -1});
+}
+
+void Journeys::run(Instance& in, TimeMs at, Host& host) {
+  const Journey& journey = artifact_->journeys[static_cast<size_t>(in.journey)];
+  while (true) {
+    const Instruction& ins = journey.program[static_cast<size_t>(in.pc)];
+    switch (ins.kind) {
+      case Instruction::Kind::kAction:
+        emit(host, "journey.step", at, {{"journey", journey.id}, {"instance", in.id}, {"step", ins.step}});
+        act(in, ins, at, host);
+        ++in.pc;
+        break;
+      case Instruction::Kind::kWait:
+        if (!in.wake) {
+          emit(host, "journey.step", at, {{"journey", journey.id}, {"instance", in.id}, {"step", ins.step}});
+          in.wake = at + ins.wait;
+        }
+        if (at < *in.wake) return;
+        in.wake.reset();
+        ++in.pc;
+        break;
+      case Instruction::Kind::kBranch: {
+        emit(host, "journey.step", at, {{"journey", journey.id}, {"instance", in.id}, {"step", ins.step}});
+        rules::Context ctx{host.profile, nullptr};
+        const rules::Rule& rule = *ins.rule;
+        auto member = [&](int ref) { return host.member(rule.segment_refs[static_cast<size_t>(ref)]); };
+        bool yes = rules::evaluate(rule, rule.root, ctx, nullptr, at, member);
+        in.pc = yes ? in.pc + 1 : ins.target;
+        break;
+      }
+      case Instruction::Kind::kSplit: {
+        emit(host, "journey.step", at, {{"journey", journey.id}, {"instance", in.id}, {"step", ins.step}});
+        // Deterministic per profile and journey: the same visitor always lands in the same arm.
+        uint64_t total = 0;
+        for (const auto& arm : ins.arms) total += static_cast<uint64_t>(arm.weight);
+        const std::string hash = stable_id({host.profile_id, journey.id, "split", ins.step});
+        uint64_t bucket = 0;
+        std::from_chars(hash.data(), hash.data() + hash.size(), bucket, 16);
+        bucket %= total;
+        const Arm* chosen = &ins.arms.back();
+        for (const auto& arm : ins.arms) {
+          if (bucket < static_cast<uint64_t>(arm.weight)) {
+            chosen = &arm;
+            break;
+          }
+          bucket -= static_cast<uint64_t>(arm.weight);
+        }
+        in.arm = chosen->id;
+        in.holdout = chosen->holdout;
+        in.pc = chosen->pc;
+        break;
+      }
+      case Instruction::Kind::kHold:
+      case Instruction::Kind::kEnd:
+        return;  // stays active until an exit, the goal or its maximum duration
+      case Instruction::Kind::kJump:
+        in.pc = ins.target;
+        break;
+    }
+  }
+}
+
+void Journeys::end(size_t index, TimeMs at, const std::string& reason, Host& host, const event::Event* converted) {
+  Instance in = std::move(active_[index]);
+  active_.erase(active_.begin() + static_cast<long>(index));
+  const Journey& journey = artifact_->journeys[static_cast<size_t>(in.journey)];
+  for (const auto& s : in.shown)
+    emit(host, "offer.withdraw", at, {{"placement", s.placement}, {"offer", artifact_->catalog.offers[static_cast<size_t>(s.offer)].id},
+                                      {"proposition", s.proposition}, {"journey", journey.id}, {"instance", in.id}});
+  for (const auto& d : in.dispatches) {
+    if (!host.outbox || !host.outbox->cancel(d)) continue;
+    json fields = {{"dispatch", d}, {"journey", journey.id}, {"instance", in.id}};
+    emit(host, "dispatch.cancelled", at, fields);
+    fields["at"] = format_iso8601(at);
+    record(host, stable_id({d, "cancel"}), "dispatch.cancel", "", at, fields);
+  }
+  json fields = {{"journey", journey.id}, {"instance", in.id}};
+  if (converted) {
+    fields["arm"] = in.arm;
+    fields["step"] = in.last_step;
+    fields["offer"] = in.last_offer;
+    fields["proposition"] = in.last_proposition;
+    fields["event"] = converted->id;
+    emit(host, "journey.converted", at, fields);
+    fields["at"] = format_iso8601(at);
+    record(host, stable_id({in.id, "converted"}), "conversion", "analytics", at, fields);
+  } else {
+    fields["reason"] = reason;
+    emit(host, "journey.exited", at, fields);
+    fields["at"] = format_iso8601(at);
+    fields["event"] = "exited";
+    record(host, stable_id({in.id, "exited"}), "journey", "analytics", at, fields);
+  }
+  last_end_[journey.id] = at;
+}
+
+void Journeys::on_event(const event::Event& ev, TimeMs at, Host& host) {
+  const json& profile = host.profile ? *host.profile : json::object();
+  // Impressions count toward caps.
+  if (ev.type == event::types::kPropositionDisplay) {
+    for (const auto& p : propositions_of(ev)) {
+      int offer = offer_of(p, host.profile_id);
+      if (offer >= 0) deliveries_.push_back({at, Channel::kWeb, offer});
+    }
+  }
+  for (size_t i = active_.size(); i-- > 0;) {
+    const Journey& journey = artifact_->journeys[static_cast<size_t>(active_[i].journey)];
+    if (journey.goal && filter_matches(*journey.goal, ev, profile)) {
+      end(i, at, "goal", host, &ev);
+      continue;
+    }
+    for (const auto& exit : journey.exits) {
+      if (exit.event && filter_matches(*exit.event, ev, profile)) {
+        end(i, at, "event", host, nullptr);
+        break;
+      }
+    }
+  }
+  for (size_t j = 0; j < artifact_->journeys.size(); ++j) {
+    const Journey& journey = artifact_->journeys[j];
+    if (journey.entry_event && filter_matches(*journey.entry_event, ev, profile)) enter(j, at, host);
+  }
+}
+
+void Journeys::on_transitions(const std::vector<segments::Transition>& transitions, Host& host) {
+  for (const auto& t : transitions) {
+    if (!t.entered) {
+      for (size_t i = active_.size(); i-- > 0;) {
+        const Journey& journey = artifact_->journeys[static_cast<size_t>(active_[i].journey)];
+        for (const auto& exit : journey.exits) {
+          if (exit.segment == t.segment) {
+            end(i, t.at, "segment", host, nullptr);
+            break;
+          }
+        }
+      }
+      continue;
+    }
+    for (size_t j = 0; j < artifact_->journeys.size(); ++j)
+      if (artifact_->journeys[j].entry_segment == t.segment) enter(j, t.at, host);
+  }
+}
+
+void Journeys::advance(TimeMs to, Host& host) {
+  while (true) {
+    // The earliest due instance first, so effects come out in time order.
+    size_t best = active_.size();
+    TimeMs best_t = 0;
+    for (size_t i = 0; i < active_.size(); ++i) {
+      auto t = deadline_of(active_[i]);
+      if (t && *t <= to && (best == active_.size() || *t < best_t)) {
+        best = i;
+        best_t = *t;
+      }
+    }
+    if (best == active_.size()) break;
+    Instance& in = active_[best];
+    const Journey& journey = artifact_->journeys[static_cast<size_t>(in.journey)];
+    if (best_t >= in.entered + journey.max_duration) {
+      end(best, in.entered + journey.max_duration, "maxDuration", host, nullptr);
+    } else if (journey.end && best_t >= *journey.end) {
+      end(best, *journey.end, "ended", host, nullptr);
+    } else {
+      run(in, best_t, host);
+    }
+  }
+  // Deliveries older than the longest cap window no longer matter.
+  while (!deliveries_.empty() && deliveries_.front().at <= to - artifact_->longest_cap) deliveries_.pop_front();
+}
+
+std::string Journeys::cap_reached(std::optional<Channel> channel, int offer, TimeMs at) const {
+  for (const auto& cap : artifact_->caps) {
+    bool applies = (cap.channel && channel && *cap.channel == *channel) || (cap.offer >= 0 && cap.offer == offer);
+    if (!applies) continue;
+    int count = 0;
+    for (const auto& d : deliveries_) {
+      if (d.at <= at - cap.per || d.at > at) continue;
+      if (cap.channel ? d.channel == *cap.channel : d.offer == cap.offer) ++count;
+    }
+    if (count >= cap.max)
+      return cap.channel ? std::string("cap:") + to_string(*cap.channel)
+                         : "cap:offer:" + artifact_->catalog.offers[static_cast<size_t>(cap.offer)].id;
+  }
+  return {};
+}
+
+int Journeys::offer_of(const std::string& proposition, const std::string& profile_id) const {
+  for (const auto& in : active_)
+    for (const auto& s : in.shown)
+      if (s.proposition == proposition) return s.offer;
+  const auto& offers = artifact_->catalog.offers;
+  for (size_t o = 0; o < offers.size(); ++o)
+    for (const auto& p : offers[o].placements)
+      if (stable_id({profile_id, "offer", offers[o].id, p}) == proposition) return static_cast<int>(o);
+  return -1;
+}
+
+std::vector<offers::Assignment> Journeys::assignments() const {
+  std::vector<offers::Assignment> out;
+  for (const auto& in : active_) {
+    const Journey& journey = artifact_->journeys[static_cast<size_t>(in.journey)];
+    for (const auto& s : in.shown) out.push_back({s.offer, s.placement, s.proposition, journey.id, in.id, s.step});
+  }
+  return out;
+}
+
+json Journeys::to_json() const {
+  json active = json::array();
+  for (const auto& in : active_) {
+    json shown = json::array();
+    for (const auto& s : in.shown)
+      shown.push_back({{"placement", s.placement}, {"offer", artifact_->catalog.offers[static_cast<size_t>(s.offer)].id},
+                       {"proposition", s.proposition}, {"step", s.step}});
+    active.push_back({{"journey", artifact_->journeys[static_cast<size_t>(in.journey)].id},
+                      {"id", in.id}, {"entered", in.entered}, {"pc", in.pc},
+                      {"wake", in.wake ? json(*in.wake) : json(nullptr)}, {"arm", in.arm}, {"holdout", in.holdout},
+                      {"lastStep", in.last_step}, {"lastOffer", in.last_offer}, {"lastProposition", in.last_proposition},
+                      {"shown", std::move(shown)}, {"dispatches", in.dispatches}});
+  }
+  json deliveries = json::array();
+  for (const auto& d : deliveries_)
+    deliveries.push_back({d.at, to_string(d.channel), d.offer >= 0 ? json(artifact_->catalog.offers[static_cast<size_t>(d.offer)].id) : json(nullptr)});
+  return {{"active", std::move(active)}, {"lastEnd", last_end_}, {"deliveries", std::move(deliveries)}};
+}
+
+bool Journeys::restore(const json& j) {
+  if (!j.is_object()) return false;
+  auto active = j.find("active");
+  auto last_end = j.find("lastEnd");
+  auto deliveries = j.find("deliveries");
+  if (active == j.end() || !active->is_array() || last_end == j.end() || !last_end->is_object() ||
+      deliveries == j.end() || !deliveries->is_array())
+    return false;
+  std::vector<Instance> restored;
+  for (const auto& a : *active) {
+    if (!a.is_object()) return false;
+    auto str = [&](const char* k) -> const std::string* {
+      auto it = a.find(k);
+      return it != a.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+    };
+    auto num = [&](const char* k) -> std::optional<int64_t> {
+      auto it = a.find(k);
+      if (it == a.end() || !it->is_number_integer()) return std::nullopt;
+      return it->get<int64_t>();
+    };
+    const std::string* jid = str("journey");
+    const std::string* id = str("id");
+    auto entered = num("entered");
+    auto pc = num("pc");
+    if (!jid || !id || !entered || !pc || !str("arm") || !str("lastStep") || !str("lastOffer") || !str("lastProposition"))
+      return false;
+    Instance in;
+    in.journey = -1;
+    for (size_t k = 0; k < artifact_->journeys.size(); ++k)
+      if (artifact_->journeys[k].id == *jid) in.journey = static_cast<int>(k);
+    if (in.journey < 0) continue;  // the journey is gone from this artifact
+    const auto& program = artifact_->journeys[static_cast<size_t>(in.journey)].program;
+    if (*pc < 0 || *pc >= static_cast<int64_t>(program.size())) return false;
+    in.id = *id;
+    in.entered = *entered;
+    in.pc = static_cast<int>(*pc);
+    if (auto w = a.find("wake"); w != a.end() && w->is_number_integer()) in.wake = w->get<TimeMs>();
+    in.arm = *str("arm");
+    if (auto h = a.find("holdout"); h != a.end() && h->is_boolean()) in.holdout = h->get<bool>();
+    in.last_step = *str("lastStep");
+    in.last_offer = *str("lastOffer");
+    in.last_proposition = *str("lastProposition");
+    auto shown = a.find("shown");
+    auto dispatches = a.find("dispatches");
+    if (shown == a.end() || !shown->is_array() || dispatches == a.end() || !dispatches->is_array()) return false;
+    for (const auto& s : *shown) {
+      if (!s.is_object() || !s.value("placement", json()).is_string() || !s.value("offer", json()).is_string() ||
+          !s.value("proposition", json()).is_string() || !s.value("step", json()).is_string())
+        return false;
+      int offer = artifact_->catalog.find_offer(s["offer"].get_ref<const std::string&>());
+      if (offer < 0) return false;
+      in.shown.push_back({s["placement"].get<std::string>(), offer, s["proposition"].get<std::string>(), s["step"].get<std::string>()});
+    }
+    for (const auto& d : *dispatches) {
+      if (!d.is_string()) return false;
+      in.dispatches.push_back(d.get<std::string>());
+    }
+    restored.push_back(std::move(in));
+  }
+  std::map<std::string, TimeMs> ends;
+  for (const auto& item : last_end->items()) {
+    if (!item.value().is_number_integer()) return false;
+    ends[item.key()] = item.value().get<TimeMs>();
+  }
+  std::deque<Delivery> ds;
+  for (const auto& d : *deliveries) {
+    if (!d.is_array() || d.size() != 3 || !d[0].is_number_integer() || !d[1].is_string()) return false;
+    auto channel = parse_channel(d[1].get_ref<const std::string&>());
+    if (!channel) return false;
+    int offer = d[2].is_string() ? artifact_->catalog.find_offer(d[2].get_ref<const std::string&>()) : -1;
+    ds.push_back({d[0].get<TimeMs>(), *channel, offer});
+  }
+  active_ = std::move(restored);
+  last_end_ = std::move(ends);
+  deliveries_ = std::move(ds);
+  return true;
+}
+
+}  // namespace rekindle::journeys

@@ -40,6 +40,35 @@ double next_deadline(const Engine& e) {
   return t ? static_cast<double>(*t) : std::nan("");
 }
 
+std::string set_consent(Engine& e, const std::string& states_json, double now) {
+  return rekindle::dump(rekindle::engine::to_json(e.set_consent(states_json, to_time(now))));
+}
+
+// The decision as JSON, or "null" when no offer fits.
+std::string decide(Engine& e, const std::string& placement, double now) {
+  auto d = e.decide(placement, to_time(now));
+  return d ? rekindle::dump(rekindle::offers::to_json(*d)) : "null";
+}
+
+// Up to `max_records` sendable records as a JSON array.
+std::string pending(const Engine& e, double max_records, double max_bytes) {
+  auto count = std::isfinite(max_records) && max_records > 0 ? static_cast<size_t>(max_records) : 0;
+  auto bytes = std::isfinite(max_bytes) && max_bytes > 0 ? static_cast<size_t>(max_bytes) : 0;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : e.pending(count, bytes)) out.push_back(rekindle::outbox::to_json(r));
+  return rekindle::dump(out);
+}
+
+// Acknowledged ids as a JSON array of strings; returns how many left the outbox.
+double ack(Engine& e, const std::string& ids_json) {
+  auto parsed = nlohmann::json::parse(ids_json, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_array()) return 0;
+  std::vector<std::string> ids;
+  for (const auto& id : parsed)
+    if (id.is_string()) ids.push_back(id.get<std::string>());
+  return static_cast<double>(e.ack(ids));
+}
+
 std::string snapshot(const Engine& e) { return e.snapshot(); }
 
 std::string restore(Engine& e, const std::string& text) {
@@ -61,6 +90,13 @@ EMSCRIPTEN_BINDINGS(rekindle_engine) {
       .function("_advance", &advance)
       .function("_nextDeadline", &next_deadline)
       .function("_segments", &segments)
+      .function("_setConsent", &set_consent)
+      .function("_decide", &decide)
+      .function("_pending", &pending)
+      .function("_ack", &ack)
+      .function("_outboxSize", emscripten::optional_override([](const Engine& e) {
+                  return static_cast<double>(e.outbox().size());
+                }))
       .function("_snapshot", &snapshot)
       .function("_restore", &restore)
       .function("_accepted", emscripten::optional_override([](const Engine& e) {

@@ -22,6 +22,54 @@ export interface SegmentMembership {
   since: string;
 }
 
+/** Rendered offer content: text fields for textContent, `html` with every inserted value escaped. */
+export interface OfferContent {
+  title: string;
+  body?: string;
+  image?: string;
+  cta?: { label: string; url: string };
+  html?: string;
+}
+
+/** What the host applies, in order (docs/journeys.md lists every field). */
+export type Effect = { at: string } & (
+  | { type: 'segment.realized' | 'segment.exited'; segment: string }
+  | { type: 'journey.entered'; journey: string; instance: string }
+  | { type: 'journey.step'; journey: string; instance: string; step: string }
+  | { type: 'offer.show'; journey: string; instance: string; step: string; channel: 'web'; placement: string; offer: string; proposition: string; content: OfferContent }
+  | { type: 'offer.withdraw'; journey: string; instance: string; placement: string; offer: string; proposition: string }
+  | { type: 'dispatch.request'; journey: string; instance: string; step: string; channel: 'email' | 'sms' | 'push'; dispatch: string; template: string; due: string }
+  | { type: 'dispatch.cancelled'; journey: string; instance: string; dispatch: string }
+  | { type: 'action.suppressed'; journey: string; instance: string; step: string; channel: string; reason: string }
+  | { type: 'journey.exited'; journey: string; instance: string; reason: 'event' | 'segment' | 'maxDuration' | 'ended' | 'artifact' }
+  | { type: 'journey.converted'; journey: string; instance: string; arm: string; step: string; offer: string; proposition: string; event: string }
+  | { type: 'consent.changed'; purpose: ConsentPurpose; from: ConsentState; to: ConsentState }
+);
+
+export type ConsentPurpose = 'analytics' | 'personalize' | 'marketing.email' | 'marketing.sms' | 'marketing.push';
+export type ConsentState = 'granted' | 'denied' | 'pending';
+
+/** The best offer for a placement. */
+export interface Decision {
+  placement: string;
+  offer: string;
+  proposition: string;
+  journey?: string;
+  instance?: string;
+  step?: string;
+  content: OfferContent;
+  html?: string;
+}
+
+/** A record waiting for the server. */
+export interface OutboxRecord {
+  id: string;
+  kind: 'event' | 'feedback' | 'fragment' | 'dispatch' | 'dispatch.cancel' | 'journey' | 'transition' | 'conversion' | 'suppressed';
+  at: number;
+  purpose: string;
+  body: Record<string, unknown>;
+}
+
 /** What a call that moves time or changes state did. */
 export interface UpdateResult {
   ok: boolean;
@@ -29,6 +77,8 @@ export interface UpdateResult {
   errors: RekindleError[];
   /** Segment transitions caused, in time order. */
   transitions: SegmentTransition[];
+  /** Effects for the host to apply, in order. */
+  effects: Effect[];
 }
 
 /** What tracking one event did. */
@@ -119,6 +169,14 @@ export interface Rekindle {
   loadArtifact(artifact: CampaignArtifact | string): UpdateResult;
   /** Sets profile attributes (nested objects set nested attributes). */
   setAttributes(attributes: Record<string, unknown>): UpdateResult;
+  /** The visitor's consent decisions. */
+  setConsent(purposes: Partial<Record<ConsentPurpose, ConsentState>>): UpdateResult;
+  /** The best offer for a placement now, or null. */
+  decide(placement: string): Decision | null;
+  /** Records waiting for the server that consent allows sending, oldest first. */
+  pending(maxRecords?: number, maxBytes?: number): OutboxRecord[];
+  /** Records the server acknowledged leave the outbox; returns how many did. */
+  ack(ids: string[]): number;
   /** Processes every deadline up to `at` (default: now). */
   advance(at?: number): UpdateResult;
   /** When a segment may next change without a new event (ms since epoch), or null. */
@@ -130,7 +188,7 @@ export interface Rekindle {
   /** Replaces the state with a snapshot; a damaged or newer one is refused and nothing changes. */
   restore(snapshot: string): UpdateResult;
   /** Counts of accepted and duplicate events. */
-  stats(): { accepted: number; duplicates: number };
+  stats(): { accepted: number; duplicates: number; outbox: number };
   /** Frees the engine. */
   destroy(): void;
 }

@@ -147,6 +147,36 @@ export async function createWithModule(options, moduleOptions) {
       return error ?? call('_setAttributes', text, now());
     },
 
+    /** The visitor's consent decisions, e.g. `{ 'marketing.email': 'granted' }`. */
+    setConsent(purposes) {
+      alive('setConsent');
+      if (purposes === null || typeof purposes !== 'object' || Array.isArray(purposes)) {
+        return failure(`consent must be an object of purpose: state, not ${describeType(purposes)}`);
+      }
+      const { text, error } = toJsonText(purposes, 'consent');
+      return error ?? call('_setConsent', text, now());
+    },
+
+    /** The best offer for a placement now, or null. */
+    decide(placement) {
+      alive('decide');
+      if (typeof placement !== 'string') throw new TypeError('rekindle: decide(placement) needs a placement id string');
+      return call('_decide', placement, now());
+    },
+
+    /** Records waiting for the server that consent allows sending, oldest first. */
+    pending(maxRecords = 50, maxBytes = 64 * 1024) {
+      alive('pending');
+      return call('_pending', maxRecords, maxBytes);
+    },
+
+    /** Records the server acknowledged leave the outbox; returns how many did. */
+    ack(ids) {
+      alive('ack');
+      if (!Array.isArray(ids)) throw new TypeError('rekindle: ack(ids) needs an array of record ids');
+      return engine._ack(JSON.stringify(ids.filter((id) => typeof id === 'string')));
+    },
+
     /** Processes every deadline up to `at` (default: now); transitions carry their true times. */
     advance(at = now()) {
       alive('advance');
@@ -183,7 +213,7 @@ export async function createWithModule(options, moduleOptions) {
     /** Counts of accepted and duplicate events. */
     stats() {
       alive('stats');
-      return { accepted: engine._accepted(), duplicates: engine._duplicates() };
+      return { accepted: engine._accepted(), duplicates: engine._duplicates(), outbox: engine._outboxSize() };
     },
 
     /** Frees the engine. The object must not be used afterwards. */

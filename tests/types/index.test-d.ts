@@ -25,6 +25,20 @@ async function main(): Promise<void> {
   rk.loadArtifact({ segments: [] });
   // @ts-expect-error attributes are an object
   rk.setAttributes('gold');
+  rk.setConsent({ 'marketing.email': 'granted' });
+  // @ts-expect-error unknown purpose
+  rk.setConsent({ 'marketing.fax': 'granted' });
+  const d = rk.decide('hero');
+  const title: string | undefined = d?.content.title;
+  const records = rk.pending(50);
+  const acked: number = rk.ack(records.map((r) => r.id));
+  for (const e of advanced.effects) {
+    if (e.type === 'offer.show') {
+      const p: string = e.placement;
+      void p;
+    }
+  }
+  void [title, acked];
   const saved: string = rk.snapshot();
   const restored: UpdateResult = rk.restore(saved);
   void restored;

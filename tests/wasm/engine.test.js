@@ -20,7 +20,7 @@ test('tracks a full event and a type + fields, ignoring duplicates', async () =>
   const generated = rk.track('web.webpagedetails.pageViews', { web: { webPageDetails: { name: 'home' } } });
   assert.equal(generated.ok, true);
   assert.match(generated.eventId, /^[0-9a-f-]{36}$/);
-  assert.deepEqual(rk.stats(), { accepted: 2, duplicates: 1 });
+  assert.deepEqual(rk.stats(), { accepted: 2, duplicates: 1, outbox: 2 });
   rk.destroy();
 });
 
@@ -139,4 +139,58 @@ test('a snapshot restored in another engine continues identically', async () => 
   assert.match(b.restore({}).errors[0].reason, /must be JSON text/);
   a.destroy();
   b.destroy();
+});
+
+test('the example journey through the JS API: tile, consent-checked email, conversion', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const artifact = JSON.parse(await readFile(new URL('../../examples/abandoned-cart.json', import.meta.url), 'utf8'));
+  // A profile in the treatment arm (the split is deterministic per profile).
+  let rk;
+  let clock = T0;
+  for (let i = 0; ; i++) {
+    rk = await createRekindle({ deviceId: `visitor-${i}`, now: () => clock, artifact });
+    rk.track('commerce.productListAdds');
+    const r = rk.advance(T0 + 30 * 60_000);
+    if (r.effects.some((e) => e.type === 'offer.show')) break;
+    rk.destroy();
+    clock = T0;
+  }
+  const hero = rk.decide('hero');
+  assert.equal(hero.offer, 'cart-10');
+  assert.equal(hero.content.title, 'Still thinking it over, there?');
+  assert.equal(rk.decide('nowhere'), null);
+  assert.deepEqual(rk.setConsent({ 'marketing.email': 'granted' }).effects.map((e) => [e.type, e.purpose, e.to]),
+    [['consent.changed', 'marketing.email', 'granted']]);
+  clock = T0 + 30 * 60_000 + 86_400_000;
+  const day = rk.advance();
+  const email = day.effects.find((e) => e.type === 'dispatch.request');
+  assert.equal(email.channel, 'email');
+  assert.equal(email.at, new Date(clock).toISOString());
+  const pending = rk.pending(100);
+  assert.ok(pending.some((r) => r.id === email.dispatch && r.kind === 'dispatch' && r.purpose === 'marketing.email'));
+  clock += 3_600_000;
+  const bought = rk.track('commerce.purchases', { commerce: { order: { priceTotal: 80 } } });
+  assert.deepEqual(bought.effects.map((e) => e.type), ['offer.withdraw', 'dispatch.cancelled', 'journey.converted', 'segment.exited']);
+  assert.equal(rk.decide('hero'), null);
+  const ids = rk.pending(1000).map((r) => r.id);
+  assert.ok(!ids.includes(email.dispatch), 'the cancelled dispatch left the outbox');
+  assert.equal(rk.ack(ids), ids.length);
+  assert.deepEqual(rk.pending(), []);
+  assert.throws(() => rk.ack('x'), /needs an array/);
+  rk.destroy();
+});
+
+test('a denied purpose purges what waits for it and nothing for it is sent', async () => {
+  let clock = T0;
+  const rk = await createRekindle({ now: () => clock, artifact: { version: '1', consent: { defaults: { analytics: 'pending' } } } });
+  rk.track('web.webpagedetails.pageViews');
+  assert.deepEqual(rk.pending(), [], 'analytics pending: held on the device');
+  assert.equal(rk.stats().outbox, 1);
+  rk.setConsent({ analytics: 'granted' });
+  assert.equal(rk.pending().length, 1);
+  rk.setConsent({ analytics: 'denied' });
+  assert.equal(rk.stats().outbox, 0);
+  assert.equal(rk.setConsent({ analytics: 'maybe' }).ok, false);
+  assert.equal(rk.setConsent('yes').ok, false);
+  rk.destroy();
 });

@@ -3,7 +3,7 @@
 // with a virtual clock, running the same wasm engine as the npm module.
 //
 //   rekindle validate ARTIFACT.json [--json]
-//   rekindle simulate ARTIFACT.json EVENTS.jsonl [--until ISO] [--json]
+//   rekindle simulate ARTIFACT.json EVENTS.jsonl [--until ISO] [--profile ID] [--verbose] [--json]
 //
 // Exit status: 0 done, 1 invalid artifact or unreadable file, 2 usage error.
 import { readFileSync, realpathSync } from 'node:fs';
@@ -14,6 +14,8 @@ import { createRekindle } from 'rekindle';
 /** Most deadlines one walk of the virtual clock processes before it stops. */
 export const DEADLINE_GUARD = 10_000;
 const DEFAULT_HORIZON_MS = 30 * 86_400_000;
+/** The profile simulate runs as when --profile is not given. */
+export const DEFAULT_PROFILE = 'visitor-1';
 
 const USAGE = `Usage: rekindle <command> [options]
 
@@ -27,14 +29,21 @@ Options:
   --until ISO     simulate: after the last line, process deadlines up to this time
                   (default: 30 days after the latest time in EVENTS.jsonl;
                   at most ${DEADLINE_GUARD} deadlines)
+  --profile ID    simulate: the profile id (default: ${DEFAULT_PROFILE}); it is part of every
+                  journey instance and dispatch id, and it decides the profile's split arm
+  --verbose       simulate: also list every journey step as it runs (--json always does)
   -h, --help      show this help
   -v, --version   show the versions of the command and of the engine
 
 EVENTS.jsonl holds one JSON object per line, replayed in file order ('-' reads stdin):
   an XDM event         {"_id": "e1", "eventType": "commerce.productListAdds", "timestamp": "2026-01-01T10:00:00Z"}
   profile attributes   {"attributes": {"tier": "gold"}, "at": "2026-01-01T09:00:00Z"}
+  consent decisions    {"consent": {"marketing.email": "granted"}, "at": "2026-01-01T09:00:00Z"}
 Blank lines and lines starting with # are skipped. Before each line the clock moves to
 its time through every deadline in between, each processed at its own time.
+
+The simulated device never syncs: every record stays in its outbox, so a message
+requested by a journey is still pending when its instance ends, and is cancelled then.
 
 Exit status: 0 done (rejected lines included), 1 invalid artifact or unreadable file,
 2 usage error.
@@ -122,37 +131,95 @@ export function happeningsOf(result, at) {
 
 const LABELS = { attributes: 'profile' };
 
-function label(kind) {
-  return (LABELS[kind] ?? kind).padEnd(8);
-}
+// The start of a text line: the time, then a word naming what happened, in a
+// column of its own (a longer word pushes the rest of its line one place on).
+const head = (at, word) => `${at}  ${word.padEnd(9)} `;
 
-function describeEffect(effect) {
+// Ids are 16 hex digits: the first 8 tell instances and dispatches apart in a timeline.
+const short = (id) => (id.length > 8 ? `${id.slice(0, 8)}…` : id);
+
+function genericEffect(effect) {
   if (effect === null || typeof effect !== 'object' || Array.isArray(effect)) return JSON.stringify(effect);
   const { type, at, ...rest } = effect;
   const name = typeof type === 'string' && type ? type : '(untyped)';
   return Object.keys(rest).length === 0 ? name : `${name}  ${JSON.stringify(rest)}`;
 }
 
-/** The text lines of one happening (a rejected line gives one per error). */
-export function formatHappening(h) {
-  const head = `${h.at}  ${label(h.kind)}  `;
+const known = (value) => (typeof value === 'string' && value !== '' ? value : null);
+
+/**
+ * The effects the text timeline knows, by type: the fields they need (an
+ * effect without one is printed as it is), and their [word, details].
+ * `dispatches` maps the ids of the dispatches requested so far to their
+ * requests, to name what a cancellation cancels.
+ */
+const EFFECT_TEXT = {
+  'journey.entered': [['journey', 'instance'], (e) => {
+    const arm = known(e.arm) ? `, arm ${e.arm}` : '';
+    return ['entered', `${e.journey}  (instance ${short(e.instance)}${arm})`];
+  }],
+  'journey.step': [['journey', 'step'], (e) => ['step', `${e.journey}: ${e.step}`]],
+  'offer.show': [['placement', 'offer'], (e) => {
+    const title = known(e.content?.title);
+    return ['show', `${e.placement} <- ${e.offer}${title ? `  ${JSON.stringify(title)}` : ''}`];
+  }],
+  'offer.withdraw': [['placement', 'offer'], (e) => ['withdraw', `${e.placement} -x ${e.offer}`]],
+  'dispatch.request': [['channel', 'template', 'dispatch'], (e) => {
+    const due = known(e.due) && e.due !== e.at ? `, due ${e.due}` : '';
+    return ['dispatch', `${e.channel} ${e.template}  (id ${short(e.dispatch)}${due})`];
+  }],
+  'dispatch.cancelled': [['dispatch'], (e, { dispatches }) => {
+    const request = dispatches?.get(e.dispatch);
+    const what = request ? `${request.channel} ${request.template}` : 'dispatch';
+    return ['cancelled', `${what}  (id ${short(e.dispatch)})`];
+  }],
+  'action.suppressed': [['channel', 'reason'], (e) => {
+    const step = known(e.step) && e.step !== e.channel ? `  (step ${e.step})` : '';
+    return ['suppressed', `${e.channel}: ${e.reason}${step}`];
+  }],
+  'journey.exited': [['journey', 'reason'], (e) => ['exited', `${e.journey}  (${e.reason})`]],
+  'journey.converted': [['journey'], (e) => {
+    const parts = ['arm', 'step', 'offer'].filter((k) => known(e[k])).map((k) => `${k} ${e[k]}`);
+    return ['converted', parts.length === 0 ? e.journey : `${e.journey}  ${parts.join(', ')}`];
+  }],
+  'consent.changed': [['purpose', 'from', 'to'], (e) => ['consent', `${e.purpose} ${e.from} -> ${e.to}`]],
+};
+
+/** [word, details] of an effect; null when the text timeline leaves it out. */
+function describeEffect(effect, { verbose = false, dispatches } = {}) {
+  const entry = effect !== null && typeof effect === 'object' ? EFFECT_TEXT[effect.type] : undefined;
+  if (entry === undefined || !entry[0].every((key) => known(effect[key]))) return ['effect', genericEffect(effect)];
+  if (effect.type === 'journey.step' && !verbose) return null;
+  return entry[1](effect, { dispatches });
+}
+
+/**
+ * The text lines of one happening (a rejected line gives one per error, a
+ * journey step none unless `verbose`). `dispatches`: see EFFECT_TEXT.
+ */
+export function formatHappening(h, { verbose = false, dispatches } = {}) {
+  const start = head(h.at, LABELS[h.kind] ?? h.kind);
   switch (h.kind) {
     case 'event': {
       const notes = [h.eventId];
       if (h.duplicate) notes.push('duplicate');
       if (h.late) notes.push(`late: stamped ${h.timestamp}`);
-      return [`${head}${h.eventType}  (${notes.join(', ')})`];
+      return [`${start}${h.eventType}  (${notes.join(', ')})`];
     }
     case 'rejected':
-      return h.errors.map((e) => `${head}line ${h.line}: ${e.path}: ${e.reason}`);
+      return h.errors.map((e) => `${start}line ${h.line}: ${e.path}: ${e.reason}`);
     case 'attributes':
-      return [`${head}${JSON.stringify(h.attributes)}`];
-    case 'effect':
-      return [`${head}${describeEffect(h.effect)}`];
+      return [`${start}${JSON.stringify(h.attributes)}`];
+    case 'consent':
+      return [`${start}${JSON.stringify(h.consent)}`];
+    case 'effect': {
+      const text = describeEffect(h.effect, { verbose, dispatches });
+      return text === null ? [] : [`${head(h.at, text[0])}${text[1]}`];
+    }
     case 'stopped':
-      return [`${head}after ${h.deadlines} deadlines; the next one is at ${h.nextDeadline}`];
+      return [`${start}after ${h.deadlines} deadlines; the next one is at ${h.nextDeadline}`];
     default:
-      return [`${head}${h.segment ?? ''}`];
+      return [`${start}${h.segment ?? ''}`];
   }
 }
 
@@ -223,32 +290,54 @@ async function validate(file, { json }, out) {
   return 0;
 }
 
+// The lines that set something on the profile rather than record an event,
+// by their key (checked in this order): the engine call, and how the line
+// names the time it is given.
+const SETTERS = {
+  attributes: { call: (rk, body) => rk.setAttributes(body), article: 'an', time: 'the time the attributes are set' },
+  consent: { call: (rk, body) => rk.setConsent(body), article: 'a', time: 'the time of the decision' },
+};
+
+const keyPath = (key) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `$.${key}` : `$[${JSON.stringify(key)}]`);
+
 // One line of the events file, read: what to do with it and when.
 function classify(text) {
   const value = tryParse(text);
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || !('attributes' in value)) {
+  const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
+  const kind = isObject ? Object.keys(SETTERS).find((key) => key in value) : undefined;
+  if (kind === undefined) {
     // An event, or something the engine will refuse with its own message.
     const at = value !== null && typeof value === 'object' ? parseIso(value.timestamp) : null;
     return { kind: 'event', text, at, eventType: value?.eventType };
   }
+  const { article, time } = SETTERS[kind];
   const errors = [];
   for (const key of Object.keys(value)) {
-    if (key !== 'attributes' && key !== 'at') {
-      const path = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `$.${key}` : `$[${JSON.stringify(key)}]`;
-      errors.push({ path, reason: 'is not a key of an attributes line (attributes, at)' });
+    if (key !== kind && key !== 'at') {
+      errors.push({ path: keyPath(key), reason: `is not a key of ${article} ${kind} line (${kind}, at)` });
     }
   }
-  const attrs = value.attributes;
-  if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
-    errors.push({ path: '$.attributes', reason: `must be an object, not ${attrs === null ? 'null' : Array.isArray(attrs) ? 'array' : typeof attrs}` });
+  const body = value[kind];
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    errors.push({ path: `$.${kind}`, reason: `must be an object, not ${body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body}` });
   }
   const at = parseIso(value.at);
-  if (!('at' in value)) errors.push({ path: '$.at', reason: 'is required: the time the attributes are set' });
+  if (!('at' in value)) errors.push({ path: '$.at', reason: `is required: ${time}` });
   else if (at === null) errors.push({ path: '$.at', reason: NOT_ISO });
-  return { kind: 'attributes', attributes: attrs, at, errors };
+  return { kind, body, at, errors };
 }
 
-async function simulate(artifactFile, eventsFile, { json, until }, out) {
+// The effects the summary counts, by type: the name of their counter.
+const COUNTED = {
+  'journey.entered': 'entered',
+  'journey.converted': 'converted',
+  'journey.exited': 'exited',
+  'dispatch.request': 'requested',
+  'dispatch.cancelled': 'cancelled',
+  'action.suppressed': 'suppressed',
+};
+
+async function simulate(artifactFile, eventsFile, { json, until, profile = DEFAULT_PROFILE, verbose = false }, out) {
   const untilMs = until === undefined ? undefined : parseIso(until);
   if (untilMs === null) throw usageError(`--until "${until}" ${NOT_ISO}`);
   const artifactText = readText(artifactFile, false);
@@ -266,15 +355,26 @@ async function simulate(artifactFile, eventsFile, { json, until }, out) {
   // artifact makes true at load is stamped with a time of the stream.
   const first = lines.find((l) => l.at !== null)?.at ?? null;
   let clock = first ?? untilMs ?? Date.now();
-  const rk = await createRekindle({ now: () => clock });
+  const rk = await createRekindle({ now: () => clock, deviceId: profile });
   let rejected = 0;
   let deadlines = 0;
+  const counts = Object.fromEntries(Object.values(COUNTED).map((name) => [name, 0]));
+  const dispatches = new Map();
 
   const emit = (h) => {
+    if (h.kind === 'effect') {
+      const counter = COUNTED[h.effect?.type];
+      if (counter !== undefined) counts[counter]++;
+      if (h.effect?.type === 'dispatch.request') dispatches.set(h.effect.dispatch, h.effect);
+    }
     if (json) out(JSON.stringify(h));
-    else for (const line of formatHappening(h)) out(line);
+    else for (const line of formatHappening(h, { verbose, dispatches })) out(line);
   };
   const emitResult = (result) => { for (const h of happeningsOf(result, iso(clock))) emit(h); };
+  const reject = (line, errors) => {
+    rejected++;
+    emit({ at: iso(clock), kind: 'rejected', line: line.number, errors });
+  };
 
   // Walks the clock through every deadline up to `target`, each processed at
   // its own time. False when the guard stopped the walk.
@@ -302,27 +402,23 @@ async function simulate(artifactFile, eventsFile, { json, until }, out) {
         advanceTo(line.at);
         clock = Math.max(clock, line.at);
       }
-      if (line.kind === 'attributes') {
+      if (line.kind !== 'event') {
         if (line.errors.length > 0) {
-          rejected++;
-          emit({ at: iso(clock), kind: 'rejected', line: line.number, errors: line.errors });
+          reject(line, line.errors);
           continue;
         }
-        const result = rk.setAttributes(line.attributes);
+        const result = SETTERS[line.kind].call(rk, line.body);
         if (!result.ok) {
-          rejected++;
-          const errors = result.errors.map((e) => ({ path: e.path.replace(/^\$/, '$.attributes'), reason: e.reason }));
-          emit({ at: iso(clock), kind: 'rejected', line: line.number, errors });
+          reject(line, result.errors.map((e) => ({ path: e.path.replace(/^\$/, `$.${line.kind}`), reason: e.reason })));
           continue;
         }
-        emit({ at: iso(clock), kind: 'attributes', line: line.number, attributes: line.attributes });
+        emit({ at: iso(clock), kind: line.kind, line: line.number, [line.kind]: line.body });
         emitResult(result);
         continue;
       }
       const result = rk.trackJson(line.text);
       if (!result.ok) {
-        rejected++;
-        emit({ at: iso(clock), kind: 'rejected', line: line.number, errors: result.errors });
+        reject(line, result.errors);
         continue;
       }
       emit({
@@ -342,11 +438,18 @@ async function simulate(artifactFile, eventsFile, { json, until }, out) {
     const stats = rk.stats();
     const members = rk.segments().map((m) => ({ segment: m.segment, since: m.since }));
     if (json) {
-      out(JSON.stringify({ at: iso(clock), kind: 'summary', accepted: stats.accepted, duplicates: stats.duplicates,
-        rejected, deadlines, members }));
+      out(JSON.stringify({
+        at: iso(clock), kind: 'summary', profile, accepted: stats.accepted, duplicates: stats.duplicates, rejected, deadlines,
+        journeys: { entered: counts.entered, converted: counts.converted, exited: counts.exited },
+        dispatches: { requested: counts.requested, cancelled: counts.cancelled },
+        suppressed: counts.suppressed, outbox: stats.outbox, members,
+      }));
     } else {
-      out(`summary: ${plural(stats.accepted, 'event')} accepted, ${plural(stats.duplicates, 'duplicate')}, ` +
-        `${rejected} rejected; clock at ${iso(clock)}`);
+      out(`summary (profile ${profile}): ${plural(stats.accepted, 'event')} accepted, ` +
+        `${plural(stats.duplicates, 'duplicate')}, ${rejected} rejected; clock at ${iso(clock)}`);
+      out(`journeys: ${counts.entered} entered, ${counts.converted} converted, ${counts.exited} exited; ` +
+        `dispatches: ${counts.requested} requested, ${counts.cancelled} cancelled; ` +
+        `${plural(counts.suppressed, 'action')} suppressed; ${plural(stats.outbox, 'record')} in the outbox`);
       out(`members: ${members.length === 0 ? 'none' : members.map((m) => `${m.segment} (since ${m.since})`).join(', ')}`);
     }
   } finally {
@@ -375,6 +478,8 @@ export async function main(argv, out = (line) => process.stdout.write(`${line}\n
       options: {
         json: { type: 'boolean' },
         until: { type: 'string' },
+        profile: { type: 'string' },
+        verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -394,11 +499,14 @@ export async function main(argv, out = (line) => process.stdout.write(`${line}\n
     if (command === undefined) throw usageError('a command is required');
     if (command === 'validate') {
       if (files.length !== 1) throw usageError('validate takes one ARTIFACT.json');
-      if (values.until !== undefined) throw usageError('--until applies to simulate only');
+      for (const option of ['until', 'profile', 'verbose']) {
+        if (values[option] !== undefined) throw usageError(`--${option} applies to simulate only`);
+      }
       return await validate(files[0], values, out);
     }
     if (command === 'simulate') {
       if (files.length !== 2) throw usageError('simulate takes ARTIFACT.json and EVENTS.jsonl');
+      if (values.profile === '') throw usageError('--profile needs a non-empty profile id');
       return await simulate(files[0], files[1], values, out);
     }
     throw usageError(`unknown command "${command}"`);

@@ -14,6 +14,10 @@ bash scripts/build.sh all
 step "core tests, native (ctest)"
 ctest --test-dir build/native --output-on-failure -j"$(nproc)"
 
+step "core tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+REKINDLE_SANITIZE=1 bash scripts/build.sh native
+ctest --test-dir build/sanitize --output-on-failure -j"$(nproc)"
+
 step "core tests, compiled to wasm (node)"
 node build/wasm/tests/core/rekindle_core_tests.cjs
 

@@ -212,7 +212,10 @@ std::optional<std::string> value_text(const json& context, std::string_view path
     start = dot + 1;
   }
   switch (v->type()) {
-    case json::value_t::string: return v->get_ref<const std::string&>();
+    case json::value_t::string:
+      // An empty name reads "Hi !" on a tile; the default reads better.
+      if (v->get_ref<const std::string&>().empty()) return std::nullopt;
+      return v->get_ref<const std::string&>();
     case json::value_t::boolean: return v->get<bool>() ? "true" : "false";
     case json::value_t::number_integer:
     case json::value_t::number_unsigned: return dump(*v);

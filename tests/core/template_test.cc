@@ -74,8 +74,8 @@ TEST(Template, FormatsScalarsAndFallsBackForEverythingElse) {
   EXPECT_EQ(render("{{x.y}}", json{{"x", {{"y", -0.0}}}}), "0");
   EXPECT_EQ(render("[{{x|d}}]", json{{"x", std::numeric_limits<double>::quiet_NaN()}}), "[d]");
   EXPECT_EQ(render("[{{x|d}}]", json{{"x", std::numeric_limits<double>::infinity()}}), "[d]");
-  // Strings are inserted as they are, even empty.
-  EXPECT_EQ(render("[{{profile.empty|d}}]", ctx), "[]");
+  // An empty string falls back to the default, like a missing one.
+  EXPECT_EQ(render("[{{profile.empty|d}}]", ctx), "[d]");
   for (const char* path : {"profile.nickname", "profile.address", "profile.tags",
                            "profile.firstName.length", "profile.tags.0", "missing.deep.path",
                            "profile.address.city.x"})

@@ -303,3 +303,42 @@ TEST(Journeys, InvalidJourneysAreRefusedWithPaths) {
 
 }  // namespace
 }  // namespace rekindle
+
+namespace rekindle {
+namespace {
+
+TEST(Journeys, ASnapshotTakenAtAnyStepContinuesIdentically) {
+  const std::string profile = profile_in(false);
+  struct Step {
+    std::string event;
+    TimeMs at;
+  };
+  std::vector<Step> steps;
+  const char* types[] = {"commerce.productListAdds", "web.webpagedetails.pageViews", "commerce.purchases",
+                         "commerce.productListAdds"};
+  TimeMs t = kT0;
+  for (int i = 0; i < 24; ++i) {
+    t += (i % 5 + 1) * 11 * kHour;
+    steps.push_back({i % 6 == 5 ? "" : event("e" + std::to_string(i), types[i % 4], t), t});
+  }
+  size_t effects = 0;
+  for (size_t cut = 0; cut <= steps.size(); cut += 3) {
+    auto original = started(profile, true);
+    auto apply = [](engine::Engine& e, const Step& s) {
+      return s.event.empty() ? e.advance(s.at).effects : e.ingest(s.event, s.at).effects;
+    };
+    for (size_t i = 0; i < cut; ++i) apply(original, steps[i]);
+    engine::Engine restored("someone-else");
+    ASSERT_TRUE(restored.restore(original.snapshot()).ok);
+    ASSERT_EQ(restored.snapshot(), original.snapshot());
+    for (size_t i = cut; i < steps.size(); ++i) {
+      auto expected = apply(original, steps[i]);
+      ASSERT_EQ(apply(restored, steps[i]), expected) << "cut " << cut << ", step " << i;
+      if (cut == 0) effects += expected.size();
+    }
+  }
+  EXPECT_GE(effects, 30u);  // the script exercises entries, tiles, dispatches and conversions
+}
+
+}  // namespace
+}  // namespace rekindle

@@ -40,6 +40,10 @@ double next_deadline(const Engine& e) {
   return t ? static_cast<double>(*t) : std::nan("");
 }
 
+std::string identify(Engine& e, const std::string& ns, const std::string& id, double now) {
+  return rekindle::dump(rekindle::engine::to_json(e.identify(ns, id, to_time(now))));
+}
+
 std::string set_consent(Engine& e, const std::string& states_json, double now) {
   return rekindle::dump(rekindle::engine::to_json(e.set_consent(states_json, to_time(now))));
 }
@@ -91,6 +95,7 @@ EMSCRIPTEN_BINDINGS(rekindle_engine) {
       .function("_nextDeadline", &next_deadline)
       .function("_segments", &segments)
       .function("_setConsent", &set_consent)
+      .function("_identify", &identify)
       .function("_decide", &decide)
       .function("_pending", &pending)
       .function("_ack", &ack)

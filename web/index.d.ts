@@ -169,6 +169,8 @@ export interface Rekindle {
   loadArtifact(artifact: CampaignArtifact | string): UpdateResult;
   /** Sets profile attributes (nested objects set nested attributes). */
   setAttributes(attributes: Record<string, unknown>): UpdateResult;
+  /** Links a known id (namespace + id) to this profile. */
+  identify(namespace: string, id: string): UpdateResult;
   /** The visitor's consent decisions. */
   setConsent(purposes: Partial<Record<ConsentPurpose, ConsentState>>): UpdateResult;
   /** The best offer for a placement now, or null. */

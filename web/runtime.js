@@ -147,6 +147,13 @@ export async function createWithModule(options, moduleOptions) {
       return error ?? call('_setAttributes', text, now());
     },
 
+    /** Links a known id (namespace + id, e.g. 'email', a hashed address) to this profile. */
+    identify(namespace, id) {
+      alive('identify');
+      if (typeof namespace !== 'string' || typeof id !== 'string') return failure('identify(namespace, id) needs two strings');
+      return call('_identify', namespace, id, now());
+    },
+
     /** The visitor's consent decisions, e.g. `{ 'marketing.email': 'granted' }`. */
     setConsent(purposes) {
       alive('setConsent');

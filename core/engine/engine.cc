@@ -49,6 +49,7 @@ void Engine::apply(const std::vector<segments::Transition>& transitions, UpdateR
     const char* type = t.entered ? "segment.realized" : "segment.exited";
     out.effects.push_back({type, t.at, {{"segment", t.segment}}});
     json body = segments::to_json(t);
+    if (consent_.get("analytics") == consent::State::kDenied) continue;
     outbox_.add({stable_id({profile_id_, "transition", t.segment, t.entered ? "realized" : "exited", std::to_string(t.at)}),
                  "transition", t.at, "analytics", body});
   }
@@ -148,7 +149,8 @@ IngestResult Engine::ingest(event::Event ev, TimeMs now) {
   const TimeMs at = late ? *clock_ : ev.timestamp;
   history_.insert(ev);
   ++accepted_;
-  outbox_.add({ev.id, "event", ev.timestamp, "analytics", ev.body});
+  if (consent_.get("analytics") != consent::State::kDenied)
+    outbox_.add({ev.id, "event", ev.timestamp, "analytics", ev.body});
   // Goals and exit events first: a purchase converts before it ends a segment.
   auto h = host(out);
   journeys_.on_event(ev, at, h);
@@ -179,9 +181,35 @@ UpdateResult Engine::set_attributes(std::string_view text, TimeMs now) {
     return out;
   }
   if (!set.changed.empty()) {
+    record_fragment(profile_.fragment_since(now - 1), now);
     std::vector<segments::Transition> transitions;
     segments_.on_profile_change(profile_.attributes(), now, transitions);
     apply(transitions, out);
+  }
+  return out;
+}
+
+void Engine::record_fragment(const profile::Fragment& fragment, TimeMs now) {
+  json body = profile::to_json(fragment);
+  outbox_.add({stable_id({profile_id_, "fragment", std::to_string(now), dump(body)}), "fragment", now, "", body});
+}
+
+UpdateResult Engine::identify(std::string_view ns, std::string_view id, TimeMs now) {
+  UpdateResult out;
+  if (!profile::is_valid_identity(ns, id) || ns == "device") {
+    out.ok = false;
+    out.errors.push_back({"$", "identify needs a namespace (letters, digits, '.', '_', '-', at most 64, not \"device\") "
+                               "and a non-empty id (at most 256 bytes)"});
+    return out;
+  }
+  now = tick(now);
+  run_until(now, out);
+  clock_ = now;
+  if (profile_.identify(std::string(ns), std::string(id), now)) {
+    profile::Fragment f;
+    f.profile_id = profile_id_;
+    f.identities = profile_.identities();
+    record_fragment(f, now);
   }
   return out;
 }
@@ -210,6 +238,8 @@ UpdateResult Engine::set_consent(std::string_view text, TimeMs now) {
     if (c.to == consent::State::kDenied) outbox_.purge(c.purpose);
     profile_.set_field("consent." + c.purpose, consent::to_string(c.to), now, "device:" + profile_.device_id());
   }
+  // The server checks consent at send time from its own copy of the profile.
+  if (!set.changes.empty()) record_fragment(profile_.fragment_since(now - 1), now);
   return out;
 }
 

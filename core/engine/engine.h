@@ -63,6 +63,10 @@ class Engine {
   // Sets profile attributes from a JSON object (nested objects set nested attributes).
   UpdateResult set_attributes(std::string_view attributes_json, TimeMs now);
 
+  // Links a known id (e.g. a hashed email, a customer id) to this profile;
+  // the server joins records from several devices by it.
+  UpdateResult identify(std::string_view ns, std::string_view id, TimeMs now);
+
   // The visitor's consent decisions, e.g. {"marketing.email": "granted"}. A
   // denied purpose purges the outbox records that need it.
   UpdateResult set_consent(std::string_view states_json, TimeMs now);
@@ -104,6 +108,7 @@ class Engine {
   journeys::Host host(UpdateResult& out);
   void apply(const std::vector<segments::Transition>& transitions, UpdateResult& out);
   void run_until(TimeMs to, UpdateResult& out);
+  void record_fragment(const profile::Fragment& fragment, TimeMs now);
 
   std::string profile_id_;
   std::shared_ptr<const artifact::Artifact> artifact_;

@@ -47,6 +47,8 @@ void Journeys::emit(Host& host, const char* type, TimeMs at, json fields) {
 
 void Journeys::record(Host& host, const std::string& id, const char* kind, const char* purpose, TimeMs at,
                       const json& body) {
+  // A denied purpose collects nothing more: the record would never be sent.
+  if (host.consent && purpose[0] != '\0' && host.consent->get(purpose) == consent::State::kDenied) return;
   if (host.outbox) host.outbox->add({id, kind, at, purpose, body});
 }
 

@@ -58,7 +58,6 @@ export interface Decision {
   instance?: string;
   step?: string;
   content: OfferContent;
-  html?: string;
 }
 
 /** A record waiting for the server. */

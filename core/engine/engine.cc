@@ -174,19 +174,28 @@ UpdateResult Engine::set_attributes(std::string_view text, TimeMs now) {
   now = tick(now);
   run_until(now, out);
   clock_ = now;
-  auto set = profile_.set_attributes(parsed.value, now, "device:" + profile_.device_id());
+  const TimeMs written = write_time(now);
+  auto set = profile_.set_attributes(parsed.value, written, "device:" + profile_.device_id());
   if (!set.errors.empty()) {
     out.ok = false;
     out.errors = std::move(set.errors);
     return out;
   }
   if (!set.changed.empty()) {
-    record_fragment(profile_.fragment_since(now - 1), now);
+    record_fragment(profile_.fragment_since(written - 1), now);
     std::vector<segments::Transition> transitions;
     segments_.on_profile_change(profile_.attributes(), now, transitions);
     apply(transitions, out);
   }
   return out;
+}
+
+// This device's writes must order as they happened even within one
+// millisecond, or last-writer-wins would let an earlier value win a tie.
+TimeMs Engine::write_time(TimeMs now) const {
+  TimeMs latest = now;
+  for (const auto& [key, field] : profile_.fragment().fields) latest = std::max(latest, field.ts + 1);
+  return latest;
 }
 
 void Engine::record_fragment(const profile::Fragment& fragment, TimeMs now) {
@@ -231,15 +240,16 @@ UpdateResult Engine::set_consent(std::string_view text, TimeMs now) {
     out.errors = std::move(set.errors);
     return out;
   }
+  const TimeMs written = write_time(now);
   for (const auto& c : set.changes) {
     out.effects.push_back({"consent.changed", now,
                            {{"purpose", c.purpose}, {"from", consent::to_string(c.from)}, {"to", consent::to_string(c.to)}}});
     // Denied: what waits for that purpose must never leave the device.
     if (c.to == consent::State::kDenied) outbox_.purge(c.purpose);
-    profile_.set_field("consent." + c.purpose, consent::to_string(c.to), now, "device:" + profile_.device_id());
+    profile_.set_field("consent." + c.purpose, consent::to_string(c.to), written, "device:" + profile_.device_id());
   }
   // The server checks consent at send time from its own copy of the profile.
-  if (!set.changes.empty()) record_fragment(profile_.fragment_since(now - 1), now);
+  if (!set.changes.empty()) record_fragment(profile_.fragment_since(written - 1), now);
   return out;
 }
 
@@ -248,7 +258,7 @@ std::optional<offers::Decision> Engine::decide(std::string_view placement, TimeM
   if (!consent_.granted("personalize")) return std::nullopt;
   auto member = [this](std::string_view segment) { return segments_.is_member(segment); };
   auto capped = [&](int offer) { return journeys_.capped(journeys::Channel::kWeb, offer, now); };
-  return offers::decide(artifact_->catalog, placement, journeys_.assignments(), profile_.attributes(), member, capped,
+  return offers::decide(artifact_->catalog, placement, journeys_.assignments(now), profile_.attributes(), member, capped,
                         profile_id_, now);
 }
 

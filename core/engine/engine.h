@@ -109,6 +109,7 @@ class Engine {
   void apply(const std::vector<segments::Transition>& transitions, UpdateResult& out);
   void run_until(TimeMs to, UpdateResult& out);
   void record_fragment(const profile::Fragment& fragment, TimeMs now);
+  TimeMs write_time(TimeMs now) const;
 
   std::string profile_id_;
   std::shared_ptr<const artifact::Artifact> artifact_;

@@ -83,6 +83,18 @@ void Journeys::load(std::shared_ptr<const artifact::Artifact> next, TimeMs now, 
     const std::string& id = before->journeys[static_cast<size_t>(in.journey)].id;
     for (size_t j = 0; j < artifact_->journeys.size(); ++j)
       if (artifact_->journeys[j].id == id) in.journey = static_cast<int>(j);
+    // Offers may have moved in the catalog; a tile whose offer is gone is withdrawn.
+    for (size_t k = in.shown.size(); k-- > 0;) {
+      const std::string& offer = before->catalog.offers[static_cast<size_t>(in.shown[k].offer)].id;
+      int now_at = artifact_->catalog.find_offer(offer);
+      if (now_at >= 0) {
+        in.shown[k].offer = now_at;
+        continue;
+      }
+      emit(host, "offer.withdraw", now, {{"placement", in.shown[k].placement}, {"offer", offer},
+                                         {"proposition", in.shown[k].proposition}, {"journey", id}, {"instance", in.id}});
+      in.shown.erase(in.shown.begin() + static_cast<long>(k));
+    }
   }
   // Deliveries keep their channel; offer indices are re-read by id.
   for (auto& d : deliveries_) {
@@ -359,10 +371,12 @@ int Journeys::offer_of(const std::string& proposition, const std::string& profil
   return -1;
 }
 
-std::vector<offers::Assignment> Journeys::assignments() const {
+std::vector<offers::Assignment> Journeys::assignments(TimeMs now) const {
   std::vector<offers::Assignment> out;
   for (const auto& in : active_) {
     const Journey& journey = artifact_->journeys[static_cast<size_t>(in.journey)];
+    // An instance past its end shows nothing, even before `advance` ends it.
+    if (now >= in.entered + journey.max_duration || (journey.end && now >= *journey.end)) continue;
     for (const auto& s : in.shown) out.push_back({s.offer, s.placement, s.proposition, journey.id, in.id, s.step});
   }
   return out;

@@ -63,7 +63,7 @@ class Journeys {
   std::optional<TimeMs> next_deadline() const;
 
   // The offers journeys currently show, for `decide`.
-  std::vector<offers::Assignment> assignments() const;
+  std::vector<offers::Assignment> assignments(TimeMs now) const;
   // Whether a cap already holds its maximum at `at` for this channel / offer.
   bool capped(std::optional<Channel> channel, int offer, TimeMs at) const { return !cap_reached(channel, offer, at).empty(); }
   // The first full cap, as "cap:<channel>" or "cap:offer:<id>", or "".

@@ -449,10 +449,8 @@ json to_json(const Decision& d) {
   if (!d.journey.empty()) j["journey"] = d.journey;
   if (!d.instance.empty()) j["instance"] = d.instance;
   if (!d.step.empty()) j["step"] = d.step;
-  json content = to_json(d.content);
-  content.erase("html");
-  j["content"] = std::move(content);
-  if (!d.content.html.empty()) j["html"] = d.content.html;
+  // The same shape as an offer.show effect: `html` sits inside `content`.
+  j["content"] = to_json(d.content);
   return j;
 }
 

@@ -187,9 +187,13 @@ test('a denied purpose purges what waits for it and nothing for it is sent', asy
   assert.deepEqual(rk.pending(), [], 'analytics pending: held on the device');
   assert.equal(rk.stats().outbox, 1);
   rk.setConsent({ analytics: 'granted' });
-  assert.equal(rk.pending().length, 1);
+  const kinds = () => rk.pending().map((r) => r.kind).sort();
+  // The event, and the consent decision itself (a profile fragment the server needs).
+  assert.deepEqual(kinds(), ['event', 'fragment']);
   rk.setConsent({ analytics: 'denied' });
-  assert.equal(rk.stats().outbox, 0);
+  assert.deepEqual(kinds(), ['fragment', 'fragment']);
+  rk.track('web.webpagedetails.pageViews');
+  assert.deepEqual(kinds(), ['fragment', 'fragment'], 'nothing more is collected for a denied purpose');
   assert.equal(rk.setConsent({ analytics: 'maybe' }).ok, false);
   assert.equal(rk.setConsent('yes').ok, false);
   rk.destroy();

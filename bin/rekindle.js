@@ -9,7 +9,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRekindle } from 'rekindle';
+import { createEngine } from 'rekindle';
 
 /** Most deadlines one walk of the virtual clock processes before it stops. */
 export const DEADLINE_GUARD = 10_000;
@@ -273,7 +273,7 @@ function artifactError(file, errors, { json = false, toStdout = false } = {}) {
 
 async function validate(file, { json }, out) {
   const text = readText(file, json);
-  const rk = await createRekindle({ now: () => 0 });
+  const rk = await createEngine({ now: () => 0 });
   try {
     const loaded = rk.loadArtifact(text);
     if (!loaded.ok) throw artifactError(file, loaded.errors, { json, toStdout: true });
@@ -355,7 +355,7 @@ async function simulate(artifactFile, eventsFile, { json, until, profile = DEFAU
   // artifact makes true at load is stamped with a time of the stream.
   const first = lines.find((l) => l.at !== null)?.at ?? null;
   let clock = first ?? untilMs ?? Date.now();
-  const rk = await createRekindle({ now: () => clock, deviceId: profile });
+  const rk = await createEngine({ now: () => clock, deviceId: profile });
   let rejected = 0;
   let deadlines = 0;
   const counts = Object.fromEntries(Object.values(COUNTED).map((name) => [name, 0]));
@@ -460,7 +460,7 @@ async function simulate(artifactFile, eventsFile, { json, until, profile = DEFAU
 
 async function printVersion(out) {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  const rk = await createRekindle();
+  const rk = await createEngine();
   out(`rekindle ${pkg.version} (engine ${rk.version})`);
   rk.destroy();
   return 0;

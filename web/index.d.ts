@@ -142,7 +142,7 @@ export interface XdmEvent extends EventFields {
   timestamp: string;
 }
 
-export interface RekindleOptions {
+export interface EngineOptions {
   /** Where the browser fetches `rekindle.wasm` (default: next to the module). */
   wasmUrl?: string | URL;
   /** The wasm bytes themselves (Node, tests). */
@@ -155,7 +155,8 @@ export interface RekindleOptions {
   artifact?: CampaignArtifact;
 }
 
-export interface Rekindle {
+/** The bare engine: synchronous calls, no storage, DOM or network. */
+export interface RekindleEngine {
   /** The engine's version, e.g. `0.1.0`. */
   readonly version: string;
   /** Tracks a whole event. */
@@ -204,5 +205,60 @@ export class RekindleArtifactError extends Error {
   readonly errors: RekindleError[];
 }
 
-/** Loads the engine and returns its API. */
+/** Options of the page runtime. */
+export interface RekindleOptions {
+  /** The server endpoint's base URL (e.g. "https://collect.example" or "/rk"); without it nothing is sent. */
+  endpoint?: string;
+  /** The campaign artifact, given inline... */
+  artifact?: CampaignArtifact;
+  /** ...or fetched (with ETag, cached for offline use). */
+  artifactUrl?: string | URL;
+  /** Initial consent decisions, e.g. from a consent banner. */
+  consent?: Partial<Record<ConsentPurpose, ConsentState>>;
+  /** A stable id of this device (default: generated once and kept in localStorage). */
+  deviceId?: string;
+  /** Where state lives (default: IndexedDB, memory when unavailable). */
+  storage?: 'indexeddb' | 'memory';
+  /** Automatic collection: page views (with route changes) and data-rk-* commerce events. */
+  autoTrack?: boolean | { pageViews?: boolean; history?: boolean; commerce?: boolean };
+  /** Render [data-rk-placement] tiles (default true in a page). */
+  render?: boolean;
+  /** The site's write key for the collection endpoint. */
+  writeKey?: string;
+  /** Problems the runtime recovered from (delivery, storage, artifact); default: console.warn. */
+  onError?: (error: Error) => void;
+  /** Names the storage and the cross-tab channel (default "rekindle"). */
+  name?: string;
+  wasmUrl?: string | URL;
+  wasmBinary?: ArrayBuffer | Uint8Array;
+  now?: () => number;
+}
+
+/** The page runtime. Changes are serialized across tabs, so they return promises. */
+export interface Rekindle {
+  readonly version: string;
+  readonly deviceId: string;
+  /** Where state lives: 'indexeddb' or 'memory'. */
+  readonly storage: 'indexeddb' | 'memory';
+  track(eventType: EventType, fields?: EventFields): Promise<TrackResult>;
+  identify(namespace: string, id: string): Promise<UpdateResult>;
+  setConsent(purposes: Partial<Record<ConsentPurpose, ConsentState>>): Promise<UpdateResult>;
+  setAttributes(attributes: Record<string, unknown>): Promise<UpdateResult>;
+  decide(placement: string): Decision | null;
+  /** Renders every [data-rk-placement] element from the current decisions. */
+  render(): void;
+  /** Calls `handler` for each effect of that type ('*' for all); returns an unsubscribe function. */
+  on<T extends Effect['type'] | '*'>(type: T, handler: (effect: T extends '*' ? Effect : Extract<Effect, { type: T }>) => void): () => void;
+  /** Sends what waits in the outbox now. */
+  flush(): Promise<{ sent: number; acked: number; dropped: number }>;
+  segments(): SegmentMembership[];
+  nextDeadline(): number | null;
+  snapshot(): string;
+  destroy(): Promise<void>;
+}
+
+/** Starts the page runtime: restores state, processes deadlines that passed, renders tiles. */
 export function createRekindle(options?: RekindleOptions): Promise<Rekindle>;
+
+/** Loads the bare engine. */
+export function createEngine(options?: EngineOptions): Promise<RekindleEngine>;

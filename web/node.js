@@ -1,13 +1,27 @@
 // Node entry: reads the .wasm from the package and hands it to the module, so
-// no fetch or URL resolution is involved.
+// no fetch or URL resolution is involved. `createRekindle` runs the runtime
+// without a page (memory storage, transport when an endpoint is given);
+// `createEngine` is the bare engine (the server and the CLI use it).
 import { readFile } from 'node:fs/promises';
 import { createWithModule, RekindleOptionsError, RekindleArtifactError } from './runtime.js';
+import { createPageRekindle } from './page/rekindle.js';
 
 export { RekindleOptionsError, RekindleArtifactError };
 
-/** Creates a Rekindle engine in Node. */
+let wasmBytes = null;
+async function moduleOptions(options) {
+  if (options?.wasmBinary) return { wasmBinary: options.wasmBinary };
+  if (options?.wasmUrl) return { wasmBinary: await readFile(options.wasmUrl) };
+  wasmBytes ??= await readFile(new URL('./dist/rekindle.wasm', import.meta.url));
+  return { wasmBinary: wasmBytes };
+}
+
+/** Creates a bare engine: synchronous calls, no storage, DOM or network. */
+export async function createEngine(options = {}) {
+  return createWithModule(options ?? {}, await moduleOptions(options));
+}
+
+/** Creates the runtime without a page. */
 export async function createRekindle(options = {}) {
-  const opts = options ?? {};
-  const wasmBinary = opts.wasmBinary ?? (await readFile(opts.wasmUrl ?? new URL('./dist/rekindle.wasm', import.meta.url)));
-  return createWithModule(opts, { wasmBinary });
+  return createPageRekindle({ storage: 'memory', ...(options ?? {}) }, await moduleOptions(options));
 }

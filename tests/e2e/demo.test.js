@@ -49,8 +49,8 @@ test('in the browser, invalid events are refused with paths and the engine survi
   await page.goto(`${base}/`);
   await page.waitForSelector('body[data-tracked="1"]');
   const results = await page.evaluate(async () => {
-    const { createRekindle } = await import('/rekindle/index.js');
-    const rk = await createRekindle();
+    const { createEngine } = await import('/rekindle/index.js');
+    const rk = await createEngine();
     const out = {
       notJson: rk.trackJson('{oops'),
       deep: rk.trackJson('['.repeat(10000)),

@@ -478,8 +478,8 @@ describe('page tiles and autotrack in Chromium', { concurrency: true }, () => {
   test('autotrack events are accepted by the real engine', { skip: !existsSync(path.resolve(here, '../../web/dist/rekindle.wasm')) && 'web/dist not built' }, async () => {
     const { page, problems } = await openPage();
     const results = await page.evaluate(async () => {
-      const { createRekindle } = await import('/rekindle/index.js');
-      const rk = await createRekindle();
+      const { createEngine } = await import('/rekindle/index.js');
+      const rk = await createEngine();
       const out = [];
       const stop = window.startAutoTrack({ track: (type, fields) => out.push({ type, result: rk.track(type, fields) }) });
       history.pushState({}, '', '/pages/route-x');

@@ -1,12 +1,25 @@
 // Compiled with `tsc --noEmit`: lines marked @ts-expect-error must fail to
 // type-check, everything else must pass.
 import {
-  createRekindle, type Rekindle, type TrackResult, type UpdateResult, type SegmentMembership,
+  createRekindle, createEngine, type Rekindle, type RekindleEngine, type TrackResult, type UpdateResult, type SegmentMembership,
   RekindleOptionsError, RekindleArtifactError,
 } from 'rekindle';
 
 async function main(): Promise<void> {
-  const rk: Rekindle = await createRekindle({ wasmUrl: '/rekindle.wasm', now: () => 0 });
+  const page: Rekindle = await createRekindle({ endpoint: '/rk', consent: { 'marketing.email': 'granted' }, autoTrack: { history: false } });
+  const tracked: TrackResult = await page.track('commerce.purchases', { commerce: { order: { priceTotal: 10 } } });
+  const off = page.on('offer.show', (e) => {
+    const placement: string = e.placement;
+    void placement;
+  });
+  off();
+  await page.flush();
+  await page.destroy();
+  void tracked;
+  // @ts-expect-error storage is indexeddb or memory
+  await createRekindle({ storage: 'localStorage' });
+
+  const rk: RekindleEngine = await createEngine({ wasmUrl: '/rekindle.wasm', now: () => 0 });
   const version: string = rk.version;
   const r1: TrackResult = rk.track('commerce.productListAdds', {
     productListItems: [{ SKU: 'sku-1', quantity: 1, priceTotal: 20 }],
@@ -49,7 +62,7 @@ async function main(): Promise<void> {
   void [version, r2, r3, firstPath, accepted, duplicates];
 
   // @ts-expect-error now must return a number
-  await createRekindle({ now: () => 'soon' });
+  await createEngine({ now: () => 'soon' });
   // @ts-expect-error unknown options are refused
   await createRekindle({ endpont: '/collect' });
   // @ts-expect-error a full event needs an _id

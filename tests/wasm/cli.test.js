@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRekindle } from 'rekindle';
+import { createEngine } from 'rekindle';
 import { happeningsOf, formatHappening } from '../../bin/rekindle.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,7 +42,7 @@ const NO_JOURNEYS = 'journeys: 0 entered, 0 converted, 0 exited; dispatches: 0 r
 
 // What the engine itself says, so that reasons are compared exactly.
 async function engineErrors(call) {
-  const rk = await createRekindle({ now: () => Date.parse('2026-01-01T00:00:00Z') });
+  const rk = await createEngine({ now: () => Date.parse('2026-01-01T00:00:00Z') });
   try {
     return call(rk).errors;
   } finally {
@@ -67,7 +67,7 @@ const UNTIL = t(ADD + 10 * DAY);
 /** The arm of a profile in the example's split, from the engine itself: a treatment instance shows the tile at entry. */
 async function armOf(profile) {
   let clock = ADD;
-  const rk = await createRekindle({ now: () => clock, deviceId: profile });
+  const rk = await createEngine({ now: () => clock, deviceId: profile });
   try {
     assert.ok(rk.loadArtifact(EXAMPLE_TEXT).ok);
     rk.track({ _id: 'add-1', eventType: 'commerce.productListAdds', timestamp: t(ADD) });
@@ -124,7 +124,7 @@ function simulateJson(events, ...options) {
 async function engineOutbox(events, profile, until) {
   const stream = lines(readFileSync(join(ROOT, F, events), 'utf8')).filter((l) => !l.startsWith('#')).map((l) => JSON.parse(l));
   let clock = Date.parse(stream[0].at ?? stream[0].timestamp);
-  const rk = await createRekindle({ now: () => clock, deviceId: profile });
+  const rk = await createEngine({ now: () => clock, deviceId: profile });
   try {
     rk.loadArtifact(EXAMPLE_TEXT);
     for (const line of stream) {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRekindle } from 'rekindle';
+import { createEngine } from 'rekindle';
 
 const dir = new URL('../conformance/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -19,7 +19,7 @@ for (const file of files) {
   const c = JSON.parse(readFileSync(new URL(file, dir), 'utf8'));
   test(`conformance: ${file}`, async () => {
     let clock = 0;
-    const rk = await createRekindle({ deviceId: 'device-1', now: () => clock });
+    const rk = await createEngine({ deviceId: 'device-1', now: () => clock });
     try {
       const loaded = rk.loadArtifact(c.artifact);
       if (c.expectArtifactErrors) {

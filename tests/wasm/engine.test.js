@@ -1,18 +1,18 @@
 // The wasm module in Node, through the npm package's public entry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRekindle, RekindleOptionsError } from 'rekindle';
+import { createEngine, RekindleOptionsError } from 'rekindle';
 
 const T0 = Date.parse('2026-12-04T15:53:00Z');
 
 test('loads in Node and reports its version', async () => {
-  const rk = await createRekindle();
+  const rk = await createEngine();
   assert.match(rk.version, /^\d+\.\d+\.\d+$/);
   rk.destroy();
 });
 
 test('tracks a full event and a type + fields, ignoring duplicates', async () => {
-  const rk = await createRekindle({ now: () => T0 });
+  const rk = await createEngine({ now: () => T0 });
   const full = { _id: 'e-1', eventType: 'commerce.productListAdds', timestamp: '2026-12-04T15:53:00Z',
     productListItems: [{ SKU: 'sku-1', quantity: 1, priceTotal: 20 }] };
   assert.deepEqual(rk.track(full), { ok: true, duplicate: false, late: false, eventId: 'e-1', errors: [], transitions: [], effects: [] });
@@ -25,7 +25,7 @@ test('tracks a full event and a type + fields, ignoring duplicates', async () =>
 });
 
 test('an invalid event gets every error with its path', async () => {
-  const rk = await createRekindle();
+  const rk = await createEngine();
   const r = rk.track({ eventType: 7, timestamp: 'soon', extra: 1, productListItems: [{ SKU: 1 }] });
   assert.equal(r.ok, false);
   const paths = r.errors.map((e) => e.path).sort();
@@ -35,7 +35,7 @@ test('an invalid event gets every error with its path', async () => {
 });
 
 test('no malformed input makes the module abort', async () => {
-  const rk = await createRekindle();
+  const rk = await createEngine();
   const circular = {};
   circular.self = circular;
   const texts = [
@@ -62,18 +62,18 @@ test('no malformed input makes the module abort', async () => {
 });
 
 test('options are validated with clear errors', async () => {
-  await assert.rejects(createRekindle({ endpont: '/collect' }), (err) => {
+  await assert.rejects(createEngine({ endpont: '/collect' }), (err) => {
     assert.ok(err instanceof RekindleOptionsError);
     assert.equal(err.option, 'endpont');
     assert.match(err.message, /"endpont" is not a known option/);
     return true;
   });
-  await assert.rejects(createRekindle({ now: 5 }), /"now" must be a function/);
-  await assert.rejects(createRekindle('yes'), /"options" must be an object/);
+  await assert.rejects(createEngine({ now: 5 }), /"now" must be a function/);
+  await assert.rejects(createEngine('yes'), /"options" must be an object/);
 });
 
 test('using the engine after destroy() is a clear error', async () => {
-  const rk = await createRekindle();
+  const rk = await createEngine();
   rk.destroy();
   rk.destroy();
   assert.throws(() => rk.track('x.y'), /track\(\) called after destroy\(\)/);
@@ -81,7 +81,7 @@ test('using the engine after destroy() is a clear error', async () => {
 
 test('an artifact qualifies segments through the JS API, with deadlines', async () => {
   let clock = T0;
-  const rk = await createRekindle({
+  const rk = await createEngine({
     now: () => clock,
     artifact: {
       version: '1',
@@ -105,14 +105,14 @@ test('an artifact qualifies segments through the JS API, with deadlines', async 
 });
 
 test('an invalid artifact is refused with every error and the old one stays', async () => {
-  const rk = await createRekindle({ artifact: { version: '1', segments: [{ id: 'gold', rule: { path: 'profile.tier', op: 'eq', value: 'gold' } }] } });
+  const rk = await createEngine({ artifact: { version: '1', segments: [{ id: 'gold', rule: { path: 'profile.tier', op: 'eq', value: 'gold' } }] } });
   const bad = rk.loadArtifact({ version: '2', segments: [{ id: 'x', rule: { path: 'profile.a', op: 'like', value: 1 } }, { id: 'y', rule: { segment: 'nope' } }] });
   assert.equal(bad.ok, false);
   assert.deepEqual(bad.errors.map((e) => e.path), ['$.segments[0].rule.op', '$.segments[1].rule.segment']);
   assert.equal(rk.setAttributes({ tier: 'gold' }).transitions[0].segment, 'gold');
   assert.equal(rk.loadArtifact('{"version":').ok, false);
   rk.destroy();
-  await assert.rejects(createRekindle({ artifact: { segments: [] } }), (err) => {
+  await assert.rejects(createEngine({ artifact: { segments: [] } }), (err) => {
     assert.equal(err.name, 'RekindleArtifactError');
     assert.deepEqual(err.errors, [{ path: '$.version', reason: 'is required' }]);
     return true;
@@ -123,10 +123,10 @@ test('a snapshot restored in another engine continues identically', async () => 
   let clock = T0;
   const artifact = { version: '1', segments: [{ id: 'abandoned-cart', rule: { sequence: [
     { event: { type: 'commerce.productListAdds' } }, { absent: { type: 'commerce.purchases' }, for: '30m' }] } }] };
-  const a = await createRekindle({ now: () => clock, artifact });
+  const a = await createEngine({ now: () => clock, artifact });
   a.track('commerce.productListAdds');
   const saved = a.snapshot();
-  const b = await createRekindle({ now: () => clock });
+  const b = await createEngine({ now: () => clock });
   assert.equal(b.restore(saved).ok, true);
   assert.equal(b.nextDeadline(), T0 + 30 * 60_000);
   clock += 3_600_000;
@@ -148,7 +148,7 @@ test('the example journey through the JS API: tile, consent-checked email, conve
   let rk;
   let clock = T0;
   for (let i = 0; ; i++) {
-    rk = await createRekindle({ deviceId: `visitor-${i}`, now: () => clock, artifact });
+    rk = await createEngine({ deviceId: `visitor-${i}`, now: () => clock, artifact });
     rk.track('commerce.productListAdds');
     const r = rk.advance(T0 + 30 * 60_000);
     if (r.effects.some((e) => e.type === 'offer.show')) break;
@@ -182,7 +182,7 @@ test('the example journey through the JS API: tile, consent-checked email, conve
 
 test('a denied purpose purges what waits for it and nothing for it is sent', async () => {
   let clock = T0;
-  const rk = await createRekindle({ now: () => clock, artifact: { version: '1', consent: { defaults: { analytics: 'pending' } } } });
+  const rk = await createEngine({ now: () => clock, artifact: { version: '1', consent: { defaults: { analytics: 'pending' } } } });
   rk.track('web.webpagedetails.pageViews');
   assert.deepEqual(rk.pending(), [], 'analytics pending: held on the device');
   assert.equal(rk.stats().outbox, 1);

@@ -11,7 +11,7 @@ import { startAutoTrack } from './autotrack.js';
 
 const OPTIONS = new Set([
   'endpoint', 'artifact', 'artifactUrl', 'consent', 'deviceId', 'storage', 'autoTrack', 'render',
-  'wasmUrl', 'writeKey', 'now', 'onError', 'name',
+  'wasmUrl', 'wasmBinary', 'writeKey', 'now', 'onError', 'name',
 ]);
 const CONSENT_STATES = new Set(['granted', 'denied', 'pending']);
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -50,6 +50,8 @@ export function memoryStore(reason) {
 export async function openStore({ name = 'rekindle', kind = 'indexeddb', indexedDB = globalThis.indexedDB, onWarning = () => {} } = {}) {
   if (kind === 'memory') return memoryStore('requested');
   if (!indexedDB) {
+    // Outside a browser (Node) memory is the only store there is: no warning.
+    if (typeof globalThis.document === 'undefined') return memoryStore('unavailable');
     onWarning('IndexedDB is unavailable: state is kept in memory and will not survive a reload');
     return memoryStore('unavailable');
   }

@@ -6,6 +6,8 @@
 #   scripts/build.sh native     native only (REKINDLE_SANITIZE=1 for ASan+UBSan)
 #   scripts/build.sh wasm       wasm only
 #   scripts/build.sh module     only the wasm module the page loads (npm start)
+# The wasm steps end with scripts/build-web.mjs: the script-tag build
+# web/dist/rekindle.global.js (esbuild), with its size raw and gzipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -35,6 +37,8 @@ build_wasm() {
   for f in rekindle.mjs rekindle.wasm; do
     cmp -s "build/wasm/wasm/$f" "web/dist/$f" || cp "build/wasm/wasm/$f" "web/dist/$f"
   done
+  # The script-tag build (web/dist/rekindle.global.js) from the module just copied.
+  node scripts/build-web.mjs
 }
 
 case "$what" in

@@ -1,9 +1,16 @@
 // Where the page keeps the engine snapshot (which holds the outbox) and the
 // cached artifact: IndexedDB, or memory with a clear warning when IndexedDB
-// is unavailable (private modes, blocked storage). A damaged store is
-// reported and replaced, never fatal.
+// is unavailable (private modes, blocked storage, sandboxed frames). A damaged
+// store is reported and replaced, never fatal: a database without our object
+// store is upgraded to have one, and a connection another tab asks to close
+// is closed and reopened on the next use.
 
 const STORE = 'state';
+const OPEN_TIMEOUT_MS = 5000;
+
+function describe(err) {
+  return err && typeof err.message === 'string' ? err.message : String(err);
+}
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -12,16 +19,46 @@ function request(req) {
   });
 }
 
-function openDatabase(name, indexedDB) {
+// Opens `name` (at `version` when given, creating the object store in the
+// upgrade). Gives up after OPEN_TIMEOUT_MS; a connection that opens later is closed.
+function openDatabase(name, indexedDB, version) {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(name, 1);
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      reject(new Error(`no answer within ${OPEN_TIMEOUT_MS} ms`));
+    }, OPEN_TIMEOUT_MS);
+    const req = version === undefined ? indexedDB.open(name) : indexedDB.open(name, version);
     req.onupgradeneeded = () => {
       if (!req.result.objectStoreNames.contains(STORE)) req.result.createObjectStore(STORE);
     };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error ?? new Error('cannot open IndexedDB'));
-    req.onblocked = () => reject(new Error('IndexedDB is blocked by another connection'));
+    req.onsuccess = () => {
+      clearTimeout(timer);
+      if (settled) req.result.close();
+      else resolve(req.result);
+      settled = true;
+    };
+    req.onerror = () => {
+      clearTimeout(timer);
+      settled = true;
+      reject(req.error ?? new Error('cannot open IndexedDB'));
+    };
+    // An upgrade waits while another tab holds an older connection; ours
+    // close on `versionchange`, so the wait ends (or the timeout does).
+    req.onblocked = () => {};
   });
+}
+
+// A connection whose database has our object store: one made by something
+// else (or damaged) without it is upgraded to add it.
+async function connect(name, indexedDB) {
+  let db = await openDatabase(name, indexedDB);
+  if (!db.objectStoreNames.contains(STORE)) {
+    const next = db.version + 1;
+    db.close();
+    db = await openDatabase(name, indexedDB, next);
+  }
+  return db;
 }
 
 /** A store kept in memory only: nothing survives the page. */
@@ -36,6 +73,9 @@ export function memoryStore(reason) {
     async put(key, value) {
       data.set(key, value);
     },
+    async putAll(entries) {
+      for (const [key, value] of entries) data.set(key, value);
+    },
     async delete(key) {
       data.delete(key);
     },
@@ -43,39 +83,85 @@ export function memoryStore(reason) {
   };
 }
 
+const FALLBACK = 'state is kept in memory and will not survive a reload';
+
 /**
  * Opens the store named `name`. `kind` 'memory' forces memory; otherwise
  * IndexedDB is tried and memory is the fallback, with `onWarning` told why.
+ * `indexedDB` defaults to the page's (tests pass their own).
  */
-export async function openStore({ name = 'rekindle', kind = 'indexeddb', indexedDB = globalThis.indexedDB, onWarning = () => {} } = {}) {
+export async function openStore({ name = 'rekindle', kind = 'indexeddb', indexedDB, onWarning = () => {} } = {}) {
   if (kind === 'memory') return memoryStore('requested');
-  if (!indexedDB) {
+  let idb = indexedDB;
+  if (idb === undefined) {
+    try {
+      idb = globalThis.indexedDB;
+    } catch (err) {
+      // Reading the property throws where storage is denied (sandboxed frames, some privacy settings).
+      onWarning(`IndexedDB is not allowed here (${describe(err)}): ${FALLBACK}`);
+      return memoryStore('denied');
+    }
+  }
+  if (!idb || typeof idb.open !== 'function') {
     // Outside a browser (Node) memory is the only store there is: no warning.
     if (typeof globalThis.document === 'undefined') return memoryStore('unavailable');
-    onWarning('IndexedDB is unavailable: state is kept in memory and will not survive a reload');
+    onWarning(`IndexedDB is unavailable: ${FALLBACK}`);
     return memoryStore('unavailable');
   }
   let db;
   try {
-    db = await openDatabase(name, indexedDB);
+    db = await connect(name, idb);
   } catch (err) {
-    onWarning(`IndexedDB cannot be opened (${err.message}): state is kept in memory and will not survive a reload`);
+    onWarning(`IndexedDB cannot be opened (${describe(err)}): ${FALLBACK}`);
     return memoryStore('failed');
   }
-  const tx = (mode) => db.transaction(STORE, mode).objectStore(STORE);
+  let closed = false;
+  const watch = (conn) => {
+    // Another tab upgrades the database: let it, and reconnect on the next use.
+    conn.onversionchange = () => {
+      conn.close();
+      if (db === conn) db = null;
+    };
+    return conn;
+  };
+  watch(db);
+  async function database() {
+    if (closed) throw new Error('the store is closed');
+    if (db === null) db = watch(await connect(name, idb));
+    return db;
+  }
+  async function objectStore(mode) {
+    return (await database()).transaction(STORE, mode).objectStore(STORE);
+  }
   return {
     kind: 'indexeddb',
     async get(key) {
-      return request(tx('readonly').get(key));
+      return request((await objectStore('readonly')).get(key));
     },
     async put(key, value) {
-      return request(tx('readwrite').put(value, key));
+      return this.putAll([[key, value]]);
+    },
+    /** Writes every [key, value] in one transaction; resolves once it committed. */
+    async putAll(entries) {
+      const conn = await database();
+      return new Promise((resolve, reject) => {
+        const tx = conn.transaction(STORE, 'readwrite');
+        const store = tx.objectStore(STORE);
+        for (const [key, value] of entries) store.put(value, key);
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error ?? new Error('IndexedDB write failed'));
+        tx.onabort = () => reject(tx.error ?? new Error('IndexedDB write was aborted'));
+        // Commit now rather than when the task ends: it matters on pagehide.
+        tx.commit?.();
+      });
     },
     async delete(key) {
-      return request(tx('readwrite').delete(key));
+      return request((await objectStore('readwrite')).delete(key));
     },
     close() {
-      db.close();
+      closed = true;
+      db?.close();
+      db = null;
     },
   };
 }

@@ -1,0 +1,88 @@
+// Builds the script-tag build web/dist/rekindle.global.js: one minified
+// classic script (IIFE) that defines the global `Rekindle` (createRekindle,
+// createEngine, the error classes) from web/global-entry.js, and prints its
+// size raw and gzipped. It needs web/dist/rekindle.mjs (scripts/build.sh
+// wasm|module); the built file loads rekindle.wasm from next to itself.
+//
+// `import.meta.url` (used by index.js and by the Emscripten glue) does not
+// exist in a classic script: here it is defined as the URL of the <script>
+// element that loaded the file, captured by a module that esbuild injects at
+// the top of the bundle, i.e. while the script runs and
+// `document.currentScript` is still set.
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const web = `${root}web/`;
+const out = `${web}dist/rekindle.global.js`;
+
+if (!existsSync(`${web}dist/rekindle.mjs`)) {
+  console.error('build-web: web/dist/rekindle.mjs is missing; run `bash scripts/build.sh module` first');
+  process.exit(1);
+}
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  console.error('build-web: esbuild is not installed; run `npm ci` (or `bash scripts/setup.sh`) first');
+  process.exit(1);
+}
+
+const SCRIPT_URL = 'rekindle:script-url';
+const scriptUrlModule = {
+  name: 'rekindle-script-url',
+  setup(build) {
+    build.onResolve({ filter: /^rekindle:script-url$/ }, () => ({ path: SCRIPT_URL, namespace: 'rekindle' }));
+    build.onLoad({ filter: /.*/, namespace: 'rekindle' }, () => ({
+      loader: 'js',
+      contents: 'export const __rekindleScriptUrl = typeof document !== "undefined" && document.currentScript'
+        + ' && document.currentScript.src || undefined;\n',
+    }));
+  },
+};
+
+const result = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ['web/global-entry.js'],
+  bundle: true,
+  format: 'iife',
+  globalName: 'Rekindle',
+  platform: 'browser',
+  target: 'es2020',
+  minify: true,
+  legalComments: 'none',
+  define: { 'import.meta.url': '__rekindleScriptUrl' },
+  inject: [SCRIPT_URL],
+  plugins: [scriptUrlModule],
+  banner: { js: '/* rekindle: on-device re-engagement engine; script-tag build (global `Rekindle`), loads rekindle.wasm from next to this file. Apache-2.0 */' },
+  write: false,
+  logLevel: 'silent',
+});
+if (result.warnings.length > 0) {
+  const text = await esbuild.formatMessages(result.warnings, { kind: 'warning' });
+  console.error(text.join('\n'));
+  console.error('build-web: esbuild warned; fix the warnings above');
+  process.exit(1);
+}
+
+const code = result.outputFiles[0].contents;
+const text = Buffer.from(code).toString('utf8');
+if (/import\.meta|\bimport\s*\(|^\s*export\s/m.test(text)) {
+  console.error('build-web: the script-tag build still holds module syntax (import.meta, import() or export)');
+  process.exit(1);
+}
+
+await mkdir(`${web}dist`, { recursive: true });
+const previous = existsSync(out) ? await readFile(out) : null;
+if (previous === null || !previous.equals(Buffer.from(code))) await writeFile(out, code);
+
+function size(bytes) {
+  return `${bytes.length.toLocaleString('en-US')} B raw, ${gzipSync(bytes, { level: 9 }).length.toLocaleString('en-US')} B gzipped (zlib level 9)`;
+}
+console.log(`build-web: web/dist/rekindle.global.js  ${size(Buffer.from(code))}`);
+if (existsSync(`${web}dist/rekindle.wasm`)) {
+  console.log(`build-web: web/dist/rekindle.wasm       ${size(await readFile(`${web}dist/rekindle.wasm`))}`);
+}

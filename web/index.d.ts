@@ -33,7 +33,8 @@ export interface OfferContent {
 
 /** What the host applies, in order (docs/journeys.md lists every field). */
 export type Effect = { at: string } & (
-  | { type: 'segment.realized' | 'segment.exited'; segment: string }
+  | { type: 'segment.realized'; segment: string }
+  | { type: 'segment.exited'; segment: string }
   | { type: 'journey.entered'; journey: string; instance: string }
   | { type: 'journey.step'; journey: string; instance: string; step: string }
   | { type: 'offer.show'; journey: string; instance: string; step: string; channel: 'web'; placement: string; offer: string; proposition: string; content: OfferContent }
@@ -225,7 +226,12 @@ export interface RekindleOptions {
   render?: boolean;
   /** The site's write key for the collection endpoint. */
   writeKey?: string;
-  /** Problems the runtime recovered from (delivery, storage, artifact); default: console.warn. */
+  /**
+   * Effect handlers attached before start-up, so they also see the effects of the restored
+   * state and of the deadlines processed at load (rk.on() is too late for those).
+   */
+  on?: { [T in Effect['type'] | '*']?: (effect: T extends '*' ? Effect : Extract<Effect, { type: T }>) => void };
+  /** Problems the runtime recovered from (delivery, storage, artifact: a RekindleArtifactError); default: console.warn. */
   onError?: (error: Error) => void;
   /** Names the storage and the cross-tab channel (default "rekindle"). */
   name?: string;
@@ -249,11 +255,12 @@ export interface Rekindle {
   render(): void;
   /** Calls `handler` for each effect of that type ('*' for all); returns an unsubscribe function. */
   on<T extends Effect['type'] | '*'>(type: T, handler: (effect: T extends '*' ? Effect : Extract<Effect, { type: T }>) => void): () => void;
-  /** Sends what waits in the outbox now. */
-  flush(): Promise<{ sent: number; acked: number; dropped: number }>;
+  /** Sends what waits in the outbox now (nothing during a backoff: see retryAt). */
+  flush(): Promise<{ sent: number; acked: number; dropped: number; retryAt?: number | null }>;
   segments(): SegmentMembership[];
   nextDeadline(): number | null;
   snapshot(): string;
+  /** Applies queued changes and saves, then frees everything; later calls reject or throw a RekindleDestroyedError. */
   destroy(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@ import {
 } from 'rekindle';
 
 async function main(): Promise<void> {
+  await createRekindle({ on: { 'segment.realized': (e) => void e.segment, '*': (e) => void e.at } });
   const page: Rekindle = await createRekindle({ endpoint: '/rk', consent: { 'marketing.email': 'granted' }, autoTrack: { history: false } });
   const tracked: TrackResult = await page.track('commerce.purchases', { commerce: { order: { priceTotal: 10 } } });
   const off = page.on('offer.show', (e) => {

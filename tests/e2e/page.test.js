@@ -182,3 +182,35 @@ test('options are validated with clear errors', async () => {
   assert.match(messages[5], /"autoTrack" must be a boolean/);
   await context.close();
 });
+
+test('no flicker: a returning visitor never sees the fallback before the tile', async () => {
+  const context = await browser.newContext();
+  const first = await openStore(context);
+  await first.page.click('#add');
+  await first.page.waitForSelector('#hero .rk-tile', { timeout: 8000 });
+  await first.page.evaluate(() => window.rk.destroy());
+  await first.page.close();
+  // Every frame from the first one on, note what the hero shows to the eye.
+  const page = await context.newPage();
+  await page.addInitScript((o) => {
+    window.RK_OPTIONS = o;
+    window.heroFrames = [];
+    const sample = () => {
+      const hero = document.getElementById('hero');
+      if (hero) {
+        const visible = getComputedStyle(hero).visibility !== 'hidden';
+        window.heroFrames.push(visible ? (hero.querySelector('.rk-tile') ? 'tile' : 'fallback') : 'hidden');
+      }
+      if (!document.querySelector('#hero .rk-tile')) requestAnimationFrame(sample);
+      else window.heroFrames.push('tile');
+    };
+    requestAnimationFrame(sample);
+  }, { artifact: ARTIFACT });
+  await page.goto(`${server.origin}/pages/store.html`);
+  await page.waitForSelector('#hero .rk-tile', { timeout: 8000 });
+  const frames = await page.evaluate(() => window.heroFrames);
+  assert.ok(frames.length > 0);
+  assert.ok(!frames.includes('fallback'), `the fallback was painted before the tile: ${frames.join(',')}`);
+  assert.equal(frames.at(-1), 'tile');
+  await context.close();
+});

@@ -130,8 +130,32 @@ function displayEntries(value) {
  * the lock is free, no tab overwrites another's changes, and a tab that
  * closes right after a change has already saved it.
  */
+// Placements stay hidden (not removed: layout is kept) until the first
+// decision is rendered, so a visitor never sees the fallback swap to an offer.
+// A failsafe shows the fallback if the engine is slow or fails to start.
+const ANTI_FLICKER_MS = 1500;
+// Pages that load the module late put the same style in their <head>
+// (docs/page-runtime.md); the runtime adopts it and removes it after rendering.
+function hidePlacements() {
+  if (typeof document === 'undefined') return () => {};
+  let style = document.getElementById('rk-anti-flicker');
+  if (!style) {
+    style = document.createElement('style');
+    style.id = 'rk-anti-flicker';
+    style.textContent = '[data-rk-placement]{visibility:hidden}';
+    (document.head ?? document.documentElement).appendChild(style);
+  }
+  const reveal = () => {
+    clearTimeout(failsafe);
+    style.remove();
+  };
+  const failsafe = setTimeout(reveal, ANTI_FLICKER_MS);
+  return reveal;
+}
+
 export async function createPageRekindle(options = {}, moduleOptions = {}) {
   validate(options);
+  const reveal = options.render === false ? () => {} : hidePlacements();
   const name = options.name ?? 'rekindle';
   const now = options.now ?? (() => Date.now());
   const report = (error) => {
@@ -622,11 +646,13 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     sync.close();
     store.close();
     engine.destroy();
+    reveal();
     throw err;
   }
 
   if (typeof document !== 'undefined' && options.render !== false) tiles = new Tiles({ onFeedback });
   render();
+  reveal();
 
   if (options.autoTrack !== false && typeof document !== 'undefined') {
     const parts = typeof options.autoTrack === 'object' ? options.autoTrack : {};

@@ -66,6 +66,7 @@ void Segments::load(std::shared_ptr<const artifact::Artifact> next, const std::d
   std::vector<State> old = std::move(states_);
   std::shared_ptr<const artifact::Artifact> before = artifact_;
   artifact_ = std::move(next);
+  index_types();
   deadlines_.clear();
   states_.assign(artifact_->segments.size(), {});
   std::vector<bool> dirty(states_.size(), true);
@@ -97,19 +98,41 @@ void Segments::load(std::shared_ptr<const artifact::Artifact> next, const std::d
   evaluate_dirty(dirty, profile, now, out);
 }
 
-void Segments::on_event(const event::Event& ev, const json& profile, bool late, TimeMs at,
-                        const std::deque<event::Event>& history, std::vector<Transition>& out) {
-  std::vector<bool> dirty(states_.size(), false);
-  bool any = false;
-  for (size_t s = 0; s < states_.size(); ++s) {
+void Segments::index_types() {
+  watchers_.clear();
+  for (size_t s = 0; s < artifact_->segments.size(); ++s) {
     const rules::Rule& rule = artifact_->segments[s].rule;
     for (size_t k = 0; k < rule.aggregates.size(); ++k) {
-      if (!rule.aggregates[k].watches(ev.type)) continue;
-      rules::observe(rule, rule.aggregates[k], states_[s].aggregates[k], ev, profile, late, &history);
-      dirty[s] = any = true;
+      const rules::Aggregate& a = rule.aggregates[k];
+      std::vector<const rules::EventFilter*> filters = {&a.filter};
+      for (const auto& step : a.steps) filters.push_back(&step.filter);
+      if (a.absent) filters.push_back(&*a.absent);
+      for (const auto* f : filters) {
+        for (const auto& type : f->types) {
+          auto& list = watchers_[type];
+          if (list.empty() || list.back() != std::make_pair(s, k)) list.emplace_back(s, k);
+        }
+      }
     }
   }
-  if (any) evaluate_dirty(dirty, profile, at, out);
+  // A type named by several filters of one aggregate is listed once.
+  for (auto& [type, list] : watchers_) {
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+  }
+}
+
+void Segments::on_event(const event::Event& ev, const json& profile, bool late, TimeMs at,
+                        const std::deque<event::Event>& history, std::vector<Transition>& out) {
+  auto it = watchers_.find(ev.type);
+  if (it == watchers_.end()) return;
+  std::vector<bool> dirty(states_.size(), false);
+  for (const auto& [s, k] : it->second) {
+    const rules::Rule& rule = artifact_->segments[s].rule;
+    rules::observe(rule, rule.aggregates[k], states_[s].aggregates[k], ev, profile, late, &history);
+    dirty[s] = true;
+  }
+  evaluate_dirty(dirty, profile, at, out);
 }
 
 void Segments::on_profile_change(const json& profile, TimeMs at, std::vector<Transition>& out) {

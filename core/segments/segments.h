@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -84,8 +85,13 @@ class Segments {
   void set_deadline(size_t s, std::optional<TimeMs> t);
   void rebuild(size_t s, const std::deque<event::Event>& history, const nlohmann::json& profile);
 
+  void index_types();
+
   std::shared_ptr<const artifact::Artifact> artifact_;
   std::vector<State> states_;
+  // Event type -> the (segment, aggregate) pairs that watch it, so an event
+  // touches only the rules its type can affect.
+  std::unordered_map<std::string, std::vector<std::pair<size_t, size_t>>> watchers_;
   std::set<std::pair<TimeMs, size_t>> deadlines_;
 };
 

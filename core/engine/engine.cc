@@ -292,6 +292,26 @@ std::string Engine::snapshot() const {
   return dump(out);
 }
 
+namespace {
+
+// One part of a snapshot, read by `parse`, its errors re-rooted under `$.key`.
+template <class T, class Parse>
+std::optional<T> snapshot_part(const json& j, const char* key, Errors& errors, Parse parse) {
+  const std::string path = std::string("$.") + key;
+  auto it = j.find(key);
+  if (it == j.end()) {
+    errors.push_back({path, "is required"});
+    return std::nullopt;
+  }
+  Errors own;
+  std::optional<T> out = parse(*it, own);
+  for (auto& e : own) errors.push_back({path + e.path.substr(1), e.reason});
+  if (!out && own.empty()) errors.push_back({path, "is damaged"});
+  return out;
+}
+
+}  // namespace
+
 UpdateResult Engine::restore(std::string_view text) {
   UpdateResult out;
   out.ok = false;
@@ -333,24 +353,12 @@ UpdateResult Engine::restore(std::string_view text) {
   } else if (c->is_number_integer()) {
     clock = c->get<TimeMs>();
   }
-  std::optional<profile::Profile> prof;
-  if (auto p = j.find("profile"); p == j.end()) {
-    errors.push_back({"$.profile", "is required"});
-  } else {
-    Errors pe;
-    prof = profile::Profile::from_json(*p, pe);
-    for (auto& e : pe) errors.push_back({"$.profile" + e.path.substr(1), e.reason});
-    if (!prof && pe.empty()) errors.push_back({"$.profile", "is not a valid profile"});
-  }
-  std::optional<profile::History> hist;
-  if (auto h = j.find("history"); h == j.end()) {
-    errors.push_back({"$.history", "is required"});
-  } else {
-    Errors he;
-    hist = profile::History::from_json(*h, he);
-    for (auto& e : he) errors.push_back({"$.history" + e.path.substr(1), e.reason});
-    if (!hist && he.empty()) errors.push_back({"$.history", "is not a valid history"});
-  }
+  auto prof = snapshot_part<profile::Profile>(j, "profile", errors, [](const json& v, Errors& e) {
+    return profile::Profile::from_json(v, e);
+  });
+  auto hist = snapshot_part<profile::History>(j, "history", errors, [](const json& v, Errors& e) {
+    return profile::History::from_json(v, e);
+  });
   uint64_t accepted = 0, duplicates = 0;
   if (auto c = j.find("counters"); c == j.end() || !c->is_object() || !c->value("accepted", json()).is_number_unsigned() ||
                                     !c->value("duplicates", json()).is_number_unsigned()) {
@@ -359,24 +367,12 @@ UpdateResult Engine::restore(std::string_view text) {
     accepted = (*c)["accepted"].get<uint64_t>();
     duplicates = (*c)["duplicates"].get<uint64_t>();
   }
-  std::optional<consent::Consent> cons;
-  if (auto c = j.find("consent"); c == j.end()) {
-    errors.push_back({"$.consent", "is required"});
-  } else {
-    Errors ce;
-    cons = consent::Consent::from_json(*c, ce);
-    for (auto& e : ce) errors.push_back({"$.consent" + e.path.substr(1), e.reason});
-    if (!cons && ce.empty()) errors.push_back({"$.consent", "is not a valid consent state"});
-  }
-  std::optional<outbox::Outbox> box;
-  if (auto o = j.find("outbox"); o == j.end()) {
-    errors.push_back({"$.outbox", "is required"});
-  } else {
-    Errors oe;
-    box = outbox::Outbox::from_json(*o, oe);
-    for (auto& e : oe) errors.push_back({"$.outbox" + e.path.substr(1), e.reason});
-    if (!box && oe.empty()) errors.push_back({"$.outbox", "is not a valid outbox"});
-  }
+  auto cons = snapshot_part<consent::Consent>(j, "consent", errors, [](const json& v, Errors& e) {
+    return consent::Consent::from_json(v, e);
+  });
+  auto box = snapshot_part<outbox::Outbox>(j, "outbox", errors, [](const json& v, Errors& e) {
+    return outbox::Outbox::from_json(v, e);
+  });
   std::string profile_id;
   if (auto p = j.find("profileId"); p == j.end() || !p->is_string()) {
     errors.push_back({"$.profileId", "must be a string"});

@@ -9,6 +9,13 @@ namespace {
 
 using nlohmann::json;
 
+UpdateResult refused(Errors errors) {
+  UpdateResult out;
+  out.ok = false;
+  out.errors = std::move(errors);
+  return out;
+}
+
 json transitions_json(const std::vector<segments::Transition>& ts) {
   json out = json::array();
   for (const auto& t : ts) out.push_back(segments::to_json(t));
@@ -57,6 +64,14 @@ void Engine::apply(const std::vector<segments::Transition>& transitions, UpdateR
   journeys_.on_transitions(transitions, h);
 }
 
+// Moves the clock to `now` (never back), processing every deadline on the way.
+TimeMs Engine::catch_up(TimeMs now, UpdateResult& out) {
+  now = tick(now);
+  run_until(now, out);
+  clock_ = now;
+  return now;
+}
+
 // Segment and journey deadlines interleaved in time order, each processed at its own time.
 void Engine::run_until(TimeMs to, UpdateResult& out) {
   const json& attributes = profile_.attributes();
@@ -91,11 +106,7 @@ TimeMs Engine::tick(TimeMs now) {
 LoadResult Engine::load_artifact(std::string_view text, TimeMs now) {
   LoadResult out;
   auto parsed = artifact::parse(text);
-  if (!parsed.ok()) {
-    out.ok = false;
-    out.errors = std::move(parsed.errors);
-    return out;
-  }
+  if (!parsed.ok()) return refused(std::move(parsed.errors));
   now = tick(now);
   run_until(now, out);
   artifact_ = parsed.artifact;
@@ -166,14 +177,8 @@ IngestResult Engine::ingest(event::Event ev, TimeMs now) {
 UpdateResult Engine::set_attributes(std::string_view text, TimeMs now) {
   UpdateResult out;
   ParsedJson parsed = parse_json(text, {64 * 1024, 32}, "attributes");
-  if (!parsed.ok()) {
-    out.ok = false;
-    out.errors = std::move(parsed.errors);
-    return out;
-  }
-  now = tick(now);
-  run_until(now, out);
-  clock_ = now;
+  if (!parsed.ok()) return refused(std::move(parsed.errors));
+  now = catch_up(now, out);
   const TimeMs written = write_time(now);
   auto set = profile_.set_attributes(parsed.value, written, "device:" + profile_.device_id());
   if (!set.errors.empty()) {
@@ -211,9 +216,7 @@ UpdateResult Engine::identify(std::string_view ns, std::string_view id, TimeMs n
                                "and a non-empty id (at most 256 bytes)"});
     return out;
   }
-  now = tick(now);
-  run_until(now, out);
-  clock_ = now;
+  now = catch_up(now, out);
   if (profile_.identify(std::string(ns), std::string(id), now)) {
     profile::Fragment f;
     f.profile_id = profile_id_;
@@ -226,14 +229,8 @@ UpdateResult Engine::identify(std::string_view ns, std::string_view id, TimeMs n
 UpdateResult Engine::set_consent(std::string_view text, TimeMs now) {
   UpdateResult out;
   ParsedJson parsed = parse_json(text, {16 * 1024, 8}, "consent");
-  if (!parsed.ok()) {
-    out.ok = false;
-    out.errors = std::move(parsed.errors);
-    return out;
-  }
-  now = tick(now);
-  run_until(now, out);
-  clock_ = now;
+  if (!parsed.ok()) return refused(std::move(parsed.errors));
+  now = catch_up(now, out);
   auto set = consent_.set(parsed.value, now);
   if (!set.errors.empty()) {
     out.ok = false;
@@ -268,9 +265,7 @@ std::vector<outbox::Record> Engine::pending(size_t max_records, size_t max_bytes
 
 UpdateResult Engine::advance(TimeMs now) {
   UpdateResult out;
-  now = tick(now);
-  run_until(now, out);
-  clock_ = now;
+  now = catch_up(now, out);
   history_.prune(now);
   return out;
 }

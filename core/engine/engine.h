@@ -108,6 +108,7 @@ class Engine {
   journeys::Host host(UpdateResult& out);
   void apply(const std::vector<segments::Transition>& transitions, UpdateResult& out);
   void run_until(TimeMs to, UpdateResult& out);
+  TimeMs catch_up(TimeMs now, UpdateResult& out);
   void record_fragment(const profile::Fragment& fragment, TimeMs now);
   TimeMs write_time(TimeMs now) const;
 

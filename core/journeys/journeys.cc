@@ -224,6 +224,10 @@ void Journeys::run(Instance& in, TimeMs at, Host& host) {
         in.arm = chosen->id;
         in.holdout = chosen->holdout;
         in.pc = chosen->pc;
+        // Reporting compares arms over every instance, converted or not, so the arm leaves the device.
+        record(host, stable_id({in.id, ins.step, "arm"}), "journey", "analytics", at,
+               json{{"event", "arm"}, {"journey", journey.id}, {"instance", in.id}, {"step", ins.step},
+                    {"arm", in.arm}, {"holdout", in.holdout}, {"at", format_iso8601(at)}});
         break;
       }
       case Instruction::Kind::kHold:

@@ -1,0 +1,221 @@
+// Campaign reporting: per journey and step, from the stored records (both
+// evaluators' journey, conversion and suppression records, the page's
+// feedback events) and the dispatch table (what was sent, suppressed at send
+// time, cancelled or dead-lettered). Holdout vs treatment compares conversion
+// rates over every instance whose split chose an arm.
+import { stableId } from './ids.js';
+
+const Z95 = 1.959963984540054;
+
+/** Conversion rates of two groups: the difference and the relative lift, each with a 95 % interval. */
+export function compareRates(treatment, holdout) {
+  const rate = (g) => (g.n > 0 ? g.conversions / g.n : null);
+  const pt = rate(treatment);
+  const ph = rate(holdout);
+  if (pt === null || ph === null) return { treatment: { ...treatment, rate: pt }, holdout: { ...holdout, rate: ph }, difference: null, lift: null };
+  // Difference of proportions, Wald interval (unpooled).
+  const se = Math.sqrt((pt * (1 - pt)) / treatment.n + (ph * (1 - ph)) / holdout.n);
+  const difference = { value: pt - ph, low: pt - ph - Z95 * se, high: pt - ph + Z95 * se };
+  // Relative lift pt/ph - 1, interval from the log of the risk ratio (Katz); undefined without conversions on a side.
+  let lift = null;
+  if (pt > 0 && ph > 0) {
+    const seLog = Math.sqrt((1 - pt) / (treatment.n * pt) + (1 - ph) / (holdout.n * ph));
+    const log = Math.log(pt / ph);
+    lift = { value: pt / ph - 1, low: Math.exp(log - Z95 * seLog) - 1, high: Math.exp(log + Z95 * seLog) - 1 };
+  }
+  return { treatment: { ...treatment, rate: pt }, holdout: { ...holdout, rate: ph }, difference, lift };
+}
+
+// Every step id of a journey definition, with the channel of action steps.
+function stepsOf(steps, out = []) {
+  for (const step of steps ?? []) {
+    out.push({ step: step.id, channel: step.action?.channel ?? null });
+    if (Array.isArray(step.split)) for (const arm of step.split) stepsOf(arm.steps, out);
+    if (step.branch) {
+      stepsOf(step.branch.then, out);
+      stepsOf(step.branch.else, out);
+    }
+  }
+  return out;
+}
+
+function defaultBucket(span) {
+  if (span <= 6 * 3_600_000) return 60_000;
+  if (span <= 14 * 86_400_000) return 3_600_000;
+  return 86_400_000;
+}
+
+/** The report for a site between `from` and `to` (ms). */
+export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs } = {}) {
+  const artifactRow = store.getArtifact(site);
+  const artifact = artifactRow ? JSON.parse(artifactRow.body) : { journeys: [] };
+  const defs = new Map((artifact.journeys ?? []).map((j) => [j.id, j]));
+  const journeys = new Map();
+  const journeyOf = (id) => {
+    if (!journeys.has(id)) {
+      const def = defs.get(id);
+      journeys.set(id, {
+        id, name: def?.name ?? id, instances: new Map(), steps: new Map(
+          stepsOf(def?.steps).map((s) => [s.step, { ...s, sent: 0, suppressed: {}, cancelled: 0, dead: 0, pending: 0, displays: 0, clicks: 0, dismissals: 0, conversions: 0 }]),
+        ), events: [],
+      });
+    }
+    return journeys.get(id);
+  };
+  for (const id of defs.keys()) journeyOf(id);
+  const stepOf = (j, step) => {
+    if (!j.steps.has(step)) j.steps.set(step, { step, channel: null, sent: 0, suppressed: {}, cancelled: 0, dead: 0, pending: 0, displays: 0, clicks: 0, dismissals: 0, conversions: 0 });
+    return j.steps.get(step);
+  };
+  const instanceOf = (j, id) => {
+    if (!j.instances.has(id)) j.instances.set(id, { entered: false, arm: null, holdout: false, converted: false });
+    return j.instances.get(id);
+  };
+
+  const records = store.recordsOfKinds(site, ['journey', 'conversion', 'suppressed'], from, to);
+  for (const r of records) {
+    const j = journeyOf(r.body.journey);
+    const inst = instanceOf(j, r.body.instance);
+    if (r.kind === 'journey' && r.body.event === 'entered') {
+      inst.entered = true;
+      j.events.push({ t: r.at, type: 'entered' });
+    } else if (r.kind === 'journey' && r.body.event === 'arm') {
+      inst.arm = r.body.arm;
+      inst.holdout = Boolean(r.body.holdout);
+    } else if (r.kind === 'conversion') {
+      inst.converted = true;
+      if (r.body.arm && !inst.arm) inst.arm = r.body.arm;
+      if (r.body.step) stepOf(j, r.body.step).conversions += 1;
+      j.events.push({ t: r.at, type: 'converted' });
+    } else if (r.kind === 'suppressed') {
+      const s = stepOf(j, r.body.step);
+      s.channel ??= r.body.channel;
+      s.suppressed[r.body.reason] = (s.suppressed[r.body.reason] ?? 0) + 1;
+    }
+  }
+
+  // Messages: what the dispatch table says happened to each.
+  let deadLetters = 0;
+  for (const d of store.dispatchesOf(site)) {
+    if (d.due < from || d.due >= to) continue;
+    const j = journeyOf(d.journey);
+    const s = stepOf(j, d.step);
+    s.channel ??= d.channel;
+    if (d.status === 'sent') {
+      s.sent += 1;
+      j.events.push({ t: d.updated, type: `${d.channel}Sent` });
+    } else if (d.status === 'suppressed') s.suppressed[d.reason] = (s.suppressed[d.reason] ?? 0) + 1;
+    else if (d.status === 'cancelled') s.cancelled += 1;
+    else if (d.status === 'dead') {
+      s.dead += 1;
+      deadLetters += 1;
+    } else s.pending += 1;
+  }
+
+  // Tile feedback names a proposition: a journey tile's is H(instance, step, "proposition").
+  const propositions = new Map();
+  for (const j of journeys.values()) {
+    for (const instance of j.instances.keys()) {
+      for (const s of j.steps.values()) {
+        if (s.channel === 'web' || s.channel === null) propositions.set(stableId([instance, s.step, 'proposition']), { j, step: s.step });
+      }
+    }
+  }
+  for (const r of store.feedbackEvents(site, from, to)) {
+    const items = r.body._experience?.decisioning?.propositions ?? [];
+    for (const p of items) {
+      const hit = propositions.get(p.id);
+      if (!hit) continue;
+      const s = stepOf(hit.j, hit.step);
+      s.channel ??= 'web';
+      let type;
+      if (r.body.eventType === 'decisioning.propositionDisplay') [type, s.displays] = ['displayed', s.displays + 1];
+      else if (r.body.data?.action === 'dismiss') [type, s.dismissals] = ['dismissed', s.dismissals + 1];
+      else [type, s.clicks] = ['clicked', s.clicks + 1];
+      hit.j.events.push({ t: r.at, type });
+    }
+  }
+
+  const allTimes = [...journeys.values()].flatMap((j) => j.events.map((e) => e.t));
+  const start = allTimes.length ? Math.min(...allTimes) : to;
+  const bucket = bucketMs ?? defaultBucket(Math.max(0, to - start));
+  const out = [];
+  for (const j of journeys.values()) {
+    const instances = [...j.instances.values()];
+    const entered = instances.filter((i) => i.entered).length;
+    const converted = instances.filter((i) => i.converted).length;
+    const steps = [...j.steps.values()];
+    const sum = (channel, f) => steps.filter((s) => channel === null || s.channel === channel).reduce((a, s) => a + f(s), 0);
+    const suppressedCount = (s) => Object.values(s.suppressed).reduce((a, b) => a + b, 0);
+    const arms = new Map();
+    for (const i of instances) {
+      if (!i.arm) continue;
+      const a = arms.get(i.arm) ?? { arm: i.arm, holdout: i.holdout, entered: 0, converted: 0 };
+      a.entered += 1;
+      a.converted += i.converted ? 1 : 0;
+      arms.set(i.arm, a);
+    }
+    const group = (holdout) => [...arms.values()].filter((a) => a.holdout === holdout)
+      .reduce((g, a) => ({ n: g.n + a.entered, conversions: g.conversions + a.converted }), { n: 0, conversions: 0 });
+    const hasHoldout = [...arms.values()].some((a) => a.holdout);
+    const series = new Map();
+    for (const e of j.events) {
+      const t = Math.floor(e.t / bucket) * bucket;
+      const row = series.get(t) ?? { t: new Date(t).toISOString(), entered: 0, displayed: 0, clicked: 0, dismissed: 0, converted: 0, emailSent: 0, smsSent: 0 };
+      if (row[e.type] !== undefined) row[e.type] += 1;
+      series.set(t, row);
+    }
+    out.push({
+      id: j.id,
+      name: j.name,
+      entered,
+      converted,
+      conversionRate: entered > 0 ? converted / entered : null,
+      funnel: {
+        entered,
+        displayed: sum('web', (s) => s.displays),
+        clicked: sum('web', (s) => s.clicks),
+        dismissed: sum('web', (s) => s.dismissals),
+        converted,
+        emailSent: sum('email', (s) => s.sent),
+        emailSuppressed: sum('email', suppressedCount),
+        smsSent: sum('sms', (s) => s.sent),
+        smsSuppressed: sum('sms', suppressedCount),
+      },
+      arms: [...arms.values()].map((a) => ({ ...a, rate: a.entered > 0 ? a.converted / a.entered : null })),
+      comparison: hasHoldout ? compareRates(group(false), group(true)) : null,
+      deadLetters: sum(null, (s) => s.dead),
+      steps: steps.map((s) => ({ ...s })),
+      series: [...series.entries()].sort((a, b) => a[0] - b[0]).map((x) => x[1]),
+    });
+  }
+  return { generatedAt: new Date(to).toISOString(), from: new Date(from).toISOString(), to: new Date(to).toISOString(), bucketMs: bucket, deadLetters, journeys: out };
+}
+
+/** One CSV cell; a leading = + - @ would make a spreadsheet run a formula, so it is quoted as text. */
+export function csvCell(value) {
+  const text = value === null || value === undefined ? '' : String(value);
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** The report as CSV: one row per journey step, then one per journey for the holdout comparison. */
+export function reportCsv(report) {
+  const cell = csvCell;
+  const lines = [['journey', 'step', 'channel', 'sent', 'suppressed', 'suppressed_reasons', 'cancelled', 'dead', 'pending', 'displays', 'clicks', 'dismissals', 'conversions'].join(',')];
+  for (const j of report.journeys) {
+    for (const s of j.steps) {
+      const reasons = Object.entries(s.suppressed).map(([k, v]) => `${k}=${v}`).join(' ');
+      const suppressed = Object.values(s.suppressed).reduce((a, b) => a + b, 0);
+      lines.push([j.id, s.step, s.channel ?? '', s.sent, suppressed, reasons, s.cancelled, s.dead, s.pending, s.displays, s.clicks, s.dismissals, s.conversions].map(cell).join(','));
+    }
+  }
+  lines.push('');
+  lines.push(['journey', 'entered', 'converted', 'conversion_rate', 'treatment_n', 'treatment_rate', 'holdout_n', 'holdout_rate', 'difference', 'difference_low', 'difference_high', 'lift', 'lift_low', 'lift_high'].join(','));
+  for (const j of report.journeys) {
+    const c = j.comparison;
+    lines.push([j.id, j.entered, j.converted, j.conversionRate, c?.treatment.n, c?.treatment.rate, c?.holdout.n, c?.holdout.rate,
+      c?.difference?.value, c?.difference?.low, c?.difference?.high, c?.lift?.value, c?.lift?.low, c?.lift?.high].map(cell).join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,445 @@
+// The server's storage behind one small interface (see docs/deploy.md). This
+// is the embedded default: one SQLite file in WAL mode through better-sqlite3.
+// Every statement is prepared with placeholders; no value is ever spliced
+// into SQL text. Methods are synchronous (better-sqlite3 is), and each one
+// that writes several rows runs in one transaction.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+-- Every record stored exactly once per site by its id, whoever sent or computed it.
+CREATE TABLE IF NOT EXISTS records (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  site       TEXT NOT NULL,
+  id         TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  device_id  TEXT NOT NULL,
+  profile_id TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  purpose    TEXT NOT NULL,
+  body       TEXT NOT NULL,
+  source     TEXT NOT NULL,
+  received   INTEGER NOT NULL,
+  UNIQUE (site, id)
+);
+CREATE INDEX IF NOT EXISTS records_profile ON records (site, profile_id, seq);
+CREATE INDEX IF NOT EXISTS records_kind_at ON records (site, kind, at);
+
+-- Which profile a device belongs to, and which known ids (email, crm, ...) a profile has.
+CREATE TABLE IF NOT EXISTS devices (
+  site TEXT NOT NULL, device_id TEXT NOT NULL, profile_id TEXT NOT NULL,
+  PRIMARY KEY (site, device_id)
+);
+CREATE INDEX IF NOT EXISTS devices_profile ON devices (site, profile_id);
+CREATE TABLE IF NOT EXISTS identities (
+  site TEXT NOT NULL, namespace TEXT NOT NULL, id TEXT NOT NULL, profile_id TEXT NOT NULL, linked INTEGER NOT NULL,
+  PRIMARY KEY (site, namespace, id)
+);
+CREATE INDEX IF NOT EXISTS identities_profile ON identities (site, profile_id);
+
+-- A profile: its merged fragment, the server-side engine's state, and when it next needs a run.
+CREATE TABLE IF NOT EXISTS profiles (
+  site          TEXT NOT NULL,
+  profile_id    TEXT NOT NULL,
+  fragment      TEXT NOT NULL DEFAULT '{"fields":{}}',
+  snapshot      TEXT,
+  artifact_etag TEXT,
+  cursor        INTEGER NOT NULL DEFAULT 0,
+  dirty         INTEGER NOT NULL DEFAULT 0,
+  next_deadline INTEGER,
+  updated       INTEGER NOT NULL,
+  PRIMARY KEY (site, profile_id)
+);
+CREATE INDEX IF NOT EXISTS profiles_dirty ON profiles (dirty) WHERE dirty = 1;
+CREATE INDEX IF NOT EXISTS profiles_deadline ON profiles (next_deadline) WHERE next_deadline IS NOT NULL;
+
+-- Current segment memberships as the server's engine sees them (audience export).
+CREATE TABLE IF NOT EXISTS memberships (
+  site TEXT NOT NULL, segment TEXT NOT NULL, profile_id TEXT NOT NULL, since INTEGER NOT NULL,
+  PRIMARY KEY (site, segment, profile_id)
+);
+
+CREATE TABLE IF NOT EXISTS artifacts (
+  site TEXT PRIMARY KEY, version TEXT NOT NULL, etag TEXT NOT NULL, body TEXT NOT NULL, uploaded INTEGER NOT NULL
+);
+
+-- Message requests, one row per dispatch id, and their delivery state.
+CREATE TABLE IF NOT EXISTS dispatches (
+  site       TEXT NOT NULL,
+  id         TEXT NOT NULL,
+  profile_id TEXT NOT NULL,
+  channel    TEXT NOT NULL,
+  template   TEXT NOT NULL,
+  journey    TEXT NOT NULL,
+  instance   TEXT NOT NULL,
+  step       TEXT NOT NULL,
+  due        INTEGER NOT NULL,
+  status     TEXT NOT NULL,
+  attempts   INTEGER NOT NULL DEFAULT 0,
+  next_try   INTEGER NOT NULL,
+  reason     TEXT NOT NULL DEFAULT '',
+  updated    INTEGER NOT NULL,
+  PRIMARY KEY (site, id)
+);
+CREATE INDEX IF NOT EXISTS dispatches_due ON dispatches (status, next_try);
+CREATE INDEX IF NOT EXISTS dispatches_instance ON dispatches (site, instance);
+
+-- Every delivery attempt's outcome: the feedback the reporting reads.
+CREATE TABLE IF NOT EXISTS deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  site TEXT NOT NULL, dispatch TEXT NOT NULL, attempt INTEGER NOT NULL,
+  outcome TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_dispatch ON deliveries (site, dispatch);
+
+-- Instances that ended (converted or exited), from either evaluator: nothing of theirs is sent afterwards.
+CREATE TABLE IF NOT EXISTS ended_instances (
+  site TEXT NOT NULL, instance TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY (site, instance)
+);
+-- Cancellations, kept even when the dispatch they name has not arrived yet.
+CREATE TABLE IF NOT EXISTS cancellations (
+  site TEXT NOT NULL, dispatch TEXT NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY (site, dispatch)
+);
+`;
+
+/** Dispatch states: waiting to be sent, sent, never to be sent, or failed for good. */
+export const DISPATCH_STATUS = Object.freeze({
+  pending: 'pending', sending: 'sending', retry: 'retry', sent: 'sent',
+  cancelled: 'cancelled', suppressed: 'suppressed', dead: 'dead',
+});
+
+export class SqliteStore {
+  /** Opens (creating when missing) the database at `path` (':memory:' for a throwaway one). */
+  constructor(path) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+    const version = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema');
+    if (!version) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
+    else if (Number(version.value) > SCHEMA_VERSION) {
+      throw new Error(`database ${path} has schema ${version.value}, newer than this server reads (${SCHEMA_VERSION})`);
+    }
+    this.#prepare();
+  }
+
+  #prepare() {
+    const p = (sql) => this.db.prepare(sql);
+    this.s = {
+      insertRecord: p(`INSERT INTO records (site, id, kind, device_id, profile_id, at, purpose, body, source, received)
+                       VALUES (@site, @id, @kind, @deviceId, @profileId, @at, @purpose, @body, @source, @received)
+                       ON CONFLICT (site, id) DO NOTHING`),
+      recordsAfter: p(`SELECT seq, id, kind, device_id AS deviceId, at, purpose, body FROM records
+                       WHERE site = ? AND profile_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+      recordIds: p('SELECT id FROM records WHERE site = ? ORDER BY seq'),
+      countRecords: p('SELECT COUNT(*) AS n FROM records WHERE site = ?'),
+      deviceProfile: p('SELECT profile_id AS profileId FROM devices WHERE site = ? AND device_id = ?'),
+      insertDevice: p('INSERT INTO devices (site, device_id, profile_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      moveDevices: p('UPDATE devices SET profile_id = ? WHERE site = ? AND profile_id = ?'),
+      moveIdentities: p('UPDATE identities SET profile_id = ? WHERE site = ? AND profile_id = ?'),
+      moveRecords: p('UPDATE records SET profile_id = ? WHERE site = ? AND profile_id = ?'),
+      moveDispatches: p('UPDATE dispatches SET profile_id = ? WHERE site = ? AND profile_id = ?'),
+      deleteMemberships: p('DELETE FROM memberships WHERE site = ? AND profile_id = ?'),
+      identityProfile: p('SELECT profile_id AS profileId FROM identities WHERE site = ? AND namespace = ? AND id = ?'),
+      insertIdentity: p(`INSERT INTO identities (site, namespace, id, profile_id, linked) VALUES (?, ?, ?, ?, ?)
+                         ON CONFLICT (site, namespace, id) DO UPDATE SET profile_id = excluded.profile_id`),
+      identities: p(`SELECT namespace, id FROM identities WHERE site = ? AND profile_id = ? ORDER BY linked DESC, id`),
+      devicesOf: p('SELECT device_id AS deviceId FROM devices WHERE site = ? AND profile_id = ? ORDER BY device_id'),
+      getProfile: p('SELECT * FROM profiles WHERE site = ? AND profile_id = ?'),
+      ensureProfile: p(`INSERT INTO profiles (site, profile_id, updated) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+      deleteProfile: p('DELETE FROM profiles WHERE site = ? AND profile_id = ?'),
+      setFragment: p('UPDATE profiles SET fragment = ?, updated = ? WHERE site = ? AND profile_id = ?'),
+      markDirty: p('UPDATE profiles SET dirty = 1, updated = ? WHERE site = ? AND profile_id = ?'),
+      saveRun: p(`UPDATE profiles SET snapshot = @snapshot, artifact_etag = @etag, cursor = @cursor, dirty = @dirty,
+                  next_deadline = @nextDeadline, updated = @updated WHERE site = @site AND profile_id = @profileId`),
+      resetRun: p(`UPDATE profiles SET snapshot = NULL, artifact_etag = NULL, cursor = 0, dirty = 1, next_deadline = NULL
+                   WHERE site = ? AND profile_id = ?`),
+      dueProfiles: p(`SELECT site, profile_id AS profileId FROM profiles
+                      WHERE dirty = 1 OR next_deadline <= ? ORDER BY dirty DESC, next_deadline LIMIT ?`),
+      markAllDirty: p('UPDATE profiles SET dirty = 1 WHERE site = ?'),
+      insertMembership: p('INSERT INTO memberships (site, segment, profile_id, since) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET since = excluded.since'),
+      members: p(`SELECT profile_id AS profileId, since FROM memberships WHERE site = ? AND segment = ? AND profile_id > ?
+                  ORDER BY profile_id LIMIT ?`),
+      getArtifact: p('SELECT version, etag, body, uploaded FROM artifacts WHERE site = ?'),
+      putArtifact: p(`INSERT INTO artifacts (site, version, etag, body, uploaded) VALUES (?, ?, ?, ?, ?)
+                      ON CONFLICT (site) DO UPDATE SET version = excluded.version, etag = excluded.etag,
+                      body = excluded.body, uploaded = excluded.uploaded`),
+      insertDispatch: p(`INSERT INTO dispatches (site, id, profile_id, channel, template, journey, instance, step, due, status, next_try, reason, updated)
+                         VALUES (@site, @id, @profileId, @channel, @template, @journey, @instance, @step, @due, @status, @due, @reason, @updated)
+                         ON CONFLICT (site, id) DO NOTHING`),
+      getDispatch: p('SELECT * FROM dispatches WHERE site = ? AND id = ?'),
+      cancelDispatch: p(`UPDATE dispatches SET status = 'cancelled', reason = ?, updated = ?
+                         WHERE site = ? AND id = ? AND status IN ('pending', 'retry')`),
+      cancelInstance: p(`UPDATE dispatches SET status = 'cancelled', reason = ?, updated = ?
+                         WHERE site = ? AND instance = ? AND status IN ('pending', 'retry')`),
+      insertCancellation: p('INSERT INTO cancellations (site, dispatch, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      getCancellation: p('SELECT at FROM cancellations WHERE site = ? AND dispatch = ?'),
+      insertEnded: p('INSERT INTO ended_instances (site, instance, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      getEnded: p('SELECT reason, at FROM ended_instances WHERE site = ? AND instance = ?'),
+      dueDispatches: p(`SELECT * FROM dispatches WHERE status IN ('pending', 'retry') AND next_try <= ?
+                        ORDER BY next_try LIMIT ?`),
+      claimDispatch: p(`UPDATE dispatches SET status = 'sending', attempts = attempts + 1, updated = ?
+                        WHERE site = ? AND id = ? AND status IN ('pending', 'retry')`),
+      finishDispatch: p(`UPDATE dispatches SET status = @status, next_try = @nextTry, reason = @reason, updated = @updated
+                         WHERE site = @site AND id = @id AND status = 'sending'`),
+      staleSending: p(`SELECT site, id, attempts FROM dispatches WHERE status = 'sending' AND updated <= ?`),
+      insertDelivery: p('INSERT INTO deliveries (site, dispatch, attempt, outcome, detail, at) VALUES (?, ?, ?, ?, ?, ?)'),
+      deliveriesOf: p('SELECT attempt, outcome, detail, at FROM deliveries WHERE site = ? AND dispatch = ? ORDER BY seq'),
+    };
+  }
+
+  close() {
+    this.db.close();
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  transaction(fn) {
+    return this.db.transaction(fn)();
+  }
+
+  // ---- records -----------------------------------------------------------
+
+  /**
+   * Stores records by id: returns for each whether it was new. `records` are
+   * `{id, kind, at, purpose, body}` with body as an object.
+   */
+  insertRecords(site, deviceId, profileId, records, source, received) {
+    const stored = [];
+    this.transaction(() => {
+      for (const r of records) {
+        const info = this.s.insertRecord.run({
+          site, id: r.id, kind: r.kind, deviceId, profileId, at: Math.trunc(r.at), purpose: r.purpose,
+          body: JSON.stringify(r.body), source, received,
+        });
+        stored.push(info.changes === 1);
+      }
+    });
+    return stored;
+  }
+
+  /** A profile's records after `seq`, oldest first, with bodies parsed. */
+  recordsAfter(site, profileId, seq, limit = 1000) {
+    return this.s.recordsAfter.all(site, profileId, seq, limit).map((r) => ({ ...r, body: JSON.parse(r.body) }));
+  }
+
+  recordIds(site) {
+    return this.s.recordIds.all(site).map((r) => r.id);
+  }
+
+  countRecords(site) {
+    return this.s.countRecords.get(site).n;
+  }
+
+  /** Records of some kinds in a time range, for reporting. */
+  recordsOfKinds(site, kinds, from, to) {
+    const marks = kinds.map(() => '?').join(', ');
+    return this.db
+      .prepare(`SELECT id, kind, profile_id AS profileId, at, body FROM records
+                WHERE site = ? AND kind IN (${marks}) AND at >= ? AND at < ? ORDER BY at`)
+      .all(site, ...kinds, from, to)
+      .map((r) => ({ ...r, body: JSON.parse(r.body) }));
+  }
+
+  /** Decisioning feedback events (displays, clicks, dismissals) in a time range. */
+  feedbackEvents(site, from, to) {
+    return this.db
+      .prepare(`SELECT id, profile_id AS profileId, at, body FROM records
+                WHERE site = ? AND kind IN ('event', 'feedback') AND at >= ? AND at < ?
+                  AND json_extract(body, '$.eventType') LIKE 'decisioning.%' ORDER BY at`)
+      .all(site, from, to)
+      .map((r) => ({ ...r, body: JSON.parse(r.body) }));
+  }
+
+  // ---- identity ----------------------------------------------------------
+
+  /** The profile a device belongs to; a device seen for the first time is its own profile. */
+  profileOfDevice(site, deviceId, now) {
+    const row = this.s.deviceProfile.get(site, deviceId);
+    if (row) return row.profileId;
+    this.transaction(() => {
+      this.s.insertDevice.run(site, deviceId, deviceId);
+      this.s.ensureProfile.run(site, deviceId, now);
+      this.s.insertIdentity.run(site, 'device', deviceId, deviceId, now);
+    });
+    return this.s.deviceProfile.get(site, deviceId).profileId;
+  }
+
+  /** The profile of a device already seen, or null. */
+  profileIfKnown(site, deviceId) {
+    return this.s.deviceProfile.get(site, deviceId)?.profileId ?? null;
+  }
+
+  profileOfIdentity(site, namespace, id) {
+    return this.s.identityProfile.get(site, namespace, id)?.profileId ?? null;
+  }
+
+  /** Links a known id to a profile (a later link of the same id moves it). */
+  linkIdentity(site, namespace, id, profileId, now) {
+    this.s.ensureProfile.run(site, profileId, now);
+    this.s.insertIdentity.run(site, namespace, id, profileId, now);
+  }
+
+  identitiesOf(site, profileId) {
+    const out = {};
+    for (const { namespace, id } of this.s.identities.all(site, profileId)) (out[namespace] ??= []).push(id);
+    return out;
+  }
+
+  devicesOf(site, profileId) {
+    return this.s.devicesOf.all(site, profileId).map((r) => r.deviceId);
+  }
+
+  /**
+   * Moves everything of profile `from` into profile `into` (two devices turned
+   * out to be one person). The caller merges the fragments and resets the run.
+   */
+  mergeProfiles(site, from, into) {
+    this.transaction(() => {
+      this.s.moveDevices.run(into, site, from);
+      this.s.moveIdentities.run(into, site, from);
+      this.s.moveRecords.run(into, site, from);
+      this.s.moveDispatches.run(into, site, from);
+      this.s.deleteMemberships.run(site, from);
+      this.s.deleteProfile.run(site, from);
+    });
+  }
+
+  // ---- profiles ----------------------------------------------------------
+
+  ensureProfile(site, profileId, now) {
+    this.s.ensureProfile.run(site, profileId, now);
+  }
+
+  getProfile(site, profileId) {
+    const row = this.s.getProfile.get(site, profileId);
+    if (!row) return null;
+    return { ...row, fragment: JSON.parse(row.fragment) };
+  }
+
+  setFragment(site, profileId, fragment, now) {
+    this.s.setFragment.run(JSON.stringify(fragment), now, site, profileId);
+  }
+
+  markDirty(site, profileId, now) {
+    this.s.markDirty.run(now, site, profileId);
+  }
+
+  markSiteDirty(site) {
+    this.s.markAllDirty.run(site);
+  }
+
+  /** Forgets the server-side engine state so the next run replays every record. */
+  resetRun(site, profileId) {
+    this.s.resetRun.run(site, profileId);
+  }
+
+  saveRun(site, profileId, { snapshot, etag, cursor, dirty, nextDeadline, memberships }, now) {
+    this.transaction(() => {
+      this.s.saveRun.run({ site, profileId, snapshot, etag, cursor, dirty: dirty ? 1 : 0, nextDeadline, updated: now });
+      this.s.deleteMemberships.run(site, profileId);
+      for (const m of memberships) this.s.insertMembership.run(site, m.segment, profileId, m.since);
+    });
+  }
+
+  /** Profiles with new records or a deadline at or before `now`, at most `limit`. */
+  dueProfiles(now, limit) {
+    return this.s.dueProfiles.all(now, limit);
+  }
+
+  /** A page of a segment's current members, ordered by profile id, after `after`. */
+  segmentMembers(site, segment, after, limit) {
+    return this.s.members.all(site, segment, after, limit);
+  }
+
+  // ---- artifacts ---------------------------------------------------------
+
+  getArtifact(site) {
+    return this.s.getArtifact.get(site) ?? null;
+  }
+
+  putArtifact(site, version, etag, body, now) {
+    this.transaction(() => {
+      this.s.putArtifact.run(site, version, etag, body, now);
+      this.s.markAllDirty.run(site);
+    });
+  }
+
+  // ---- dispatches --------------------------------------------------------
+
+  /** Stores a requested message once by id; it starts cancelled when its cancellation or its instance's end came first. */
+  insertDispatch(site, profileId, d, now) {
+    const ended = this.s.getEnded.get(site, d.instance);
+    const cancelled = this.s.getCancellation.get(site, d.dispatch);
+    let status = DISPATCH_STATUS.pending;
+    let reason = '';
+    if (cancelled) [status, reason] = [DISPATCH_STATUS.cancelled, 'cancelled'];
+    else if (ended) [status, reason] = [DISPATCH_STATUS.cancelled, `journey ${ended.reason}`];
+    return this.s.insertDispatch.run({
+      site, id: d.dispatch, profileId, channel: d.channel, template: d.template, journey: d.journey,
+      instance: d.instance, step: d.step, due: d.due, status, reason, updated: now,
+    }).changes === 1;
+  }
+
+  getDispatch(site, id) {
+    return this.s.getDispatch.get(site, id) ?? null;
+  }
+
+  cancelDispatch(site, id, now) {
+    this.transaction(() => {
+      this.s.insertCancellation.run(site, id, now);
+      this.s.cancelDispatch.run('cancelled', now, site, id);
+    });
+  }
+
+  /** An instance ended (converted or exited): its messages not yet sent never will be. */
+  endInstance(site, instance, reason, at, now) {
+    this.transaction(() => {
+      this.s.insertEnded.run(site, instance, reason, at);
+      this.s.cancelInstance.run(`journey ${reason}`, now, site, instance);
+    });
+  }
+
+  isInstanceEnded(site, instance) {
+    return Boolean(this.s.getEnded.get(site, instance));
+  }
+
+  dueDispatches(now, limit) {
+    return this.s.dueDispatches.all(now, limit);
+  }
+
+  /** Takes a dispatch for sending; false when another worker took it or it was cancelled meanwhile. */
+  claimDispatch(site, id, now) {
+    return this.s.claimDispatch.run(now, site, id).changes === 1;
+  }
+
+  finishDispatch(site, id, { status, nextTry = 0, reason = '' }, attempt, detail, now) {
+    this.transaction(() => {
+      this.s.finishDispatch.run({ site, id, status, nextTry, reason, updated: now });
+      this.s.insertDelivery.run(site, id, attempt, status, detail, now);
+    });
+  }
+
+  /** Dispatches left in 'sending' since before `olderThan` (a crash mid-delivery). */
+  staleSending(olderThan) {
+    return this.s.staleSending.all(olderThan);
+  }
+
+  deliveriesOf(site, id) {
+    return this.s.deliveriesOf.all(site, id);
+  }
+
+  /** Every dispatch of a site (reporting). */
+  dispatchesOf(site) {
+    return this.db.prepare('SELECT * FROM dispatches WHERE site = ? ORDER BY due').all(site);
+  }
+}

@@ -53,7 +53,7 @@ const etagOf = (text) => `"${createHash('sha256').update(text).digest('hex').sli
  * Builds the server. Options: `config` (from loadConfig), or `configOverrides`;
  * `clock` ({now()}) for tests; `logger` for fastify.
  */
-export async function createServer({ config, configOverrides = {}, clock = systemClock, logger = false } = {}) {
+export async function createServer({ config, configOverrides = {}, clock = systemClock, logger = false, plugins = [] } = {}) {
   config ??= loadConfig({ overrides: configOverrides }).config;
   const store = new SqliteStore(config.database);
   const log = { info() {}, warn() {}, error() {} };
@@ -330,6 +330,10 @@ export async function createServer({ config, configOverrides = {}, clock = syste
       .map((d) => ({ ...d, deliveries: store.deliveriesOf(site.id, d.id) }));
   });
 
+  const server = { app, store, ingest, runner, dispatcher, scheduler, config, clock };
+  // Extra routes (the demo store, mailbox and dashboard) mount here with the whole server at hand.
+  for (const plugin of plugins) await plugin(app, server);
+
   app.addHook('onClose', async () => {
     await scheduler.stop();
     dispatcher.close();
@@ -337,7 +341,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     store.close();
   });
 
-  return { app, store, ingest, runner, dispatcher, scheduler, config };
+  return server;
 }
 
 // Position only: the parser's message can quote the body, and a response never echoes input.

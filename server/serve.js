@@ -3,9 +3,9 @@ import { loadConfig } from './config.js';
 import { createServer } from './app.js';
 
 /** Loads the configuration, opens the database, listens, and starts the scheduler. */
-export async function serve({ configFile = null, env = process.env, overrides = {}, print = console.log } = {}) {
+export async function serve({ configFile = null, env = process.env, overrides = {}, print = console.log, plugins = [] } = {}) {
   const { config, generatedToken } = loadConfig({ file: configFile, env, overrides });
-  const server = await createServer({ config });
+  const server = await createServer({ config, plugins });
   try {
     await server.app.listen({ port: config.port, host: config.host });
   } catch (err) {

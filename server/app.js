@@ -56,7 +56,8 @@ const etagOf = (text) => `"${createHash('sha256').update(text).digest('hex').sli
 export async function createServer({ config, configOverrides = {}, clock = systemClock, logger = false, plugins = [] } = {}) {
   config ??= loadConfig({ overrides: configOverrides }).config;
   const store = new SqliteStore(config.database);
-  const log = { info() {}, warn() {}, error() {} };
+  // Without a fastify logger, errors (never expected) still reach stderr.
+  const log = { info() {}, warn() {}, error: (fields, message) => console.error(`rekindle server: ${message}`, JSON.stringify(fields)) };
   const app = Fastify({ logger, bodyLimit: config.limits.bodyBytes, trustProxy: Boolean(config.trustProxy) });
   const appLog = logger ? app.log : log;
   const ingest = new Ingest({ store, clock, log: appLog });

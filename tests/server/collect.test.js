@@ -1,0 +1,172 @@
+// POST /v1/collect: each record stored exactly once by id, every rejection
+// path with a clear reason, keys, CORS, limits and the rate limit.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, collect, batch, addToCart, eventRecord, fragmentRecord, KEY, T0 } from './harness.js';
+
+let s;
+before(async () => {
+  s = await startServer({ overrides: { rateLimit: { max: 1000, windowMs: 60_000 } } });
+});
+after(() => s.close());
+
+const storedIds = () => s.store.recordIds('shop');
+
+test('a batch is stored once: a resent batch stores nothing new and names every id a duplicate', async () => {
+  const records = [addToCart(T0), eventRecord('web.webpagedetails.pageViews', T0 + 1), fragmentRecord('dev-a', T0, { attributes: { firstName: 'Ada' } })];
+  const first = await collect(s.base, batch('dev-a', records));
+  assert.equal(first.status, 200);
+  assert.deepEqual(first.body, { accepted: records.map((r) => r.id), duplicates: [], rejected: [] });
+  const again = await collect(s.base, batch('dev-a', records));
+  assert.deepEqual(again.body, { accepted: [], duplicates: records.map((r) => r.id), rejected: [] });
+  // Half old, half new: only the new ones are accepted.
+  const more = [records[0], addToCart(T0 + 5)];
+  const mixed = await collect(s.base, batch('dev-a', more));
+  assert.deepEqual(mixed.body.accepted, [more[1].id]);
+  assert.deepEqual(mixed.body.duplicates, [more[0].id]);
+  const ids = storedIds();
+  assert.equal(new Set(ids).size, ids.length, 'no id stored twice');
+  for (const r of [...records, more[1]]) assert.ok(ids.includes(r.id));
+});
+
+test('the same id twice in one batch is stored once', async () => {
+  const r = addToCart(T0 + 10);
+  const res = await collect(s.base, batch('dev-b', [r, r]));
+  assert.deepEqual(res.body.accepted, [r.id]);
+  assert.deepEqual(res.body.duplicates, [r.id]);
+});
+
+test('invalid records are rejected by id with the field named; the others are stored', async () => {
+  const good = addToCart(T0 + 20);
+  const noType = eventRecord('x', T0);
+  delete noType.body.eventType;
+  const idMismatch = addToCart(T0 + 21);
+  idMismatch.id = 'other-id';
+  const badKind = { ...addToCart(T0 + 22), kind: 'telemetry' };
+  const badFragment = { id: 'frag-bad', kind: 'fragment', at: T0, purpose: '', body: { fields: { 'attributes.x': { value: { nested: 1 }, ts: 1, origin: 'd' } } } };
+  const badDispatch = { id: 'd1', kind: 'dispatch', at: T0, purpose: 'marketing.email', body: { dispatch: 'd1', channel: 'pigeon' } };
+  const res = await collect(s.base, batch('dev-c', [good, noType, idMismatch, badKind, badFragment, badDispatch]));
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body.accepted, [good.id]);
+  const reasons = Object.fromEntries(res.body.rejected.map((r) => [r.id, r.reason]));
+  assert.match(reasons[noType.id], /\$\.records\[1\]\.body.*eventType/);
+  assert.match(reasons['other-id'], /\$\.records\[2\]\.id: must equal body\._id/);
+  assert.match(reasons[badKind.id], /\$\.records\[3\]\.kind: must be one of/);
+  assert.match(reasons['frag-bad'], /\$\.records\[4\]\.body\.fields\["attributes\.x"\]\.value: must not be of type object/);
+  assert.match(reasons.d1, /\$\.records\[5\]\.body/);
+  assert.ok(!storedIds().includes('other-id'));
+});
+
+test('a bad envelope is refused as a whole, naming the field', async () => {
+  for (const [body, pattern] of [
+    [{ sentAt: new Date(T0).toISOString(), records: [] }, /deviceId/],
+    [{ deviceId: 'd', sentAt: 'yesterday', records: [] }, /sentAt/],
+    [{ deviceId: 'd', sentAt: new Date(T0).toISOString(), records: {} }, /records/],
+    [{ deviceId: 'd', sentAt: new Date(T0).toISOString(), records: [], extra: 1 }, /unknown field "extra"/],
+    [[1, 2], /batch is invalid/],
+  ]) {
+    const res = await collect(s.base, body);
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.match(res.body.error, pattern);
+    assert.equal(res.body.rejected, undefined);
+  }
+});
+
+test('malformed JSON, empty bodies and unknown content types are refused without echoing the body', async () => {
+  const malformed = await collect(s.base, null, { raw: '{"deviceId": <script>alert(1)</script>' });
+  assert.equal(malformed.status, 400);
+  assert.match(malformed.body.error, /not valid JSON/);
+  assert.doesNotMatch(malformed.body.error, /script/);
+  const plainBad = await collect(s.base, null, { raw: 'not json <b>', contentType: 'text/plain' });
+  assert.equal(plainBad.status, 400);
+  assert.doesNotMatch(plainBad.body.error, /<b>/);
+  const xml = await collect(s.base, null, { raw: '<batch/>', contentType: 'application/xml' });
+  assert.equal(xml.status, 415);
+  assert.match(xml.body.error, /content type/);
+});
+
+test('the pagehide beacon: text/plain JSON with the key in ?key= is stored like any batch', async () => {
+  const r = addToCart(T0 + 30);
+  const res = await fetch(`${s.base}/v1/collect?key=${KEY}`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify(batch('dev-d', [r])) });
+  assert.equal(res.status, 200);
+  assert.deepEqual((await res.json()).accepted, [r.id]);
+});
+
+test('size limits: more records than the limit, or a body over the byte limit, get 413 and store nothing', async () => {
+  const before = s.store.countRecords('shop');
+  const many = Array.from({ length: 501 }, (_, i) => addToCart(T0 + 1000 + i));
+  const tooMany = await collect(s.base, batch('dev-e', many));
+  assert.equal(tooMany.status, 400, 'over the schema maximum of 500 the envelope is invalid');
+  const big = addToCart(T0 + 40);
+  big.body.padding = 'x'.repeat(1024 * 1024);
+  const tooBig = await collect(s.base, batch('dev-e', [big]));
+  assert.equal(tooBig.status, 413);
+  assert.match(tooBig.body.error, /over this server's limit of 1048576 bytes/);
+  assert.equal(s.store.countRecords('shop'), before);
+});
+
+test('keys: a missing or unknown write key is 401, and nothing is stored', async () => {
+  const r = addToCart(T0 + 50);
+  const missing = await collect(s.base, batch('dev-f', [r]), { key: null });
+  assert.equal(missing.status, 401);
+  assert.match(missing.body.error, /write key is required/);
+  const unknown = await collect(s.base, batch('dev-f', [r]), { key: 'stolen' });
+  assert.equal(unknown.status, 401);
+  assert.ok(!storedIds().includes(r.id));
+});
+
+test('CORS: listed origins are echoed with credentials; other origins are refused', async () => {
+  const pre = await fetch(`${s.base}/v1/collect`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-rekindle-key' } });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), 'https://shop.example');
+  assert.equal(pre.headers.get('access-control-allow-credentials'), 'true');
+  assert.match(pre.headers.get('access-control-allow-headers'), /X-Rekindle-Key/);
+  assert.match(pre.headers.get('access-control-expose-headers'), /Retry-After/);
+  const evilPre = await fetch(`${s.base}/v1/collect`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+  assert.equal(evilPre.status, 403);
+  assert.equal(evilPre.headers.get('access-control-allow-origin'), null);
+  const r = addToCart(T0 + 60);
+  const evil = await collect(s.base, batch('dev-g', [r]), { origin: 'https://evil.example' });
+  assert.equal(evil.status, 403);
+  assert.ok(!storedIds().includes(r.id));
+  const ok = await collect(s.base, batch('dev-g', [r]), { origin: 'https://shop.example' });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get('access-control-allow-origin'), 'https://shop.example');
+  // Errors carry the CORS headers too, so the page can read the status.
+  const err = await collect(s.base, { nope: 1 }, { origin: 'https://shop.example' });
+  assert.equal(err.status, 400);
+  assert.equal(err.headers.get('access-control-allow-origin'), 'https://shop.example');
+});
+
+test('SQL-looking and markup strings are stored as inert data', async () => {
+  const hostile = "x'); DROP TABLE records; --";
+  const r = eventRecord('commerce.productViews', T0 + 70, { productListItems: [{ SKU: hostile, name: '<img src=x onerror=alert(1)>' }] });
+  r.id = `${hostile}-id`;
+  r.body._id = r.id;
+  const res = await collect(s.base, batch(`dev'--`, [r]));
+  assert.deepEqual(res.body.accepted, [r.id]);
+  const again = await collect(s.base, batch(`dev'--`, [r]));
+  assert.deepEqual(again.body.duplicates, [r.id]);
+  const row = s.store.db.prepare('SELECT body FROM records WHERE id = ?').get(r.id);
+  assert.equal(JSON.parse(row.body).productListItems[0].SKU, hostile);
+  assert.ok(s.store.countRecords('shop') > 0, 'the records table is still there');
+});
+
+test('the rate limit answers 429 with Retry-After and stores nothing', async () => {
+  const limited = await startServer({ overrides: { rateLimit: { max: 3, windowMs: 60_000 } } });
+  try {
+    const statuses = [];
+    let last;
+    for (let i = 0; i < 5; i += 1) {
+      last = await collect(limited.base, batch('dev-h', [addToCart(T0 + i)]), { origin: 'https://shop.example' });
+      statuses.push(last.status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    assert.ok(Number(last.headers.get('retry-after')) > 0);
+    assert.equal(last.headers.get('access-control-allow-origin'), 'https://shop.example');
+    assert.match(last.body.error, /rate limited/);
+    assert.equal(limited.store.countRecords('shop'), 3);
+  } finally {
+    await limited.close();
+  }
+});

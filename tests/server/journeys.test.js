@@ -1,0 +1,253 @@
+// The server-side run of the engine and dispatch: the visitor who left is
+// qualified by the server's scheduler and gets exactly one email a day
+// later; a purchase, a cancellation or a consent withdrawal stops it; the
+// page and the server computing the same dispatch send one email.
+import { test, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, startSmtpSink, startSmsWebhook, collect, batch, addToCart, purchase, fragmentRecord, admin,
+  T0, MINUTE, HOUR, DAY,
+} from './harness.js';
+import { createEngine } from '../../web/node.js';
+import { readFileSync } from 'node:fs';
+
+const artifact = JSON.parse(readFileSync(new URL('../../examples/abandoned-cart.json', import.meta.url), 'utf8'));
+// visitor-1 lands in the treatment arm of the example's split; visitor-13 in the holdout (examples/README.md).
+const TREATMENT = 'visitor-1';
+const HOLDOUT = 'visitor-13';
+const ENTRY = T0 + 30 * MINUTE;
+const EMAIL_DUE = ENTRY + DAY;
+
+let smtp;
+let sms;
+let s;
+beforeEach(async () => {
+  smtp = await startSmtpSink();
+  sms = await startSmsWebhook();
+  s = await startServer({ smtp, sms });
+});
+afterEach(async () => {
+  await s.close();
+  await smtp.close();
+  await sms.close();
+});
+
+const consentAndEmail = (device, at = T0 - MINUTE) =>
+  fragmentRecord(device, at, { consent: { 'marketing.email': 'granted', 'marketing.sms': 'granted' }, attributes: { firstName: 'Ada' }, identities: { email: [`${device}@example.com`], phone: [device === HOLDOUT ? '+15550113' : '+15550100'] } });
+
+const dispatches = () => s.store.dispatchesOf('shop');
+
+test('a visitor who added to cart and went silent gets exactly one email, at +1 day, by the server alone', async () => {
+  const res = await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), addToCart(T0)]));
+  assert.equal(res.body.accepted.length, 2);
+  await s.runUntil(EMAIL_DUE - MINUTE);
+  assert.equal(smtp.messages.length, 0, 'nothing before the email step is due');
+  const pending = dispatches();
+  assert.equal(pending.length, 0, 'the email step has not run yet');
+  assert.equal(s.store.segmentMembers('shop', 'abandoned-cart', '', 10).length, 1, 'the server qualified the visitor');
+  await s.runUntil(EMAIL_DUE + 2 * HOUR);
+  assert.equal(smtp.messages.length, 1);
+  const [mail] = smtp.messages;
+  assert.deepEqual(mail.to, ['visitor-1@example.com']);
+  assert.match(mail.raw, /Subject: Ada, your cart is waiting/);
+  assert.match(mail.raw, /X-Rekindle-Dispatch: 544156967f3e46a9/);
+  const [d] = dispatches();
+  assert.equal(d.id, '544156967f3e46a9', 'the id the page would derive for visitor-1 (docs/journeys.md)');
+  assert.equal(d.status, 'sent');
+  assert.equal(d.due, EMAIL_DUE);
+  // More rounds, more days: still one email; the SMS follows two days later.
+  await s.runUntil(EMAIL_DUE + 2 * DAY + HOUR, HOUR);
+  assert.equal(smtp.messages.length, 1);
+  assert.equal(sms.calls.length, 1);
+  assert.equal(sms.calls[0].body.to, '+15550100');
+  assert.equal(sms.calls[0].headers['idempotency-key'], sms.calls[0].body.dispatch);
+});
+
+test('a purchase that arrives before the email is due ends the journey: no email', async () => {
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), addToCart(T0)]));
+  await s.runUntil(ENTRY + HOUR);
+  assert.equal(s.store.segmentMembers('shop', 'abandoned-cart', '', 10).length, 1);
+  await s.runUntil(ENTRY + 2 * HOUR);
+  await collect(s.base, batch(TREATMENT, [purchase(ENTRY + 2 * HOUR)]));
+  await s.runUntil(EMAIL_DUE + DAY);
+  assert.equal(smtp.messages.length, 0);
+  const conversions = s.store.recordsOfKinds('shop', ['conversion'], 0, Infinity);
+  assert.equal(conversions.length, 1);
+  assert.equal(conversions[0].body.arm, 'treatment');
+});
+
+test('a purchase within 30 minutes means no abandoned cart at all', async () => {
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), addToCart(T0), purchase(T0 + 10 * MINUTE)]));
+  await s.runUntil(EMAIL_DUE + DAY);
+  assert.equal(smtp.messages.length, 0);
+  assert.equal(s.store.recordsOfKinds('shop', ['journey'], 0, Infinity).length, 0);
+});
+
+test('an offline purchase from the bulk import converts the journey', async () => {
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), addToCart(T0)]));
+  await s.runUntil(ENTRY + 3 * HOUR);
+  const line = { type: 'event', identity: { namespace: 'email', id: 'visitor-1@example.com' },
+    event: { _id: 'pos-1', eventType: 'commerce.purchases', timestamp: new Date(ENTRY + 3 * HOUR).toISOString() } };
+  const res = await admin(s.base, '/v1/admin/import', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${JSON.stringify(line)}\n` });
+  assert.deepEqual(await res.json(), { lines: 1, accepted: 1, duplicates: 0, rejected: [] });
+  await s.runUntil(EMAIL_DUE + DAY);
+  assert.equal(smtp.messages.length, 0);
+  assert.equal(s.store.recordsOfKinds('shop', ['conversion'], 0, Infinity).length, 1);
+});
+
+test('the same dispatch computed by the page and by the server is stored and sent once', async () => {
+  // The page's own engine, on the same artifact and events, reopened a day later.
+  let now = T0 - MINUTE;
+  const page = await createEngine({ deviceId: TREATMENT, artifact, now: () => now });
+  page.setConsent({ 'marketing.email': 'granted' });
+  now = T0;
+  page.track({ _id: 'cart-1', eventType: 'commerce.productListAdds', timestamp: new Date(T0).toISOString() });
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), { ...addToCart(T0), id: 'cart-1', body: { _id: 'cart-1', eventType: 'commerce.productListAdds', timestamp: new Date(T0).toISOString() } }]));
+  await s.runUntil(EMAIL_DUE + HOUR);
+  now = EMAIL_DUE + HOUR;
+  page.advance(now);
+  const fromPage = page.pending(500, 1 << 22).filter((r) => r.kind === 'dispatch');
+  assert.equal(fromPage.length, 1);
+  assert.equal(fromPage[0].id, dispatches()[0].id);
+  const res = await collect(s.base, batch(TREATMENT, fromPage));
+  assert.deepEqual(res.body.duplicates, [fromPage[0].id]);
+  await s.runUntil(EMAIL_DUE + 3 * HOUR);
+  assert.equal(smtp.messages.length, 1);
+  page.destroy();
+});
+
+test('a dispatch the page computed first is sent once, even when the server computes it later', async () => {
+  let now = T0 - MINUTE;
+  const page = await createEngine({ deviceId: TREATMENT, artifact, now: () => now });
+  page.setConsent({ 'marketing.email': 'granted' });
+  now = T0;
+  page.track({ _id: 'cart-2', eventType: 'commerce.productListAdds', timestamp: new Date(T0).toISOString() });
+  now = EMAIL_DUE;
+  page.advance(now);
+  const records = page.pending(500, 1 << 22);
+  s.clock.set(EMAIL_DUE);
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), ...records]));
+  await s.scheduler.tick();
+  await s.scheduler.tick();
+  await s.runUntil(EMAIL_DUE + DAY, HOUR);
+  assert.equal(smtp.messages.length, 1);
+  page.destroy();
+});
+
+test('a cancellation from the page stops a queued dispatch', async () => {
+  const d = { dispatch: 'dd00000000000001', channel: 'email', template: 'cart-reminder', journey: 'cart-recovery', instance: 'ii00000000000001', step: 'email', due: new Date(T0 + HOUR).toISOString() };
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), { id: d.dispatch, kind: 'dispatch', at: T0, purpose: 'marketing.email', body: d }]));
+  await collect(s.base, batch(TREATMENT, [{ id: 'cancel-1', kind: 'dispatch.cancel', at: T0 + 1, purpose: '', body: { dispatch: d.dispatch, journey: d.journey, instance: d.instance } }]));
+  await s.runUntil(T0 + DAY);
+  assert.equal(smtp.messages.length, 0);
+  assert.equal(s.store.getDispatch('shop', d.dispatch).status, 'cancelled');
+  // A cancellation that arrives before its dispatch still wins.
+  const e = { ...d, dispatch: 'dd00000000000002' };
+  await collect(s.base, batch(TREATMENT, [{ id: 'cancel-2', kind: 'dispatch.cancel', at: T0 + 2, purpose: '', body: { dispatch: e.dispatch, journey: e.journey, instance: e.instance } }]));
+  await collect(s.base, batch(TREATMENT, [{ id: e.dispatch, kind: 'dispatch', at: T0, purpose: 'marketing.email', body: e }]));
+  await s.runUntil(T0 + 2 * DAY);
+  assert.equal(smtp.messages.length, 0);
+  assert.equal(s.store.getDispatch('shop', e.dispatch).status, 'cancelled');
+});
+
+test('consent withdrawn on the server before send time stops delivery, and the reason is kept', async () => {
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), addToCart(T0)]));
+  await s.runUntil(ENTRY + HOUR);
+  await collect(s.base, batch(TREATMENT, [fragmentRecord(TREATMENT, ENTRY + 2 * HOUR, { consent: { 'marketing.email': 'denied' } })]));
+  await s.runUntil(EMAIL_DUE + DAY);
+  assert.equal(smtp.messages.length, 0);
+  const suppressed = s.store.recordsOfKinds('shop', ['suppressed'], 0, Infinity);
+  assert.equal(suppressed.length, 1);
+  assert.equal(suppressed[0].body.reason, 'consent:marketing.email:denied');
+});
+
+test('consent is checked at send time from the server profile, whoever computed the dispatch', async () => {
+  // The page says granted and computed the dispatch; the server's copy was then denied by a later write (another device).
+  const d = { dispatch: 'dd00000000000003', channel: 'email', template: 'cart-reminder', journey: 'cart-recovery', instance: 'ii00000000000003', step: 'email', due: new Date(T0 + HOUR).toISOString() };
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT)]));
+  const later = await fetch(`${s.base}/v1/profiles/${TREATMENT}/fragment`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-rekindle-key': 'site-key-1' },
+    body: JSON.stringify({ fields: { 'consent.marketing.email': { value: 'denied', ts: T0, origin: 'device:laptop' } } }) });
+  assert.equal(later.status, 200);
+  await collect(s.base, batch(TREATMENT, [{ id: d.dispatch, kind: 'dispatch', at: T0, purpose: 'marketing.email', body: d }]));
+  await s.runUntil(T0 + 2 * HOUR);
+  assert.equal(smtp.messages.length, 0);
+  const row = s.store.getDispatch('shop', d.dispatch);
+  assert.equal(row.status, 'suppressed');
+  assert.equal(row.reason, 'consent:marketing.email:denied');
+});
+
+test('the recipient comes from the server profile: a profile without an email identity gets nothing', async () => {
+  await collect(s.base, batch(TREATMENT, [fragmentRecord(TREATMENT, T0 - MINUTE, { consent: { 'marketing.email': 'granted' } }), addToCart(T0)]));
+  await s.runUntil(EMAIL_DUE + HOUR);
+  assert.equal(smtp.messages.length, 0);
+  assert.equal(dispatches()[0].status, 'suppressed');
+  assert.equal(dispatches()[0].reason, 'no-recipient:email');
+});
+
+test('a failing SMTP server is retried with backoff, then dead-lettered; the report counts it', async () => {
+  smtp.failNext(100);
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), addToCart(T0)]));
+  await s.runUntil(EMAIL_DUE, MINUTE);
+  let d = dispatches()[0];
+  assert.equal(d.status, 'retry');
+  assert.equal(d.attempts, 1);
+  assert.ok(d.next_try > s.clock.now(), 'waits before the next attempt');
+  await s.runUntil(EMAIL_DUE + DAY, MINUTE);
+  d = dispatches()[0];
+  assert.equal(d.status, 'dead');
+  assert.equal(d.attempts, 3);
+  assert.match(d.reason, /failed 3 times: .*451/);
+  assert.equal(s.store.deliveriesOf('shop', d.id).length, 3);
+  assert.equal(smtp.messages.length, 0);
+  const report = await (await admin(s.base, '/v1/admin/reports/journeys')).json();
+  assert.equal(report.deadLetters, 1);
+  const dead = await (await admin(s.base, '/v1/admin/dispatches?status=dead')).json();
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0].deliveries.length, 3);
+});
+
+test('a failure then a success sends once', async () => {
+  smtp.failNext(1);
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), addToCart(T0)]));
+  await s.runUntil(EMAIL_DUE + HOUR, MINUTE);
+  assert.equal(smtp.messages.length, 1);
+  assert.equal(dispatches()[0].status, 'sent');
+  assert.equal(dispatches()[0].attempts, 2);
+});
+
+test('holdout: the visitor in the holdout arm gets no message, and the report compares the arms', async () => {
+  await collect(s.base, batch(HOLDOUT, [consentAndEmail(HOLDOUT), addToCart(T0)]));
+  await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), addToCart(T0)]));
+  await s.runUntil(EMAIL_DUE + HOUR);
+  assert.equal(smtp.messages.length, 1, 'only the treatment visitor');
+  await s.runUntil(EMAIL_DUE + 2 * HOUR);
+  await collect(s.base, batch(TREATMENT, [purchase(EMAIL_DUE + 2 * HOUR)]));
+  await s.runUntil(EMAIL_DUE + 3 * HOUR);
+  const report = await (await admin(s.base, '/v1/admin/reports/journeys')).json();
+  const j = report.journeys.find((x) => x.id === 'cart-recovery');
+  assert.equal(j.entered, 2);
+  assert.equal(j.converted, 1);
+  assert.deepEqual(j.comparison.treatment, { n: 1, conversions: 1, rate: 1 });
+  assert.deepEqual(j.comparison.holdout, { n: 1, conversions: 0, rate: 0 });
+  assert.equal(j.comparison.difference.value, 1);
+  assert.equal(j.funnel.emailSent, 1);
+  const csv = await (await admin(s.base, '/v1/admin/reports/journeys?format=csv')).text();
+  assert.match(csv, /^journey,step,channel,sent/);
+  assert.match(csv, /cart-recovery,email,email,1,/);
+});
+
+test('audience export lists current segment members as JSONL and CSV, paged', async () => {
+  for (let i = 0; i < 5; i += 1) await collect(s.base, batch(`device-${i}`, [addToCart(T0 + i)]));
+  await s.runUntil(ENTRY + HOUR);
+  const page1 = await admin(s.base, '/v1/admin/segments/abandoned-cart/members?limit=2');
+  const lines = (await page1.text()).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l.profileId), ['device-0', 'device-1']);
+  const next = /<([^>]+)>; rel="next"/.exec(page1.headers.get('link'))[1];
+  const page2 = (await (await admin(s.base, next)).text()).trim().split('\n').map((l) => JSON.parse(l).profileId);
+  assert.deepEqual(page2, ['device-2', 'device-3']);
+  const csv = await (await admin(s.base, '/v1/admin/segments/abandoned-cart/members?format=csv')).text();
+  assert.equal(csv.trim().split('\n').length, 6);
+  assert.match(csv, /^profile_id,since,emails,phones\ndevice-0,/);
+  const unauth = await fetch(`${s.base}/v1/admin/segments/abandoned-cart/members`);
+  assert.equal(unauth.status, 401);
+});

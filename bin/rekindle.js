@@ -4,6 +4,8 @@
 //
 //   rekindle validate ARTIFACT.json [--json]
 //   rekindle simulate ARTIFACT.json EVENTS.jsonl [--until ISO] [--profile ID] [--verbose] [--json]
+//   rekindle serve [--config FILE]
+//   rekindle import FILE.jsonl --server URL [--token TOKEN] [--site ID]
 //
 // Exit status: 0 done, 1 invalid artifact or unreadable file, 2 usage error.
 import { readFileSync, realpathSync } from 'node:fs';
@@ -22,6 +24,8 @@ const USAGE = `Usage: rekindle <command> [options]
 Commands:
   validate ARTIFACT.json                 check a campaign artifact; every error with its JSON path
   simulate ARTIFACT.json EVENTS.jsonl    replay events with a virtual clock and print the timeline
+  serve                                  run the reference server (collection, engine runs, email and SMS)
+  import FILE.jsonl                      bulk-import fragments and offline events into a server, with progress
 
 Options:
   --json          machine-readable output (validate: {"ok","errors"};
@@ -32,6 +36,11 @@ Options:
   --profile ID    simulate: the profile id (default: ${DEFAULT_PROFILE}); it is part of every
                   journey instance and dispatch id, and it decides the profile's split arm
   --verbose       simulate: also list every journey step as it runs (--json always does)
+  --config FILE   serve: the server's configuration file (docs/deploy.md); environment
+                  variables override it
+  --server URL    import: the server's base URL, e.g. http://127.0.0.1:8080
+  --token TOKEN   import: the admin token (default: $REKINDLE_ADMIN_TOKEN)
+  --site ID       import: the site to import into (default: the server's first site)
   -h, --help      show this help
   -v, --version   show the versions of the command and of the engine
 
@@ -469,6 +478,63 @@ async function printVersion(out) {
 // ---------------------------------------------------------------------------
 
 /** Runs the command line `argv`; resolves to the exit status. */
+// ---------------------------------------------------------------------------
+// import: sends a JSONL file to POST /v1/admin/import in chunks of whole lines,
+// with a progress bar on a terminal, and reports rejected lines by number.
+
+const IMPORT_CHUNK_BYTES = 1024 * 1024;
+
+export async function importFile(file, { server, token, site, json }, out, err) {
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError(`rekindle: cannot read ${file}: ${describeIoError(e)}`, 1);
+  }
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const total = { lines: 0, accepted: 0, duplicates: 0, rejected: [] };
+  const bar = process.stderr.isTTY && !json
+    ? new (await import('cli-progress')).default.SingleBar({ format: 'import [{bar}] {percentage}% | {value}/{total} lines | {accepted} accepted, {rejected} rejected', hideCursor: true },
+      (await import('cli-progress')).default.Presets.shades_classic)
+    : null;
+  bar?.start(lines.length, 0, { accepted: 0, rejected: 0 });
+  let start = 0;
+  while (start < lines.length) {
+    let end = start;
+    let bytes = 0;
+    while (end < lines.length && (end === start || bytes + lines[end].length + 1 <= IMPORT_CHUNK_BYTES)) bytes += lines[end++].length + 1;
+    const url = new URL('/v1/admin/import', server);
+    url.searchParams.set('firstLine', String(start + 1));
+    if (site) url.searchParams.set('site', site);
+    let res;
+    try {
+      res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' }, body: lines.slice(start, end).join('\n') });
+    } catch (e) {
+      bar?.stop();
+      throw new CliError(`rekindle: cannot reach ${server}: ${e.cause?.message ?? e.message} (lines 1-${start} were imported)`, 1);
+    }
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      bar?.stop();
+      throw new CliError(`rekindle: the server refused lines ${start + 1}-${end}: ${res.status} ${body.error ?? ''} (lines 1-${start} were imported)`, 1);
+    }
+    total.lines += body.lines;
+    total.accepted += body.accepted;
+    total.duplicates += body.duplicates;
+    total.rejected.push(...body.rejected);
+    start = end;
+    bar?.update(start, { accepted: total.accepted, rejected: total.rejected.length });
+  }
+  bar?.stop();
+  if (json) out(JSON.stringify(total));
+  else {
+    out(`${file}: ${total.lines} lines, ${total.accepted} accepted, ${total.duplicates} duplicates, ${total.rejected.length} rejected`);
+    for (const r of total.rejected) err(`${file}:${r.line}: ${r.reason}`);
+  }
+  return total.rejected.length > 0 ? 1 : 0;
+}
+
 export async function main(argv, out = (line) => process.stdout.write(`${line}\n`), err = (text) => process.stderr.write(`${text}\n`)) {
   let parsed;
   try {
@@ -480,6 +546,10 @@ export async function main(argv, out = (line) => process.stdout.write(`${line}\n
         until: { type: 'string' },
         profile: { type: 'string' },
         verbose: { type: 'boolean' },
+        config: { type: 'string' },
+        server: { type: 'string' },
+        token: { type: 'string' },
+        site: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -509,6 +579,23 @@ export async function main(argv, out = (line) => process.stdout.write(`${line}\n
       if (values.profile === '') throw usageError('--profile needs a non-empty profile id');
       return await simulate(files[0], files[1], values, out);
     }
+    if (command === 'serve') {
+      if (files.length !== 0) throw usageError('serve takes no file; use --config FILE');
+      const { serve } = await import('../server/serve.js');
+      try {
+        await serve({ configFile: values.config ?? null, print: out });
+      } catch (e) {
+        throw new CliError(`rekindle: ${e.message}`, 1);
+      }
+      return null; // keeps running until a signal
+    }
+    if (command === 'import') {
+      if (files.length !== 1) throw usageError('import takes one FILE.jsonl');
+      if (!values.server) throw usageError('import needs --server URL');
+      const token = values.token ?? process.env.REKINDLE_ADMIN_TOKEN;
+      if (!token) throw usageError('import needs --token TOKEN or REKINDLE_ADMIN_TOKEN');
+      return await importFile(files[0], { server: values.server, token, site: values.site, json: values.json }, out, err);
+    }
     throw usageError(`unknown command "${command}"`);
   } catch (e) {
     if (!(e instanceof CliError)) throw e;
@@ -534,7 +621,7 @@ if (invoked) {
     throw e;
   });
   main(process.argv.slice(2)).then(
-    (status) => { process.exitCode = status; },
+    (status) => { if (status !== null) process.exitCode = status; },
     (e) => {
       process.stderr.write(`rekindle: internal error: ${e?.stack ?? e}\n`);
       process.exitCode = 1;

@@ -1,0 +1,74 @@
+// `rekindle serve` and `rekindle import`, run as a user runs them: a real
+// server process over a SQLite file, fed a JSONL file over HTTP.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+const BIN = fileURLToPath(new URL('../../bin/rekindle.js', import.meta.url));
+const TOKEN = 'cli-admin-token-0123456789';
+let dir;
+let child;
+let base;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rekindle-cli-serve-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({
+    port: 0, database: 'db/rekindle.db', adminToken: TOKEN,
+    sites: [{ id: 'shop', writeKeys: ['k'], origins: ['*'], artifact: fileURLToPath(new URL('../../examples/abandoned-cart.json', import.meta.url)) }],
+  }));
+  child = spawn(process.execPath, [BIN, 'serve', '--config', join(dir, 'config.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  base = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      const m = /Rekindle server: (http:\/\/[^/\s]+)\//.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+});
+after(() => {
+  child.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function run(args, env = {}) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
+  });
+}
+
+test('rekindle serve answers health checks and serves the artifact from its configuration', async () => {
+  assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
+  const artifact = await fetch(`${base}/v1/artifact?key=k`);
+  assert.equal(artifact.status, 200);
+});
+
+test('rekindle import sends a JSONL file, reports the counts, and names rejected lines', async () => {
+  const file = join(dir, 'crm.jsonl');
+  const lines = [];
+  for (let i = 0; i < 1200; i += 1) {
+    lines.push(JSON.stringify({ type: 'fragment', identity: { namespace: 'crm', id: `C-${i}` }, fragment: { fields: { 'attributes.tier': { value: 'gold', ts: 1, origin: 'import:crm' } } } }));
+  }
+  lines.push('{"type": "event", "deviceId": "d"}');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const first = await run(['import', file, '--server', base], { REKINDLE_ADMIN_TOKEN: TOKEN });
+  assert.equal(first.code, 1, first.stderr);
+  assert.match(first.stdout, /1201 lines, 1200 accepted, 0 duplicates, 1 rejected/);
+  assert.match(first.stderr, /crm\.jsonl:1201: .*event/);
+  const again = await run(['import', file, '--server', base, '--token', TOKEN, '--json']);
+  assert.deepEqual(JSON.parse(again.stdout).duplicates, 1200, 'importing the same file twice stores nothing new');
+  const db = new Database(join(dir, 'db/rekindle.db'), { readonly: true });
+  assert.equal(db.prepare("SELECT COUNT(*) AS n FROM profiles WHERE profile_id LIKE 'crm:%'").get().n, 1200);
+  db.close();
+  const wrong = await run(['import', file, '--server', base, '--token', 'wrong-token-xxxxxxxx']);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /401/);
+  const noToken = await run(['import', file, '--server', base], { REKINDLE_ADMIN_TOKEN: '' });
+  assert.equal(noToken.code, 2);
+});

@@ -39,6 +39,18 @@ function stepsOf(steps, out = []) {
   return out;
 }
 
+// The ids of the holdout arms of a journey's splits (at any depth).
+function holdoutArms(steps, out = new Set()) {
+  for (const s of steps ?? []) {
+    if (Array.isArray(s.split)) for (const a of s.split) (a.holdout === true ? out.add(a.id) : holdoutArms(a.steps, out));
+    if (s.branch !== undefined) {
+      holdoutArms(s.branch.then, out);
+      holdoutArms(s.branch.else, out);
+    }
+  }
+  return out;
+}
+
 function defaultBucket(span) {
   if (span <= 6 * 3_600_000) return 60_000;
   if (span <= 14 * 86_400_000) return 3_600_000;
@@ -84,7 +96,8 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
       inst.holdout = Boolean(r.body.holdout);
     } else if (r.kind === 'conversion') {
       inst.converted = true;
-      if (r.body.arm && !inst.arm) inst.arm = r.body.arm;
+      // The arm record normally comes first; when it has not arrived, the definition says whether the arm holds out.
+      if (r.body.arm && !inst.arm) [inst.arm, inst.holdout] = [r.body.arm, holdoutArms(defs.get(j.id)?.steps).has(r.body.arm)];
       if (r.body.step) stepOf(j, r.body.step).conversions += 1;
       j.events.push({ t: r.at, type: 'converted' });
     } else if (r.kind === 'suppressed') {
@@ -157,7 +170,8 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
     }
     const group = (holdout) => [...arms.values()].filter((a) => a.holdout === holdout)
       .reduce((g, a) => ({ n: g.n + a.entered, conversions: g.conversions + a.converted }), { n: 0, conversions: 0 });
-    const hasHoldout = [...arms.values()].some((a) => a.holdout);
+    // A journey defined with a holdout is compared even before anyone falls in it (n = 0 there).
+    const hasHoldout = holdoutArms(defs.get(j.id)?.steps).size > 0 || [...arms.values()].some((a) => a.holdout);
     const series = new Map();
     for (const e of j.events) {
       const t = Math.floor(e.t / bucket) * bucket;

@@ -1,7 +1,11 @@
-// The demo page that `npm start` serves, in headless Chromium.
+// The demo store page that `npm start` serves at / (web/demo/index.html), in
+// headless Chromium, on the bare server (buildServer, no demo plugin) with
+// the demo's artifact: the template's attributes start Rekindle, the consent
+// banner asks first, and nothing leaves the page before consent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildServer } from '../../server/app.js';
+import { DEMO_ARTIFACT, DEMO_WRITE_KEY } from '../../server/demo/start.js';
 import { launchChromium, watchConsole } from './browser.js';
 
 let app;
@@ -9,7 +13,13 @@ let browser;
 let base;
 
 before(async () => {
-  app = await buildServer();
+  app = await buildServer({
+    configOverrides: {
+      database: ':memory:',
+      sites: [{ id: 'demo', writeKeys: [DEMO_WRITE_KEY], origins: ['*'], artifact: DEMO_ARTIFACT }],
+      scheduler: { enabled: false },
+    },
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${app.server.address().port}`;
   browser = await launchChromium();
@@ -20,25 +30,41 @@ after(async () => {
   await app?.close();
 });
 
-test('the demo page loads the engine, tracks an event and shows the result', async () => {
+test('the store starts Rekindle from the template, asks for consent, and sends nothing before it', async () => {
   const page = await browser.newPage();
   const problems = watchConsole(page);
-  const wasmResponses = [];
+  const wasmTypes = [];
+  const collected = [];
   page.on('response', (r) => {
-    if (r.url().endsWith('.wasm')) wasmResponses.push(r.headers()['content-type']);
+    if (r.url().endsWith('.wasm')) wasmTypes.push(r.headers()['content-type']);
+  });
+  page.on('request', (r) => {
+    if (r.url().includes('/v1/collect')) collected.push(JSON.parse(r.postData()));
   });
   await page.goto(`${base}/`);
-  await page.waitForSelector('body[data-tracked="1"]');
-  assert.match(await page.textContent('#version'), /^\d+\.\d+\.\d+$/);
-  assert.equal(await page.textContent('#status'), 'accepted');
-  const result = JSON.parse(await page.textContent('#result'));
-  assert.equal(result.ok, true);
-  assert.deepEqual(result.errors, []);
+  await page.waitForSelector('body[data-store-ready]');
+  assert.deepEqual(wasmTypes, ['application/wasm']);
+  assert.equal(await page.locator('.lp-product').count(), 4);
+  assert.equal(await page.isVisible('[data-rk-consent-banner]'), true);
+  assert.match(await page.textContent('#inspector-hint'), /privacy choices/);
+  assert.equal(await page.getAttribute('#inspector-consent [data-purpose="analytics"]', 'data-state'), 'pending');
 
-  await page.click('#add');
-  await page.waitForSelector('body[data-tracked="2"]');
-  assert.equal(await page.textContent('#status'), 'accepted');
-  assert.deepEqual(wasmResponses, ['application/wasm']);
+  // Before consent: the page view and an add to cart stay on the device.
+  await page.click('[data-add-to-cart="wool-blanket"]');
+  assert.equal(await page.textContent('#cart-count'), '1');
+  await page.evaluate(() => window.RekindleLanding.ready.then((rk) => rk.flush()));
+  assert.deepEqual(collected, []);
+
+  await page.click('[data-rk-consent-accept-all]');
+  await page.waitForSelector('#inspector-consent [data-purpose="analytics"][data-state="granted"]');
+  await page.evaluate(() => window.RekindleLanding.ready.then((rk) => rk.flush()));
+  const types = collected.flatMap((batch) => batch.records.map((r) => r.body.eventType ?? r.kind));
+  assert.ok(types.includes('web.webpagedetails.pageViews'), `sent: ${types}`);
+  assert.ok(types.includes('commerce.productListAdds'), `sent: ${types}`);
+  assert.equal(await page.isVisible('[data-rk-consent-banner]'), false);
+
+  // The inspector now counts down to the abandonment.
+  await page.waitForFunction(() => /counts as abandoned in \d+ s/.test(document.getElementById('inspector-hint').textContent));
   assert.deepEqual(problems, []);
   await page.close();
 });
@@ -47,7 +73,7 @@ test('in the browser, invalid events are refused with paths and the engine survi
   const page = await browser.newPage();
   const problems = watchConsole(page);
   await page.goto(`${base}/`);
-  await page.waitForSelector('body[data-tracked="1"]');
+  await page.waitForSelector('body[data-store-ready]');
   const results = await page.evaluate(async () => {
     const { createEngine } = await import('/rekindle/index.js');
     const rk = await createEngine();

@@ -7,7 +7,7 @@ let app;
 let base;
 
 before(async () => {
-  app = await buildServer();
+  app = await buildServer({ configOverrides: { database: ':memory:', scheduler: { enabled: false } } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${app.server.address().port}`;
 });
@@ -24,10 +24,10 @@ test('serves .mjs as JavaScript and .wasm as application/wasm', async () => {
   assert.deepEqual([...bytes.slice(0, 4)], [0x00, 0x61, 0x73, 0x6d]);
 });
 
-test('serves the demo page at / and answers health checks', async () => {
+test('serves the demo store at / and answers health checks', async () => {
   const page = await fetch(`${base}/`);
   assert.equal(page.status, 200);
-  assert.match(await page.text(), /<title>Rekindle demo<\/title>/);
+  assert.match(await page.text(), /<title>[^<]*Rekindle demo store<\/title>/);
   assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
   assert.equal((await fetch(`${base}/rekindle/../package.json`)).status, 404);
 });

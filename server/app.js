@@ -19,6 +19,7 @@ import { Scheduler } from './scheduler.js';
 import { csvCell, journeyReport, reportCsv } from './reports.js';
 import { check } from './schemas.js';
 import { publicFragment } from './fragment.js';
+import { MAX_JSON_DEPTH, deeperThan } from './json-depth.js';
 import { createEngine } from '../web/node.js';
 
 const webDir = fileURLToPath(new URL('../web/', import.meta.url));
@@ -97,13 +98,22 @@ export async function createServer({ config, configOverrides = {}, clock = syste
 
   // ---- content types, errors, CORS -------------------------------------------
 
-  // The pagehide beacon is text/plain (a CORS simple request): parsed as JSON like application/json.
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (req, body, done) => {
-    try {
-      done(null, JSON.parse(body));
-    } catch (err) {
-      done(new HttpError(400, `the body is not valid JSON (${jsonProblem(err)})`));
-    }
+  // JSON bodies, and the pagehide beacon's text/plain (a CORS simple request)
+  // parsed the same way: nesting past MAX_JSON_DEPTH is refused before
+  // parsing, "__proto__" keys (and "constructor" holding "prototype") by name.
+  const secureJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (req, body, done) => {
+    const at = deeperThan(body);
+    if (at >= 0) return done(new HttpError(400, `the body nests deeper than ${MAX_JSON_DEPTH} levels (at position ${at})`));
+    secureJson(req, body, (err, value) => {
+      if (!err || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return done(err, value);
+      try {
+        JSON.parse(body);
+      } catch (syntax) {
+        return done(new HttpError(400, `the body is not valid JSON (${jsonProblem(syntax)})`));
+      }
+      done(new HttpError(400, 'the body has a "__proto__" key, or a "constructor" key holding "prototype": refused'));
+    });
   });
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string', bodyLimit: config.limits.importBytes },
     (req, body, done) => done(null, body));
@@ -111,7 +121,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
   app.setErrorHandler((err, request, reply) => {
     let status = err.statusCode ?? 500;
     let message = err.message;
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `the body is over this server's limit of ${config.limits.bodyBytes} bytes`;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `the body is over this server's limit of ${request.routeOptions?.bodyLimit ?? config.limits.bodyBytes} bytes`;
     else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = 'unsupported content type: send application/json (or text/plain holding JSON)';
     else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') message = 'the body is empty';
     else if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') message = `the body is not valid JSON (${jsonProblem(err)})`;
@@ -277,6 +287,10 @@ export async function createServer({ config, configOverrides = {}, clock = syste
       if (text === '' || text.startsWith('#')) return;
       result.lines += 1;
       const lineNumber = Number(request.query?.firstLine ?? 1) + i;
+      if (deeperThan(text) >= 0) {
+        result.rejected.push({ line: lineNumber, reason: `nests deeper than ${MAX_JSON_DEPTH} levels` });
+        return;
+      }
       let line;
       try {
         line = JSON.parse(text);

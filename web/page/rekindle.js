@@ -81,6 +81,10 @@ function stableDeviceId(name) {
 }
 
 const DISPLAY_MEMORY = 200;        // propositions whose counted display the device remembers
+// The engine's outbox bounds (core/outbox/outbox.h, Limits): past either, the
+// oldest records are dropped and counted in the snapshot's outbox.dropped.
+const OUTBOX_MAX_RECORDS = 5000;
+const OUTBOX_MAX_BYTES = 2 * 1024 * 1024;
 const ARTIFACT_TIMEOUT_MS = 10000;
 const TILE_EFFECTS = new Set(['offer.show', 'offer.withdraw', 'consent.changed']);
 const UNCHANGED = Object.freeze({ unchanged: true, effects: Object.freeze([]) });
@@ -98,6 +102,16 @@ function afterDestroy(method) {
   const err = new Error(`rekindle: ${method}() was called after destroy(); create a new instance with createRekindle()`);
   err.name = 'RekindleDestroyedError';
   return err;
+}
+
+// The snapshot's count of records the outbox dropped at its bounds, or null.
+function outboxDropped(snapshot) {
+  try {
+    const n = JSON.parse(snapshot).outbox?.dropped;
+    return Number.isSafeInteger(n) ? n : null;
+  } catch {
+    return null;
+  }
 }
 
 // Why a stored state record cannot be used, or null.
@@ -201,6 +215,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   let stopAutoTrack = null;
   let artifactFetch = null;     // AbortController of the artifact request in flight
   let displays = new Map();     // proposition -> when a tab of this device counted its display
+  let dropped = 0;              // outbox drops already reported (by any tab of the device)
   const shownSince = new Map(); // proposition -> since when this tab shows it
   const acked = new Set();      // record ids the server acknowledged since the last write
   const queue = [];             // changes waiting for the next turn
@@ -254,7 +269,20 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     }
     version = saved.version;
     displays = new Map(displayEntries(saved.displays));
+    dropped = Math.max(dropped, outboxDropped(saved.snapshot) ?? 0);
     return true;
+  }
+
+  // Records dropped unsent because the outbox was full (the server was out of
+  // reach for long) are reported once. Only an outbox at one of its bounds can
+  // drop, so a smaller state is not parsed (UTF-8 takes at most 3 bytes per
+  // UTF-16 unit, and the bodies are part of the snapshot).
+  function reportDrops(snapshot) {
+    if (engine.stats().outbox < OUTBOX_MAX_RECORDS && snapshot.length * 3 < OUTBOX_MAX_BYTES) return;
+    const n = outboxDropped(snapshot);
+    if (n === null || n <= dropped) return;
+    report(new Error(`the outbox is full: the ${n - dropped} oldest record(s) were dropped unsent (${n} on this device so far)`));
+    dropped = n;
   }
 
   // Writes the state (with the acknowledgements received meanwhile) as the next version.
@@ -265,6 +293,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     }
     const next = version + 1;
     const record = { version: next, snapshot: engine.snapshot(), savedAt: now(), displays: [...displays] };
+    reportDrops(record.snapshot);
     dirty = false;
     try {
       await store.putAll([['snapshot', record], ['version', next]]);

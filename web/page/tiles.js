@@ -286,9 +286,12 @@ export class Tiles {
     dismiss.textContent = '\u00d7';
     tile.appendChild(dismiss);
 
-    if (typeof decision.html === 'string' && decision.html !== '') {
+    // The engine puts the offer's html in content.html (docs/journeys.md,
+    // decide()); a top-level html is the shape of older decisions.
+    const html = typeof decision.content.html === 'string' ? decision.content.html : decision.html;
+    if (typeof html === 'string' && html !== '') {
       tile.classList.add('rk-tile--html');
-      tile.appendChild(sanitizeOfferHtml(decision.html, doc));
+      tile.appendChild(sanitizeOfferHtml(html, doc));
       return tile;
     }
 

@@ -332,7 +332,11 @@ export class Transport {
         if (this.#inflight) this.#again = true;
         return;
       }
-      if (this.#retryAt > this.#now()) {
+      // Timers run on a monotonic clock: a backoff this timer was armed for
+      // is over, even when the wall clock was set back meanwhile (comparing
+      // with now() would then wait the whole jump again). Only a backoff that
+      // ends after this timer's time still waits.
+      if (this.#retryAt > at) {
         this.#arm(this.#retryAt);
         return;
       }
@@ -598,6 +602,9 @@ export class Transport {
           return result;
       }
     }
+    // A drain that ran to the end ends any backoff (its time may lie ahead of
+    // a wall clock that was set back).
+    this.#retryAt = 0;
     this.#retryAfterUntil = 0;
     return result;
   }

@@ -3,7 +3,10 @@
 // JS layer parses, so one call crosses the boundary per event.
 #include <emscripten/bind.h>
 
+#include <climits>
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "core/common/json_depth.h"
@@ -16,7 +19,8 @@ using rekindle::engine::Engine;
 
 // JS numbers are doubles; anything that is not a finite time becomes 0 so a
 // bad argument cannot turn into undefined behaviour in the conversion.
-TimeMs to_time(double ms) { return std::isfinite(ms) ? static_cast<TimeMs>(ms) : 0; }
+// Clamped before the cast: converting a double beyond the range of int64 is undefined.
+TimeMs to_time(double ms) { return std::isfinite(ms) ? static_cast<TimeMs>(std::clamp(ms, 0.0, 8.64e15)) : 0; }
 
 std::string ingest(Engine& e, const std::string& event_json, double now) {
   return rekindle::dump(rekindle::engine::to_json(e.ingest(event_json, to_time(now))));
@@ -65,10 +69,12 @@ std::string pending(const Engine& e, double max_records, double max_bytes) {
 
 // Acknowledged ids as a JSON array of strings; returns how many left the outbox.
 double ack(Engine& e, const std::string& ids_json) {
-  auto parsed = nlohmann::json::parse(ids_json, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_array()) return 0;
+  // The core's parser (one parser in the module), with no size or depth limit
+  // of its own: the ids come from the host's own pending() batch.
+  auto parsed = rekindle::parse_json(ids_json, {SIZE_MAX, INT_MAX}, "ids");
+  if (!parsed.ok() || !parsed.value.is_array()) return 0;
   std::vector<std::string> ids;
-  for (const auto& id : parsed)
+  for (const auto& id : parsed.value)
     if (id.is_string()) ids.push_back(id.get<std::string>());
   return static_cast<double>(e.ack(ids));
 }

@@ -70,38 +70,25 @@ std::optional<std::string> find_too_deep(std::string_view text, int max_depth) {
   return std::nullopt;
 }
 
-// Only asked to describe a syntax error: remembers where and why.
-struct SyntaxErrorProbe : nlohmann::json_sax<nlohmann::json> {
-  size_t position = 0;
+// nlohmann's DOM builder, keeping the message of a syntax error. The one
+// parse builds the value and, on bad input, says where and why: no second
+// pass, and no callback parser (json::parse instantiates one as well).
+struct DomBuilder : nlohmann::detail::json_sax_dom_parser<nlohmann::json> {
+  using Base = nlohmann::detail::json_sax_dom_parser<nlohmann::json>;
+  explicit DomBuilder(nlohmann::json& root) : Base(root, /*allow_exceptions=*/false) {}
   std::string message;
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t pos, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    position = pos;
+  template <class Exception>
+  bool parse_error(std::size_t position, const std::string& last_token, const Exception& ex) {
     message = ex.what();
-    return false;
+    return Base::parse_error(position, last_token, ex);
   }
 };
 
-std::string describe_syntax_error(std::string_view text) {
-  SyntaxErrorProbe probe;
-  nlohmann::json::sax_parse(text.begin(), text.end(), &probe);
-  if (probe.message.empty()) return "not valid JSON";
-  // nlohmann's message starts with "[json.exception.parse_error.101] parse error at line 1, ...".
-  auto pos = probe.message.find("] ");
-  std::string detail = pos == std::string::npos ? probe.message : probe.message.substr(pos + 2);
-  return "not valid JSON: " + detail;
+// nlohmann's message starts with "[json.exception.parse_error.101] parse error at line 1, ...".
+std::string describe_syntax_error(const std::string& message) {
+  if (message.empty()) return "not valid JSON";
+  auto pos = message.find("] ");
+  return "not valid JSON: " + (pos == std::string::npos ? message : message.substr(pos + 2));
 }
 
 }  // namespace
@@ -119,10 +106,11 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::stri
                                       std::to_string(limits.max_depth) + " levels"});
     return out;
   }
-  out.value = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (out.value.is_discarded()) {
+  DomBuilder builder(out.value);
+  nlohmann::json::sax_parse(text.begin(), text.end(), &builder);
+  if (builder.is_errored()) {
     out.value = nullptr;
-    out.errors.push_back({"$", std::string(what) + " is " + describe_syntax_error(text)});
+    out.errors.push_back({"$", std::string(what) + " is " + describe_syntax_error(builder.message)});
   }
   return out;
 }

@@ -17,6 +17,12 @@ inline constexpr DurationMs kMinute = 60 * kSecond;
 inline constexpr DurationMs kHour = 60 * kMinute;
 inline constexpr DurationMs kDay = 24 * kHour;
 
+// The latest instant a JavaScript Date can hold, 8.64e15 ms after 1970. The
+// engine's clock stays within [0, kMaxTime]: adding any duration it accepts
+// (at most ten thousand years) cannot overflow, and every time it writes
+// (profile fields, snapshot clock) is one its own restore reads back.
+inline constexpr TimeMs kMaxTime = 8'640'000'000'000'000;
+
 // Parses ISO 8601 / RFC 3339 date-times that carry an offset:
 // `2026-12-04T15:53:00Z`, `2026-12-04T16:53:00.250+01:00`, `...+0100`.
 // A time without offset is ambiguous across devices and is refused.

@@ -99,6 +99,7 @@ std::optional<TimeMs> Engine::next_deadline() const {
 }
 
 TimeMs Engine::tick(TimeMs now) {
+  now = std::clamp<TimeMs>(now, 0, kMaxTime);
   if (clock_ && now < *clock_) return *clock_;
   return now;
 }
@@ -200,7 +201,7 @@ UpdateResult Engine::set_attributes(std::string_view text, TimeMs now) {
 TimeMs Engine::write_time(TimeMs now) const {
   TimeMs latest = now;
   for (const auto& [key, field] : profile_.fragment().fields) latest = std::max(latest, field.ts + 1);
-  return latest;
+  return std::min(latest, kMaxTime);
 }
 
 void Engine::record_fragment(const profile::Fragment& fragment, TimeMs now) {
@@ -289,6 +290,16 @@ std::string Engine::snapshot() const {
 
 namespace {
 
+// A time in milliseconds the engine can hold (see kMaxTime), or nothing.
+std::optional<TimeMs> as_time(const json& v) {
+  if (v.is_number_unsigned()) {
+    if (v.get<uint64_t>() <= static_cast<uint64_t>(kMaxTime)) return v.get<TimeMs>();
+  } else if (v.is_number_integer()) {
+    if (v.get<TimeMs>() >= 0 && v.get<TimeMs>() <= kMaxTime) return v.get<TimeMs>();
+  }
+  return std::nullopt;
+}
+
 // One part of a snapshot, read by `parse`, its errors re-rooted under `$.key`.
 template <class T, class Parse>
 std::optional<T> snapshot_part(const json& j, const char* key, Errors& errors, Parse parse) {
@@ -343,10 +354,8 @@ UpdateResult Engine::restore(std::string_view text) {
     if (parsed_artifact.ok()) art = parsed_artifact.artifact;
   }
   std::optional<TimeMs> clock;
-  if (auto c = j.find("clock"); c == j.end() || !(c->is_null() || c->is_number_integer())) {
-    errors.push_back({"$.clock", "must be a time in milliseconds or null"});
-  } else if (c->is_number_integer()) {
-    clock = c->get<TimeMs>();
+  if (auto c = j.find("clock"); c == j.end() || !(c->is_null() || (clock = as_time(*c)))) {
+    errors.push_back({"$.clock", "must be a time in milliseconds from 0 to " + std::to_string(kMaxTime) + ", or null"});
   }
   auto prof = snapshot_part<profile::Profile>(j, "profile", errors, [](const json& v, Errors& e) {
     return profile::Profile::from_json(v, e);

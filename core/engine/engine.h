@@ -45,9 +45,10 @@ using LoadResult = UpdateResult;
 
 // The facade the page runtime and the server call. It owns all state of one
 // profile; time is always an argument, and `now` never goes backwards: an
-// earlier `now` is taken as the latest one seen. Every id it derives is a
-// function of the profile id, the artifact and the records, so two engines fed
-// the same records produce the same effects and ids.
+// earlier `now` is taken as the latest one seen, and one outside [0, kMaxTime]
+// (before 1970 or past what a JavaScript Date holds) as the nearest bound. Every
+// id it derives is a function of the profile id, the artifact and the records,
+// so two engines fed the same records produce the same effects and ids.
 class Engine {
  public:
   // `profile_id` names the profile in derived ids; the page passes its device id.

@@ -86,6 +86,7 @@ Outbox::Outbox(const Outbox& other)
     : limits_(other.limits_),
       records_(other.records_),
       remembered_(other.remembered_),
+      remembered_next_(other.remembered_next_),
       remembered_set_(other.remembered_set_),
       bytes_(other.bytes_),
       dropped_(other.dropped_) {
@@ -113,24 +114,28 @@ void Outbox::remove(List::iterator it) {
 
 void Outbox::remember(const std::string& id) {
   if (!remembered_set_.insert(id).second) return;
-  remembered_.push_back(id);
-  if (remembered_.size() > kRememberedIds) {
-    remembered_set_.erase(remembered_.front());
-    remembered_.pop_front();
+  if (remembered_.size() < kRememberedIds) {
+    remembered_.push_back(id);
+    return;
   }
+  remembered_set_.erase(remembered_[remembered_next_]);
+  remembered_[remembered_next_] = id;
+  remembered_next_ = (remembered_next_ + 1) % kRememberedIds;
 }
 
 bool Outbox::add(Record record) {
-  if (record.id.empty() || index_.count(record.id) || remembered_set_.count(record.id))
-    return false;
+  if (record.id.empty() || remembered_set_.count(record.id)) return false;
+  // One lookup finds a queued id and reserves the slot of a new one.
+  auto [slot, inserted] = index_.try_emplace(record.id);
+  if (!inserted) return false;
   const size_t size = dump(record.body).size();
   if (size > limits_.max_bytes || limits_.max_records == 0) {
+    index_.erase(slot);
     ++dropped_;
     return false;
   }
-  std::string id = record.id;
   records_.push_back(Entry{std::move(record), size});
-  index_.emplace(std::move(id), std::prev(records_.end()));
+  slot->second = std::prev(records_.end());
   bytes_ += size;
   while (records_.size() > limits_.max_records || bytes_ > limits_.max_bytes) {
     remove(records_.begin());
@@ -195,7 +200,8 @@ json Outbox::to_json() const {
   json records = json::array();
   for (const Entry& e : records_) records.push_back(outbox::to_json(e.record));
   json acked = json::array();
-  for (const auto& id : remembered_) acked.push_back(id);
+  for (size_t i = 0; i < remembered_.size(); ++i)  // oldest first
+    acked.push_back(remembered_[(remembered_next_ + i) % remembered_.size()]);
   return {{"records", std::move(records)}, {"acked", std::move(acked)}, {"dropped", dropped_}};
 }
 

@@ -3,14 +3,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <list>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -129,9 +128,14 @@ class Outbox {
 
   Limits limits_;
   List records_;  // oldest first
-  std::unordered_map<std::string, List::iterator> index_;
-  std::deque<std::string> remembered_;  // oldest first, at most kRememberedIds
-  std::unordered_set<std::string> remembered_set_;
+  // Ordered containers rather than hashed ones keep libc++'s hash table out
+  // of the wasm module (see History).
+  std::map<std::string, List::iterator> index_;
+  // The last kRememberedIds ids as a ring: once full, remembered_next_ is the
+  // oldest, which the next id replaces. (A vector, not a deque: less code.)
+  std::vector<std::string> remembered_;
+  size_t remembered_next_ = 0;
+  std::set<std::string> remembered_set_;
   size_t bytes_ = 0;
   uint64_t dropped_ = 0;
 };

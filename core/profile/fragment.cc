@@ -11,7 +11,7 @@ namespace {
 using nlohmann::json;
 
 // The latest instant a JavaScript Date can hold; later "times" are garbage.
-constexpr TimeMs kMaxTs = 8'640'000'000'000'000;
+constexpr TimeMs kMaxTs = kMaxTime;
 
 bool is_valid_utf8(std::string_view s) {
   static constexpr uint32_t kMinOfLength[] = {0, 0, 0x80, 0x800, 0x10000};

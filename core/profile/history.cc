@@ -70,17 +70,19 @@ void History::set_limits(HistoryLimits limits) {
 }
 
 bool History::insert(event::Event ev) {
-  if (ids_.count(ev.id)) return false;
+  if (!ids_.insert(ev.id).second) return false;  // one lookup: the id is new
   size_t bytes = dump(ev.body).size();
-  // upper_bound: after every event with the same timestamp. In-order events
-  // land at the end, where a deque inserts in O(1).
-  auto pos = std::upper_bound(events_.begin(), events_.end(), ev.timestamp,
-                              [](TimeMs t, const event::Event& e) { return t < e.timestamp; });
-  auto offset = pos - events_.begin();
-  ids_.insert(ev.id);
-  events_.insert(pos, std::move(ev));
-  event_bytes_.insert(event_bytes_.begin() + offset, bytes);
+  const TimeMs t = ev.timestamp;
+  events_.push_back(std::move(ev));
+  event_bytes_.push_back(bytes);
   bytes_ += bytes;
+  // A late event moves back past every later one, so it lands after the
+  // events with its own timestamp; an in-order event stays at the end. (One
+  // swap per later event: smaller code than a deque's insert in the middle.)
+  for (size_t i = events_.size() - 1; i > 0 && events_[i - 1].timestamp > t; --i) {
+    std::swap(events_[i], events_[i - 1]);
+    std::swap(event_bytes_[i], event_bytes_[i - 1]);
+  }
   return true;
 }
 

@@ -1,6 +1,8 @@
 #include "core/rules/aggregate.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace rekindle::rules {
 namespace {
@@ -19,18 +21,35 @@ bool compare_number(Op op, double a, double b) {
   }
 }
 
+// Sums saturate at the largest finite double: an infinite amount or total
+// has no JSON form, and a snapshot holding one would not restore.
+constexpr double kMaxAmount = std::numeric_limits<double>::max();
+
+double saturated(double x) { return std::clamp(x, -kMaxAmount, kMaxAmount); }
+
+// A time of a restored state: an event's or the engine clock's, so within
+// kMaxTime of 1970 either way; anything else is damage (and would overflow).
+std::optional<TimeMs> time_from_json(const json& t) {
+  if (t.is_number_unsigned()) {
+    if (t.get<uint64_t>() <= static_cast<uint64_t>(kMaxTime)) return t.get<TimeMs>();
+  } else if (t.is_number_integer() && t.get<TimeMs>() >= -kMaxTime && t.get<TimeMs>() <= kMaxTime) {
+    return t.get<TimeMs>();
+  }
+  return std::nullopt;
+}
+
 double amount_of(const Aggregate& a, const event::Event& ev) {
   if (a.kind == AggregateKind::kCount) return 1;
   double total = 0;
   any_value(*a.field, ev.body, [&](const json& v) {
-    if (v.is_number()) total += v.get<double>();
+    if (v.is_number()) total = saturated(total + v.get<double>());
     return false;
   });
   return total;
 }
 
 void add_to_window(const Aggregate& a, AggregateState& s, TimeMs ts, double amount, bool late) {
-  s.total += amount;
+  s.total = saturated(s.total + amount);
   if (a.within < 0) return;
   if (!late || s.window.empty() || s.window.back().first <= ts) {
     s.window.emplace_back(ts, amount);
@@ -102,11 +121,20 @@ void observe(const Rule& rule, const Aggregate& a, AggregateState& s, const even
 
 void expire(const Aggregate& a, AggregateState& s, TimeMs now) {
   if (a.within < 0 || a.kind == AggregateKind::kSince || a.kind == AggregateKind::kSequence) return;
+  const size_t before = s.window.size();
+  // A total that reached the largest double no longer knows its parts.
+  bool recount = std::fabs(s.total) == kMaxAmount;
   while (!s.window.empty() && now - s.window.front().first > a.within) {
-    s.total -= s.window.front().second;
+    s.total = saturated(s.total - s.window.front().second);
+    recount = recount || std::fabs(s.total) == kMaxAmount;
     s.window.pop_front();
   }
-  if (s.window.empty()) s.total = 0;  // no drift from repeated float subtraction
+  if (s.window.empty()) {
+    s.total = 0;  // no drift from repeated float subtraction
+  } else if (recount && s.window.size() != before) {
+    s.total = 0;
+    for (const auto& entry : s.window) s.total = saturated(s.total + entry.second);
+  }
 }
 
 bool truth(const Aggregate& a, const AggregateState& s, TimeMs now) {
@@ -184,14 +212,22 @@ std::optional<AggregateState> state_from_json(const json& j) {
       broken == j.end() || !broken->is_boolean())
     return std::nullopt;
   for (const auto& e : *w) {
-    if (!e.is_array() || e.size() != 2 || !e[0].is_number_integer() || !e[1].is_number()) return std::nullopt;
-    s.window.emplace_back(e[0].get<TimeMs>(), e[1].get<double>());
+    if (!e.is_array() || e.size() != 2 || !e[1].is_number() || !std::isfinite(e[1].get<double>())) return std::nullopt;
+    auto ts = time_from_json(e[0]);
+    if (!ts) return std::nullopt;
+    s.window.emplace_back(*ts, e[1].get<double>());
   }
   s.total = total->get<double>();
-  s.last = last->is_null() ? kNever : last->get<TimeMs>();
+  if (!std::isfinite(s.total)) return std::nullopt;
+  if (!last->is_null()) {
+    auto t = time_from_json(*last);
+    if (!t) return std::nullopt;
+    s.last = *t;
+  }
   for (const auto& t : *m) {
-    if (!(t.is_null() || t.is_number_integer())) return std::nullopt;
-    s.matched.push_back(t.is_null() ? kNever : t.get<TimeMs>());
+    auto time = t.is_null() ? std::optional<TimeMs>(kNever) : time_from_json(t);
+    if (!time) return std::nullopt;
+    s.matched.push_back(*time);
   }
   s.broken = broken->get<bool>();
   return s;

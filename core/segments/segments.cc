@@ -34,7 +34,7 @@ bool Segments::evaluate(size_t s, const json& profile, TimeMs at) {
   return rules::evaluate(seg.rule, seg.rule.root, ctx, &st.aggregates, at, member);
 }
 
-void Segments::evaluate_dirty(std::vector<bool>& dirty, const json& profile, TimeMs at, std::vector<Transition>& out) {
+void Segments::evaluate_dirty(Flags& dirty, const json& profile, TimeMs at, std::vector<Transition>& out) {
   for (int i : artifact_->order) {
     size_t s = static_cast<size_t>(i);
     if (!dirty[s]) continue;
@@ -69,8 +69,8 @@ void Segments::load(std::shared_ptr<const artifact::Artifact> next, const std::d
   index_types();
   deadlines_.clear();
   states_.assign(artifact_->segments.size(), {});
-  std::vector<bool> dirty(states_.size(), true);
-  std::vector<bool> kept(old.size(), false);
+  Flags dirty(states_.size(), true);
+  Flags kept(old.size(), false);
   for (size_t s = 0; s < states_.size(); ++s) {
     const artifact::Segment& seg = artifact_->segments[s];
     int o = before->find_segment(seg.id);
@@ -107,6 +107,9 @@ void Segments::index_types() {
       std::vector<const rules::EventFilter*> filters = {&a.filter};
       for (const auto& step : a.steps) filters.push_back(&step.filter);
       if (a.absent) filters.push_back(&*a.absent);
+      // Pairs are visited in increasing (s, k) order, so each list comes out
+      // sorted, and a type named by several filters of one aggregate is listed
+      // once by comparing with the last entry only.
       for (const auto* f : filters) {
         for (const auto& type : f->types) {
           auto& list = watchers_[type];
@@ -115,18 +118,13 @@ void Segments::index_types() {
       }
     }
   }
-  // A type named by several filters of one aggregate is listed once.
-  for (auto& [type, list] : watchers_) {
-    std::sort(list.begin(), list.end());
-    list.erase(std::unique(list.begin(), list.end()), list.end());
-  }
 }
 
 void Segments::on_event(const event::Event& ev, const json& profile, bool late, TimeMs at,
                         const std::deque<event::Event>& history, std::vector<Transition>& out) {
   auto it = watchers_.find(ev.type);
   if (it == watchers_.end()) return;
-  std::vector<bool> dirty(states_.size(), false);
+  Flags dirty(states_.size(), false);
   for (const auto& [s, k] : it->second) {
     const rules::Rule& rule = artifact_->segments[s].rule;
     rules::observe(rule, rule.aggregates[k], states_[s].aggregates[k], ev, profile, late, &history);
@@ -136,13 +134,13 @@ void Segments::on_event(const event::Event& ev, const json& profile, bool late, 
 }
 
 void Segments::on_profile_change(const json& profile, TimeMs at, std::vector<Transition>& out) {
-  std::vector<bool> dirty(states_.size(), false);
+  Flags dirty(states_.size(), false);
   for (size_t s = 0; s < states_.size(); ++s) dirty[s] = artifact_->segments[s].rule.reads_profile;
   evaluate_dirty(dirty, profile, at, out);
 }
 
 void Segments::advance(TimeMs to, const json& profile, std::vector<Transition>& out) {
-  std::vector<bool> dirty(states_.size(), false);
+  Flags dirty(states_.size(), false);
   while (!deadlines_.empty() && deadlines_.begin()->first <= to) {
     const TimeMs t = deadlines_.begin()->first;
     std::fill(dirty.begin(), dirty.end(), false);

@@ -1,11 +1,11 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -79,7 +79,11 @@ class Segments {
     std::optional<TimeMs> deadline;
   };
 
-  void evaluate_dirty(std::vector<bool>& dirty, const nlohmann::json& profile, TimeMs at,
+  // One flag per segment; bytes rather than std::vector<bool>, whose bit
+  // twiddling costs more code in the wasm module than it saves memory here.
+  using Flags = std::vector<char>;
+
+  void evaluate_dirty(Flags& dirty, const nlohmann::json& profile, TimeMs at,
                       std::vector<Transition>& out);
   bool evaluate(size_t s, const nlohmann::json& profile, TimeMs at);
   void set_deadline(size_t s, std::optional<TimeMs> t);
@@ -91,7 +95,8 @@ class Segments {
   std::vector<State> states_;
   // Event type -> the (segment, aggregate) pairs that watch it, so an event
   // touches only the rules its type can affect.
-  std::unordered_map<std::string, std::vector<std::pair<size_t, size_t>>> watchers_;
+  // Ordered rather than hashed, like History's ids: no hash table in the module.
+  std::map<std::string, std::vector<std::pair<size_t, size_t>>> watchers_;
   std::set<std::pair<TimeMs, size_t>> deadlines_;
 };
 

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "tests/core/error_matchers.h"
 
 #include "core/rules/aggregate.h"
@@ -167,6 +170,55 @@ TEST(Aggregates, StateRoundTripsThroughJson) {
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, s);
   EXPECT_FALSE(state_from_json(json{{"window", 1}}));
+}
+
+// Found by fuzz/event_fuzzer.cc (fuzz/corpus/event/finding-sum-to-infinity.json):
+// two prices of 1e308 summed to infinity, which JSON writes as null, so the
+// engine wrote a snapshot that its own restore refused. Sums saturate instead.
+TEST(Aggregates, SumsSaturateAtTheLargestFiniteNumber) {
+  Rule r = must_compile({{"sum", {{"event", {{"type", "commerce.purchases"}}},
+                                  {"field", "event.productListItems[].priceTotal"}, {"within", "1h"}}},
+                         {"op", "gte"}, {"value", 100}});
+  const Aggregate& a = r.aggregates[0];
+  AggregateState s;
+  json profile = json::object();
+  const json huge = {{"productListItems", {{{"priceTotal", 1e308}}, {{"priceTotal", 1e308}}}}};
+  observe(r, a, s, make("commerce.purchases", 0, huge), profile, false, nullptr);
+  observe(r, a, s, make("commerce.purchases", 10, huge), profile, false, nullptr);
+  const double kMax = std::numeric_limits<double>::max();
+  EXPECT_EQ(s.total, kMax);
+  EXPECT_EQ(s.window.front().second, kMax);
+  EXPECT_TRUE(truth(a, s, 10));
+  auto back = state_from_json(to_json(s));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, s);
+  // The first purchase leaves the window: the second still saturates the sum.
+  expire(a, s, kHour + 1);
+  EXPECT_EQ(s.total, kMax);
+  expire(a, s, kHour + 11);
+  EXPECT_EQ(s.total, 0);
+}
+
+// Found by fuzz/snapshot_fuzzer.cc (fuzz/corpus/snapshot/patch-segments-extreme.json):
+// a restored sequence anchored at INT64_MAX overflowed anchor + "for". Times
+// in a state are events' or the clock's, within kMaxTime of 1970.
+TEST(Aggregates, StateWithTimesOutsideADateIsRefused) {
+  AggregateState s;
+  s.window = {{-kMaxTime, 1}, {kMaxTime, 1}};
+  s.total = 2;
+  s.last = kMaxTime;
+  s.matched = {-kMaxTime, kNever};
+  ASSERT_TRUE(state_from_json(to_json(s)));
+  for (json bad : {json(kMaxTime + 1), json(-kMaxTime - 1), json(std::numeric_limits<int64_t>::max()),
+                   json(std::numeric_limits<uint64_t>::max()), json(1.5)}) {
+    json window = to_json(s), last = to_json(s), matched = to_json(s);
+    window["window"][0][0] = bad;
+    last["last"] = bad;
+    matched["matched"][0] = bad;
+    EXPECT_FALSE(state_from_json(window)) << bad;
+    EXPECT_FALSE(state_from_json(last)) << bad;
+    EXPECT_FALSE(state_from_json(matched)) << bad;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // the original; a damaged or newer snapshot is refused and changes nothing.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "core/engine/engine.h"
 #include "tests/core/error_matchers.h"
 
@@ -110,6 +112,69 @@ TEST(Snapshot, ADamagedOrNewerSnapshotIsRefusedAndChangesNothing) {
   auto r = e.advance(kT0 + kHour);
   ASSERT_EQ(r.transitions.size(), 1u);
   EXPECT_EQ(r.transitions[0].at, kT0 + 30 * kMinute);
+}
+
+// Found by fuzz/snapshot_fuzzer.cc (fuzz/corpus/snapshot/edge-clock-max.json):
+// a snapshot's clock was taken as any integer, and the next ingest computed
+// clock + future tolerance past INT64_MAX (undefined behaviour).
+TEST(Snapshot, AClockOutsideTheTimesOfADateIsRefused) {
+  engine::Engine e("device-1");
+  ASSERT_TRUE(e.load_artifact(kArtifact, kT0).ok);
+  const std::string before = e.snapshot();
+  json good = json::parse(before);
+  for (json clock : {json(std::numeric_limits<int64_t>::max()), json(std::numeric_limits<uint64_t>::max()),
+                     json(kMaxTime + 1), json(-1)}) {
+    json bad = good;
+    bad["clock"] = clock;
+    auto r = e.restore(dump(bad));
+    EXPECT_FALSE(r.ok) << clock;
+    EXPECT_TRUE(has_error(r.errors, "$.clock", "from 0 to 8640000000000000")) << describe(r.errors);
+    EXPECT_EQ(e.snapshot(), before);
+  }
+  json last = good;
+  last["clock"] = kMaxTime;
+  EXPECT_TRUE(e.restore(dump(last)).ok);
+}
+
+// Found by fuzz/event_fuzzer.cc (fuzz/corpus/event/edge-year-zero.json): with
+// `now` before 1970 the engine wrote profile fields with a negative time, and
+// its own restore refused the snapshot that held them; a field written at the
+// last instant of a Date pushed the next write one past it, with the same end.
+TEST(Snapshot, TimesOutsideTheRangeOfADateStillRestore) {
+  for (TimeMs now : {std::numeric_limits<int64_t>::min(), TimeMs{-62167219200000}, TimeMs{-1}, kMaxTime,
+                     std::numeric_limits<int64_t>::max()}) {
+    engine::Engine e("device-1");
+    ASSERT_TRUE(e.load_artifact(kArtifact, now).ok);
+    // Refused as too far in the future or the past; only the clock matters here.
+    e.ingest(dump(json{{"_id", "a"}, {"eventType", "commerce.productListAdds"}, {"timestamp", "2026-01-01T10:00:00Z"}}),
+             now);
+    EXPECT_TRUE(e.set_attributes(R"({"tier":"gold"})", now).ok);
+    EXPECT_TRUE(e.set_attributes(R"({"tier":"silver"})", now).ok);
+    EXPECT_TRUE(e.advance(now).ok);
+    engine::Engine restored("other");
+    auto r = restored.restore(e.snapshot());
+    ASSERT_TRUE(r.ok) << now << "\n" << describe(r.errors);
+    EXPECT_EQ(restored.snapshot(), e.snapshot());
+    // Later writes win, except at the very last instant, where the value breaks the tie.
+    if (now < kMaxTime) EXPECT_EQ(restored.profile().attributes()["tier"], "silver") << now;
+  }
+}
+
+// Found by fuzz/event_fuzzer.cc (fuzz/corpus/event/finding-sum-to-infinity.json):
+// a sum that overflowed to infinity was written as null, and the snapshot no
+// longer restored (see Aggregates.SumsSaturateAtTheLargestFiniteNumber).
+TEST(Snapshot, AHugeSumStillRestores) {
+  engine::Engine e("device-1");
+  ASSERT_TRUE(e.load_artifact(R"({"version":"s2","segments":[{"id":"big","rule":{"sum":{"event":{"type":"commerce.productListAdds"},
+      "field":"event.productListItems[].priceTotal","within":"1d"},"op":"gte","value":100}}]})", kT0).ok);
+  auto r = e.ingest(R"({"_id":"x","eventType":"commerce.productListAdds","timestamp":"2026-01-01T10:00:00Z",
+                        "productListItems":[{"priceTotal":1e308},{"priceTotal":1e308}]})", kT0);
+  ASSERT_TRUE(r.ok) << describe(r.errors);
+  ASSERT_EQ(r.transitions.size(), 1u);
+  engine::Engine restored("other");
+  auto back = restored.restore(e.snapshot());
+  ASSERT_TRUE(back.ok) << describe(back.errors);
+  EXPECT_EQ(restored.snapshot(), e.snapshot());
 }
 
 }  // namespace

@@ -133,6 +133,8 @@ export class Runner {
         // One profile's failure must not stop the others; it stays due and is retried next tick.
         this.log?.error?.({ site, profileId, err: err.message }, 'profile run failed');
       }
+      // Runs share the event loop with collection: let waiting requests in between profiles.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return due.length;
   }

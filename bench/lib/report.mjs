@@ -162,8 +162,9 @@ Each file compressed on its own with node:zlib (gzip level 9, brotli quality 11)
 | --- | --: | --: | --: | --: |
 ${rows.join('\n')}
 
-Size budget (\`bench/size-budget.json\`, checked by \`tests/wasm/size-budget.test.js\`): ${kb(s.budget.gzipBytes)} gzip;
+Size ceiling (\`bench/size-budget.json\`, checked by \`tests/wasm/size-budget.test.js\`): ${kb(s.budget.gzipBytes)} gzip;
 Rekindle is at ${kb(total.gzip)}, ${total.gzip <= s.budget.gzipBytes ? 'within it' : `**over it by ${kb(total.gzip - s.budget.gzipBytes)}**`}.
+Issue 8's target is ${kb(s.budget.targetBytes)}: ${total.gzip <= s.budget.targetBytes ? 'met' : `**missed by ${kb(total.gzip - s.budget.targetBytes)}**`}.
 
 How each peer was bundled (entries in \`bench/lib/sizes.mjs\`; the npm SDKs tree-shaken to a typical integration's calls):
 ${how}
@@ -237,8 +238,8 @@ export function targets(r) {
       rows: [['script-tag build + wasm', `${kb(gzip)} = ${times(gzip, alloy)} alloy`, gzip < alloy]],
     },
     {
-      target: `size budget: gzip total under ${kb(r.sizes.budget.gzipBytes)}`,
-      rows: [['script-tag build + wasm', `${kb(gzip)}, ${gzip <= r.sizes.budget.gzipBytes ? 'under' : 'over'} by ${kb(Math.abs(gzip - r.sizes.budget.gzipBytes))}`, gzip <= r.sizes.budget.gzipBytes]],
+      target: `size budget: gzip total under ${kb(r.sizes.budget.targetBytes)}`,
+      rows: [['script-tag build + wasm', `${kb(gzip)}, ${gzip <= r.sizes.budget.targetBytes ? 'under' : 'over'} by ${kb(Math.abs(gzip - r.sizes.budget.targetBytes))} (npm test's ceiling: ${kb(r.sizes.budget.gzipBytes)})`, gzip <= r.sizes.budget.targetBytes]],
     },
   ];
   return rows.map((t) => ({ ...t, rows: t.rows.map(([what, figure, ok]) => ({ what, figure, met: ok })) }));

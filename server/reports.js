@@ -62,6 +62,8 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
   const artifactRow = store.getArtifact(site);
   const artifact = artifactRow ? JSON.parse(artifactRow.body) : { journeys: [] };
   const defs = new Map((artifact.journeys ?? []).map((j) => [j.id, j]));
+  const holdoutsOf = new Map([...defs].map(([id, def]) => [id, holdoutArms(def.steps)]));
+  const holdoutsOfJourney = (id) => holdoutsOf.get(id) ?? new Set();
   const journeys = new Map();
   const journeyOf = (id) => {
     if (!journeys.has(id)) {
@@ -97,7 +99,7 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
     } else if (r.kind === 'conversion') {
       inst.converted = true;
       // The arm record normally comes first; when it has not arrived, the definition says whether the arm holds out.
-      if (r.body.arm && !inst.arm) [inst.arm, inst.holdout] = [r.body.arm, holdoutArms(defs.get(j.id)?.steps).has(r.body.arm)];
+      if (r.body.arm && !inst.arm) [inst.arm, inst.holdout] = [r.body.arm, holdoutsOfJourney(j.id).has(r.body.arm)];
       if (r.body.step) stepOf(j, r.body.step).conversions += 1;
       j.events.push({ t: r.at, type: 'converted' });
     } else if (r.kind === 'suppressed') {
@@ -171,7 +173,7 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
     const group = (holdout) => [...arms.values()].filter((a) => a.holdout === holdout)
       .reduce((g, a) => ({ n: g.n + a.entered, conversions: g.conversions + a.converted }), { n: 0, conversions: 0 });
     // A journey defined with a holdout is compared even before anyone falls in it (n = 0 there).
-    const hasHoldout = holdoutArms(defs.get(j.id)?.steps).size > 0 || [...arms.values()].some((a) => a.holdout);
+    const hasHoldout = holdoutsOfJourney(j.id).size > 0 || [...arms.values()].some((a) => a.holdout);
     const series = new Map();
     for (const e of j.events) {
       const t = Math.floor(e.t / bucket) * bucket;

@@ -21,17 +21,16 @@ export class Runner {
     this.clock = clock;
     this.log = log;
     this.virtualNow = 0;
-    this.engines = new Map(); // a spare engine, reused by restore; keyed by nothing but kept warm
+    this.spare = null; // one engine kept warm and reused by restore, so a run instantiates no module
     this.stats = { runs: 0, events: 0, rejectedEvents: 0 };
   }
 
   async #engine(profileId, snapshot) {
     const now = () => this.virtualNow;
     if (snapshot) {
-      const spare = this.engines.get('spare') ?? (await createEngine({ now }));
-      this.engines.set('spare', spare);
-      const restored = spare.restore(snapshot);
-      if (restored.ok) return spare;
+      this.spare ??= await createEngine({ now });
+      const restored = this.spare.restore(snapshot);
+      if (restored.ok) return this.spare;
       this.log?.warn?.({ profileId, errors: restored.errors }, 'snapshot refused; replaying the profile');
       return null;
     }
@@ -60,8 +59,9 @@ export class Runner {
       engine = await this.#engine(profileId, null);
     }
     const fresh = cursor === 0;
-    // A fresh engine starts at the first record's time; a restored one at its own clock.
-    this.virtualNow = fresh ? 0 : clockOf(profile.snapshot, now);
+    // Records are fed at their own times; the engine never moves its clock back,
+    // so a time before a restored engine's clock counts as that clock.
+    this.virtualNow = 0;
     const results = [];
     try {
       if (fresh || profile.artifact_etag !== artifact.etag) {
@@ -102,7 +102,7 @@ export class Runner {
       this.stats.events += events;
       return { events, stored, nextDeadline: engine.nextDeadline(), results };
     } finally {
-      if (engine !== this.engines.get('spare')) engine.destroy();
+      if (engine !== this.spare) engine.destroy();
     }
   }
 
@@ -152,10 +152,4 @@ function timeOf(record) {
 // Stable sort by time, so records made in one order but received in another run as they happened.
 function inTimeOrder(records) {
   return records.map((r, i) => [timeOf(r), i, r]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
-}
-
-// The clock a snapshot was taken at.
-function clockOf(snapshot, fallback) {
-  const { clock } = JSON.parse(snapshot);
-  return typeof clock === 'number' ? clock : fallback;
 }

@@ -5,6 +5,8 @@
 #   scripts/fuzz.sh                      every target
 #   scripts/fuzz.sh event template       only these
 #   FUZZ_SECONDS=600 scripts/fuzz.sh     the long run
+#   FUZZ_SEED=7 scripts/fuzz.sh          a fixed seed (npm test uses one, so that
+#                                        a run is repeatable; unset, each run differs)
 # Targets: event artifact snapshot template fragment (see fuzz/CMakeLists.txt).
 # A finding is written to build/fuzz/findings/<target>/; replay it with
 #   build/fuzz/fuzz/fuzz_<target> <file>
@@ -21,6 +23,7 @@ for t in "${targets[@]}"; do
   fi
 done
 seconds="${FUZZ_SECONDS:-30}"
+seed="${FUZZ_SEED:-0}"  # 0: libFuzzer picks one
 
 if ! command -v clang++-14 >/dev/null; then
   echo "fuzz: clang++-14 is missing; run scripts/setup.sh" >&2
@@ -46,7 +49,7 @@ for t in "${targets[@]}"; do
   cp -rn "fuzz/corpus/$t/." "$corpus/"
   printf '\n-- fuzz_%s for %ss\n' "$t" "$seconds"
   status=0
-  "build/fuzz/fuzz/fuzz_$t" "$corpus" -dict=fuzz/rekindle.dict -max_total_time="$seconds" \
+  "build/fuzz/fuzz/fuzz_$t" "$corpus" -dict=fuzz/rekindle.dict -max_total_time="$seconds" -seed="$seed" \
     -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" \
     >"$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

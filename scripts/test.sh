@@ -19,7 +19,7 @@ REKINDLE_SANITIZE=1 bash scripts/build.sh native
 ctest --test-dir build/sanitize --output-on-failure -j"$(nproc)"
 
 step "fuzzing (libFuzzer, ASan + UBSan, bounded)"
-FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash scripts/fuzz.sh
+FUZZ_SECONDS="${FUZZ_SECONDS:-30}" FUZZ_SEED="${FUZZ_SEED:-1}" bash scripts/fuzz.sh
 
 step "core tests, compiled to wasm (node)"
 node build/wasm/tests/core/rekindle_core_tests.cjs

@@ -110,7 +110,8 @@ std::optional<TimeMs> parse_iso8601(std::string_view s) {
 }
 
 std::string format_iso8601(TimeMs t) {
-  int64_t days = t >= 0 ? t / kDay : -((-t + kDay - 1) / kDay);
+  // Floor division that cannot overflow, for any t.
+  int64_t days = t / kDay - (t % kDay < 0 ? 1 : 0);
   int64_t rem = t - days * kDay;
   int64_t y;
   unsigned m, d;

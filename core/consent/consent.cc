@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "core/common/json_time.h"
+
 namespace rekindle::consent {
 namespace {
 
@@ -51,11 +53,6 @@ Decisions read_decisions(const json& states, const std::string& path, Errors& er
     out[*i] = state;
   }
   return out;
-}
-
-bool is_time(const json& v) {
-  if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t{INT64_MAX};
-  return v.is_number_integer();
 }
 
 }  // namespace
@@ -165,14 +162,14 @@ std::optional<Consent> Consent::from_json(const json& value, Errors& errors) {
     if (!s) errors.push_back({child(path, "state"), R"(must be "granted", "denied" or "pending")"});
     if (decided == v.end() || !decided->is_boolean())
       errors.push_back({child(path, "decided"), "must be a boolean"});
-    if (at == v.end() || !is_time(*at))
-      errors.push_back({child(path, "at"), "must be an integer (ms since epoch)"});
+    if (at == v.end() || !time_from_json(*at))
+      errors.push_back({child(path, "at"), "must be an integer (ms since epoch) within 8.64e15 of 1970"});
     if (errors.size() != before || !s) continue;
     const State state_value = *s;
     e->decided = decided->get<bool>() && state_value != State::kPending;
     e->decision = e->decided ? state_value : State::kPending;
     e->fallback = e->decided ? State::kPending : state_value;
-    e->at = at->get<TimeMs>();
+    e->at = *time_from_json(*at);
   }
   if (errors.size() != before) return std::nullopt;
   return out;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/common/json_time.h"
 #include "rekindle/version.h"
 
 namespace rekindle::engine {
@@ -290,16 +291,6 @@ std::string Engine::snapshot() const {
 
 namespace {
 
-// A time in milliseconds the engine can hold (see kMaxTime), or nothing.
-std::optional<TimeMs> as_time(const json& v) {
-  if (v.is_number_unsigned()) {
-    if (v.get<uint64_t>() <= static_cast<uint64_t>(kMaxTime)) return v.get<TimeMs>();
-  } else if (v.is_number_integer()) {
-    if (v.get<TimeMs>() >= 0 && v.get<TimeMs>() <= kMaxTime) return v.get<TimeMs>();
-  }
-  return std::nullopt;
-}
-
 // One part of a snapshot, read by `parse`, its errors re-rooted under `$.key`.
 template <class T, class Parse>
 std::optional<T> snapshot_part(const json& j, const char* key, Errors& errors, Parse parse) {
@@ -354,7 +345,7 @@ UpdateResult Engine::restore(std::string_view text) {
     if (parsed_artifact.ok()) art = parsed_artifact.artifact;
   }
   std::optional<TimeMs> clock;
-  if (auto c = j.find("clock"); c == j.end() || !(c->is_null() || (clock = as_time(*c)))) {
+  if (auto c = j.find("clock"); c == j.end() || !(c->is_null() || (clock = time_from_json(*c, false)))) {
     errors.push_back({"$.clock", "must be a time in milliseconds from 0 to " + std::to_string(kMaxTime) + ", or null"});
   }
   auto prof = snapshot_part<profile::Profile>(j, "profile", errors, [](const json& v, Errors& e) {

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/artifact/artifact.h"
+#include "core/common/json_time.h"
 #include "core/rules/aggregate.h"
 
 namespace rekindle::journeys {
@@ -427,7 +428,7 @@ bool Journeys::restore(const json& j) {
     };
     const std::string* jid = str("journey");
     const std::string* id = str("id");
-    auto entered = num("entered");
+    auto entered = a.contains("entered") ? time_from_json(a["entered"]) : std::nullopt;
     auto pc = num("pc");
     if (!jid || !id || !entered || !pc || !str("arm") || !str("lastStep") || !str("lastOffer") || !str("lastProposition"))
       return false;
@@ -441,7 +442,11 @@ bool Journeys::restore(const json& j) {
     in.id = *id;
     in.entered = *entered;
     in.pc = static_cast<int>(*pc);
-    if (auto w = a.find("wake"); w != a.end() && w->is_number_integer()) in.wake = w->get<TimeMs>();
+    if (auto w = a.find("wake"); w != a.end() && !w->is_null()) {
+      auto wake = time_from_json(*w);
+      if (!wake) return false;
+      in.wake = *wake;
+    }
     in.arm = *str("arm");
     if (auto h = a.find("holdout"); h != a.end() && h->is_boolean()) in.holdout = h->get<bool>();
     in.last_step = *str("lastStep");
@@ -466,16 +471,18 @@ bool Journeys::restore(const json& j) {
   }
   std::map<std::string, TimeMs> ends;
   for (const auto& item : last_end->items()) {
-    if (!item.value().is_number_integer()) return false;
-    ends[item.key()] = item.value().get<TimeMs>();
+    auto t = time_from_json(item.value());
+    if (!t) return false;
+    ends[item.key()] = *t;
   }
   std::deque<Delivery> ds;
   for (const auto& d : *deliveries) {
-    if (!d.is_array() || d.size() != 3 || !d[0].is_number_integer() || !d[1].is_string()) return false;
+    auto at = d.is_array() && d.size() == 3 ? time_from_json(d[0]) : std::nullopt;
+    if (!at || !d[1].is_string()) return false;
     auto channel = parse_channel(d[1].get_ref<const std::string&>());
     if (!channel) return false;
     int offer = d[2].is_string() ? artifact_->catalog.find_offer(d[2].get_ref<const std::string&>()) : -1;
-    ds.push_back({d[0].get<TimeMs>(), *channel, offer});
+    ds.push_back({*at, *channel, offer});
   }
   active_ = std::move(restored);
   last_end_ = std::move(ends);

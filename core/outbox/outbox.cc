@@ -3,16 +3,12 @@
 #include <utility>
 
 #include "core/common/json_depth.h"
+#include "core/common/json_time.h"
 
 namespace rekindle::outbox {
 namespace {
 
 using nlohmann::json;
-
-bool is_time(const json& v) {
-  if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t{INT64_MAX};
-  return v.is_number_integer();
-}
 
 const std::string* string_field(const json& obj, const char* key, const std::string& path,
                                 Errors& errors, bool required = true) {
@@ -48,10 +44,10 @@ std::optional<Record> read_record(const json& v, const std::string& path, Errors
   if (const auto* purpose = string_field(v, "purpose", path, errors, /*required=*/false))
     r.purpose = *purpose;
   auto at = v.find("at");
-  if (at == v.end() || !is_time(*at)) {
-    errors.push_back({child(path, "at"), "must be an integer (ms since epoch)"});
+  if (at == v.end() || !time_from_json(*at)) {
+    errors.push_back({child(path, "at"), "must be an integer (ms since epoch) within 8.64e15 of 1970"});
   } else {
-    r.at = at->get<TimeMs>();
+    r.at = *time_from_json(*at);
   }
   auto body = v.find("body");
   if (body == v.end()) {

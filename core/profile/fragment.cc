@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/common/json_depth.h"
+#include "core/common/json_time.h"
 
 namespace rekindle::profile {
 namespace {
@@ -113,17 +114,6 @@ std::string key_problem(std::string_view key) {
   return "must be dotted segments of letters, digits, '_', '$' and '-'";
 }
 
-std::optional<TimeMs> as_time(const json& v) {
-  if (v.is_number_unsigned()) {
-    auto u = v.get<uint64_t>();
-    if (u <= static_cast<uint64_t>(kMaxTs)) return static_cast<TimeMs>(u);
-  } else if (v.is_number_integer()) {
-    auto i = v.get<int64_t>();
-    if (i >= 0 && i <= kMaxTs) return i;
-  }
-  return std::nullopt;
-}
-
 void parse_profile_id(const json& v, const std::string& path, Fragment& f, Errors& errors) {
   if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
     errors.push_back({path, std::string("must be a non-empty string, not ") +
@@ -193,7 +183,7 @@ std::optional<FieldValue> parse_field(const json& entry, const std::string& path
   }
   if (auto ts = entry.find("ts"); ts == entry.end()) {
     errors.push_back({child(path, "ts"), "is required"});
-  } else if (auto t = as_time(*ts)) {
+  } else if (auto t = time_from_json(*ts, false)) {
     fv.ts = *t;
   } else {
     errors.push_back({child(path, "ts"), ts->is_number_integer()

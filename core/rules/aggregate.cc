@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/common/json_time.h"
+
 namespace rekindle::rules {
 namespace {
 
@@ -26,17 +28,6 @@ bool compare_number(Op op, double a, double b) {
 constexpr double kMaxAmount = std::numeric_limits<double>::max();
 
 double saturated(double x) { return std::clamp(x, -kMaxAmount, kMaxAmount); }
-
-// A time of a restored state: an event's or the engine clock's, so within
-// kMaxTime of 1970 either way; anything else is damage (and would overflow).
-std::optional<TimeMs> time_from_json(const json& t) {
-  if (t.is_number_unsigned()) {
-    if (t.get<uint64_t>() <= static_cast<uint64_t>(kMaxTime)) return t.get<TimeMs>();
-  } else if (t.is_number_integer() && t.get<TimeMs>() >= -kMaxTime && t.get<TimeMs>() <= kMaxTime) {
-    return t.get<TimeMs>();
-  }
-  return std::nullopt;
-}
 
 double amount_of(const Aggregate& a, const event::Event& ev) {
   if (a.kind == AggregateKind::kCount) return 1;

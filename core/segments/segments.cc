@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/common/json_time.h"
+
 namespace rekindle::segments {
 namespace {
 
@@ -195,7 +197,7 @@ bool Segments::restore(const json& j) {
     auto since = e.find("since");
     auto aggs = e.find("aggregates");
     if (id == e.end() || !id->is_string() || rule == e.end() || !rule->is_string() || member == e.end() ||
-        !member->is_boolean() || since == e.end() || !since->is_number_integer() || aggs == e.end() ||
+        !member->is_boolean() || since == e.end() || !time_from_json(*since) || aggs == e.end() ||
         !aggs->is_array())
       return false;
     int s = artifact_->find_segment(id->get_ref<const std::string&>());
@@ -208,7 +210,7 @@ bool Segments::restore(const json& j) {
       st.aggregates.push_back(std::move(*state));
     }
     st.member = member->get<bool>();
-    st.since = since->get<TimeMs>();
+    st.since = *time_from_json(*since);
     set_deadline(static_cast<size_t>(s), std::nullopt);
     states_[static_cast<size_t>(s)] = std::move(st);
   }

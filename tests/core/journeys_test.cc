@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "core/engine/engine.h"
@@ -338,6 +339,37 @@ TEST(Journeys, ASnapshotTakenAtAnyStepContinuesIdentically) {
     }
   }
   EXPECT_GE(effects, 30u);  // the script exercises entries, tiles, dispatches and conversions
+}
+
+// Found by fuzz/snapshot_fuzzer.cc (fuzz/corpus/snapshot/finding-journey-entered-near-min.json):
+// the times of a journey's state were restored as any integer, and the next
+// step computed `entered + duration` past INT64_MIN (undefined behaviour).
+TEST(Journeys, ASnapshotWithTimesOutsideADateIsRefused) {
+  auto e = started(profile_in(false), true);
+  e.advance(kT0 + 2 * kDay);  // an instance waiting, with an email delivered
+  const std::string before = e.snapshot();
+  json good = json::parse(before);
+  ASSERT_EQ(good["journeys"]["active"].size(), 1u);
+  ASSERT_FALSE(good["journeys"]["deliveries"].empty());
+  const std::vector<json> outside = {json(std::numeric_limits<int64_t>::min()), json(-kMaxTime - 1),
+                                     json(kMaxTime + 1), json(std::numeric_limits<uint64_t>::max())};
+  for (const json& t : outside) {
+    json entered = good, wake = good, last_end = good, delivery = good;
+    entered["journeys"]["active"][0]["entered"] = t;
+    wake["journeys"]["active"][0]["wake"] = t;
+    last_end["journeys"]["lastEnd"]["cart-recovery"] = t;
+    delivery["journeys"]["deliveries"][0][0] = t;
+    for (const json& bad : {entered, wake, last_end, delivery}) {
+      auto r = e.restore(dump(bad));
+      EXPECT_FALSE(r.ok) << t;
+      EXPECT_TRUE(has_error(r.errors, "$.journeys", "")) << describe(r.errors);
+      EXPECT_EQ(e.snapshot(), before);
+    }
+  }
+  // The engine goes on as before: the SMS step at +3 days (no SMS consent here).
+  auto r = e.advance(kT0 + 4 * kDay);
+  ASSERT_TRUE(r.ok);
+  EXPECT_NE(find(r.effects, "journey.step"), nullptr);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace rekindle {
 namespace {
 
@@ -46,4 +48,13 @@ TEST(Duration, ParsesEveryUnit) {
 }
 
 }  // namespace
+// Any 64-bit time formats without overflow (an engine's snapshot may hold the
+// extremes its restore then refuses; error messages still print them).
+TEST(Iso8601, FormatsTheExtremesOfA64BitTime) {
+  EXPECT_EQ(format_iso8601(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_iso8601(kMaxTime), "275760-09-13T00:00:00.000Z");
+  EXPECT_FALSE(format_iso8601(std::numeric_limits<int64_t>::min()).empty());
+  EXPECT_FALSE(format_iso8601(std::numeric_limits<int64_t>::max()).empty());
+}
+
 }  // namespace rekindle

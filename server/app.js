@@ -351,6 +351,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
 
   app.addHook('onClose', async () => {
     await scheduler.stop();
+    await runner.close();
     dispatcher.close();
     validator.destroy();
     store.close();

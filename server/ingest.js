@@ -50,7 +50,9 @@ export class Ingest {
         result.accepted.push(record.id);
         current = this.#apply(site, deviceId, current, record, now);
       });
-      if (result.accepted.length > 0) this.store.markDirty(site, current, now);
+      // The server's own engine outputs are none of its inputs (a run reads events, feedback and
+      // fragments): storing them must not make the profile due again.
+      if (result.accepted.length > 0 && source !== 'server') this.store.markDirty(site, current, now);
     });
     return result;
   }

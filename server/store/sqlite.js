@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,12 +50,13 @@ CREATE TABLE IF NOT EXISTS profiles (
   snapshot      TEXT,
   artifact_etag TEXT,
   cursor        INTEGER NOT NULL DEFAULT 0,
-  dirty         INTEGER NOT NULL DEFAULT 0,
+  dirty         INTEGER NOT NULL DEFAULT 0,  -- changes since the last run (0: none)
+  resets        INTEGER NOT NULL DEFAULT 0,  -- times its engine state was forgotten (a merge)
   next_deadline INTEGER,
   updated       INTEGER NOT NULL,
   PRIMARY KEY (site, profile_id)
 );
-CREATE INDEX IF NOT EXISTS profiles_dirty ON profiles (dirty) WHERE dirty = 1;
+CREATE INDEX IF NOT EXISTS profiles_pending ON profiles (dirty) WHERE dirty > 0;
 CREATE INDEX IF NOT EXISTS profiles_deadline ON profiles (next_deadline) WHERE next_deadline IS NOT NULL;
 
 -- Current segment memberships as the server's engine sees them (audience export).
@@ -129,8 +130,24 @@ export class SqliteStore {
     if (!version) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
     else if (Number(version.value) > SCHEMA_VERSION) {
       throw new Error(`database ${path} has schema ${version.value}, newer than this server reads (${SCHEMA_VERSION})`);
+    } else if (Number(version.value) < SCHEMA_VERSION) {
+      this.#migrate(Number(version.value));
     }
     this.#prepare();
+  }
+
+  // Brings a database written by an older server up to SCHEMA_VERSION, in one transaction.
+  #migrate(from) {
+    this.db.transaction(() => {
+      if (from < 2) {
+        // Runs happen off the main thread now: `dirty` counts changes and `resets` merges, so a run
+        // that finishes after either knows its result is stale (see saveRun).
+        const columns = this.db.prepare('PRAGMA table_info(profiles)').all().map((c) => c.name);
+        if (!columns.includes('resets')) this.db.exec('ALTER TABLE profiles ADD COLUMN resets INTEGER NOT NULL DEFAULT 0');
+        this.db.exec('DROP INDEX IF EXISTS profiles_dirty');
+      }
+      this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema');
+    })();
   }
 
   #prepare() {
@@ -159,16 +176,20 @@ export class SqliteStore {
       ensureProfile: p(`INSERT INTO profiles (site, profile_id, updated) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
       deleteProfile: p('DELETE FROM profiles WHERE site = ? AND profile_id = ?'),
       setFragment: p('UPDATE profiles SET fragment = ?, updated = ? WHERE site = ? AND profile_id = ?'),
-      markDirty: p('UPDATE profiles SET dirty = 1, updated = ? WHERE site = ? AND profile_id = ?'),
-      saveRun: p(`UPDATE profiles SET snapshot = @snapshot, artifact_etag = @etag, cursor = @cursor, dirty = @dirty,
-                  next_deadline = @nextDeadline, updated = @updated WHERE site = @site AND profile_id = @profileId`),
-      resetRun: p(`UPDATE profiles SET snapshot = NULL, artifact_etag = NULL, cursor = 0, dirty = 1, next_deadline = NULL
+      markDirty: p('UPDATE profiles SET dirty = dirty + 1, updated = ? WHERE site = ? AND profile_id = ?'),
+      // A run's result, unless the profile was reset meanwhile; changes that arrived meanwhile keep it due.
+      saveRun: p(`UPDATE profiles SET snapshot = @snapshot, artifact_etag = @etag, cursor = @cursor,
+                  dirty = CASE WHEN dirty = @seenDirty THEN @more ELSE dirty END,
+                  next_deadline = @nextDeadline, updated = @updated
+                  WHERE site = @site AND profile_id = @profileId AND resets = @seenResets`),
+      resetRun: p(`UPDATE profiles SET snapshot = NULL, artifact_etag = NULL, cursor = 0, dirty = dirty + 1,
+                   resets = resets + 1, next_deadline = NULL
                    WHERE site = ? AND profile_id = ?`),
       // Two queries, each served by its partial index, rather than one OR that scans every profile.
-      dirtyProfiles: p('SELECT site, profile_id AS profileId FROM profiles WHERE dirty = 1 LIMIT ?'),
+      dirtyProfiles: p('SELECT site, profile_id AS profileId FROM profiles WHERE dirty > 0 LIMIT ?'),
       deadlineProfiles: p(`SELECT site, profile_id AS profileId FROM profiles
                            WHERE next_deadline IS NOT NULL AND next_deadline <= ? AND dirty = 0 ORDER BY next_deadline LIMIT ?`),
-      markAllDirty: p('UPDATE profiles SET dirty = 1 WHERE site = ?'),
+      markAllDirty: p('UPDATE profiles SET dirty = dirty + 1 WHERE site = ?'),
       insertMembership: p('INSERT INTO memberships (site, segment, profile_id, since) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET since = excluded.since'),
       members: p(`SELECT profile_id AS profileId, since FROM memberships WHERE site = ? AND segment = ? AND profile_id > ?
                   ORDER BY profile_id LIMIT ?`),
@@ -345,11 +366,19 @@ export class SqliteStore {
     this.s.resetRun.run(site, profileId);
   }
 
-  saveRun(site, profileId, { snapshot, etag, cursor, dirty, nextDeadline, memberships }, now) {
-    this.transaction(() => {
-      this.s.saveRun.run({ site, profileId, snapshot, etag, cursor, dirty: dirty ? 1 : 0, nextDeadline, updated: now });
+  /**
+   * Saves a run that started when the profile's counters were `seen` ({dirty, resets}, as
+   * getProfile read them). Returns false, saving nothing, when the profile was reset (merged)
+   * or removed meanwhile; changes that arrived meanwhile leave it due for another run.
+   */
+  saveRun(site, profileId, { snapshot, etag, cursor, more, nextDeadline, memberships, seen }, now) {
+    return this.transaction(() => {
+      const { changes } = this.s.saveRun.run({ site, profileId, snapshot, etag, cursor, more: more ? 1 : 0, nextDeadline,
+        updated: now, seenDirty: seen.dirty, seenResets: seen.resets });
+      if (changes === 0) return false;
       this.s.deleteMemberships.run(site, profileId);
       for (const m of memberships) this.s.insertMembership.run(site, m.segment, profileId, m.since);
+      return true;
     });
   }
 

@@ -77,6 +77,10 @@ export class Dispatcher {
 
     // Checked again at send time: a conversion or a cancellation may have arrived since the dispatch was queued.
     if (this.store.isInstanceEnded(site, row.instance)) return finish(S.cancelled, 'journey ended', 'instance ended before sending');
+    // A merge of two profiles replays the moved one's journeys under the surviving id, so the
+    // same message can be computed again under another dispatch id: it is sent once.
+    const twin = this.store.twinDispatch(site, row);
+    if (twin) return finish(S.suppressed, 'duplicate', `the same journey step of this profile was already sent as ${twin}`);
     const profile = this.store.getProfile(site, row.profile_id);
     const fragment = profile?.fragment ?? { fields: {} };
     const purpose = PURPOSE[row.channel];

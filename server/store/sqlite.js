@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS dispatches (
 );
 CREATE INDEX IF NOT EXISTS dispatches_due ON dispatches (status, next_try);
 CREATE INDEX IF NOT EXISTS dispatches_instance ON dispatches (site, instance);
+CREATE INDEX IF NOT EXISTS dispatches_step ON dispatches (site, profile_id, journey, step, due);
 
 -- Every delivery attempt's outcome: the feedback the reporting reads.
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -211,6 +212,10 @@ export class SqliteStore {
       getEnded: p('SELECT reason, at FROM ended_instances WHERE site = ? AND instance = ?'),
       dueDispatches: p(`SELECT * FROM dispatches WHERE status IN ('pending', 'retry') AND next_try <= ?
                         ORDER BY next_try LIMIT ?`),
+      // The same step of the same journey, due at the same time, for the same profile under another id:
+      // what a profile merge replays under the surviving profile id.
+      twinDispatch: p(`SELECT id FROM dispatches WHERE site = ? AND profile_id = ? AND journey = ? AND step = ? AND due = ?
+                       AND id <> ? AND status IN ('sending', 'sent', 'retry', 'dead') LIMIT 1`),
       claimDispatch: p(`UPDATE dispatches SET status = 'sending', attempts = attempts + 1, updated = ?
                         WHERE site = ? AND id = ? AND status IN ('pending', 'retry')`),
       finishDispatch: p(`UPDATE dispatches SET status = @status, next_try = @nextTry, reason = @reason, updated = @updated
@@ -450,6 +455,11 @@ export class SqliteStore {
   }
 
   /** Takes a dispatch for sending; false when another worker took it or it was cancelled meanwhile. */
+  /** Another dispatch of `row`'s profile for the same journey step and due time that was already attempted, or null. */
+  twinDispatch(site, row) {
+    return this.s.twinDispatch.get(site, row.profile_id, row.journey, row.step, row.due, row.id)?.id ?? null;
+  }
+
   claimDispatch(site, id, now) {
     return this.s.claimDispatch.run(now, site, id).changes === 1;
   }

@@ -134,6 +134,26 @@ test('a dispatch the page computed first is sent once, even when the server comp
   page.destroy();
 });
 
+test('a device that joins the profile after its email was sent does not get the email again', async () => {
+  // The phone's visitor gets the email; later they log in on a laptop whose profile id is smaller,
+  // so the phone's profile moves into it and its engine replays under the other id.
+  const phone = 'visitor-2';
+  await collect(s.base, batch(phone, [consentAndEmail(phone), addToCart(T0)]));
+  await s.runUntil(EMAIL_DUE + HOUR);
+  assert.equal(smtp.messages.length, 1);
+  const [first] = dispatches();
+  s.ingest.identify('shop', TREATMENT, 'email', `${phone}@example.com`);
+  assert.deepEqual(s.store.devicesOf('shop', TREATMENT), [phone, TREATMENT].sort());
+  await s.runUntil(EMAIL_DUE + 3 * HOUR);
+  assert.equal(smtp.messages.length, 1, 'the replayed journey computed the email again, and it was not sent');
+  const twin = dispatches().find((d) => d.id !== first.id && d.step === first.step);
+  assert.ok(twin, 'the replay under the merged profile id computed a dispatch of its own');
+  assert.equal(twin.due, first.due);
+  assert.equal(twin.status, 'suppressed');
+  assert.equal(twin.reason, 'duplicate');
+  assert.match(s.store.deliveriesOf('shop', twin.id).at(-1).detail, new RegExp(`already sent as ${first.id}`));
+});
+
 test('a cancellation from the page stops a queued dispatch', async () => {
   const d = { dispatch: 'dd00000000000001', channel: 'email', template: 'cart-reminder', journey: 'cart-recovery', instance: 'ii00000000000001', step: 'email', due: new Date(T0 + HOUR).toISOString() };
   await collect(s.base, batch(TREATMENT, [consentAndEmail(TREATMENT), { id: d.dispatch, kind: 'dispatch', at: T0, purpose: 'marketing.email', body: d }]));

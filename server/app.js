@@ -13,6 +13,7 @@ import { loadConfig } from './config.js';
 import { SqliteStore } from './store/sqlite.js';
 import { Ingest } from './ingest.js';
 import { Runner } from './runner.js';
+import { pageMayLink, refusal } from './identity-proof.js';
 import { Dispatcher } from './dispatcher.js';
 import { Messages } from './messages.js';
 import { Scheduler } from './scheduler.js';
@@ -61,7 +62,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
   const log = { info() {}, warn() {}, error: (fields, message) => console.error(`rekindle server: ${message}`, JSON.stringify(fields)) };
   const app = Fastify({ logger, bodyLimit: config.limits.bodyBytes, trustProxy: Boolean(config.trustProxy) });
   const appLog = logger ? app.log : log;
-  const ingest = new Ingest({ store, clock, log: appLog });
+  const ingest = new Ingest({ store, clock, log: appLog, sites: config.sites });
   const runner = new Runner({ store, ingest, clock, log: appLog });
   const messages = config.messages ? Messages.fromFile(config.messages) : new Messages({});
   const dispatcher = new Dispatcher({ store, clock, config: config.delivery, messages, log: appLog });
@@ -257,7 +258,9 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     if (errors.length > 0) return reply.code(400).send({ errors });
     const profileId = store.transaction(() => {
       let current = store.profileOfDevice(site.id, deviceId, clock.now());
-      for (const [namespace, ids] of Object.entries(request.body.identities ?? {})) {
+      // Linked only where the site trusts its pages: a fragment carries no proof (POST /v1/identify does).
+      const identities = site.trustPageIdentities === true ? request.body.identities ?? {} : {};
+      for (const [namespace, ids] of Object.entries(identities)) {
         if (namespace !== 'device') for (const id of ids) current = ingest.identify(site.id, deviceId, namespace, id);
       }
       ingest.mergeFragment(site.id, current, { fields: request.body.fields ?? {} });
@@ -271,7 +274,10 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     const site = siteOf(request);
     const errors = check('identify', request.body);
     if (errors.length > 0) return reply.code(400).send({ errors });
-    const { deviceId, namespace, id } = request.body;
+    const { deviceId, namespace, id, proof } = request.body;
+    if (!pageMayLink(site, namespace, id, proof)) {
+      return reply.code(403).send({ errors: [{ path: '$.proof', reason: refusal(site, proof) }] });
+    }
     return { profileId: ingest.identify(site.id, deviceId, namespace, id) };
   });
 

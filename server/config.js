@@ -15,9 +15,11 @@ export const DEFAULTS = Object.freeze({
   port: 8080,
   database: resolve(root, 'data/rekindle.db'),
   adminToken: null,
-  // A site: its write keys (public, in the page), the origins whose pages may send, and
-  // its artifact file (loaded at start when the database holds none for the site).
-  sites: [{ id: 'default', writeKeys: [], origins: ['*'], artifact: null }],
+  // A site: its write keys (public, in the page), the origins whose pages may send, its
+  // artifact file (loaded at start when the database holds none for the site), and which
+  // identities its pages may link (server/identity-proof.js): with a proof under
+  // identitySecret, or any when trustPageIdentities is set.
+  sites: [{ id: 'default', writeKeys: [], origins: ['*'], artifact: null, identitySecret: null, trustPageIdentities: false }],
   limits: { bodyBytes: 1024 * 1024, records: 500, importBytes: 64 * 1024 * 1024 },
   rateLimit: { max: 600, windowMs: 60_000 },
   scheduler: { enabled: true, intervalMs: 1000, batch: 100 },
@@ -52,11 +54,12 @@ function fromEnv(env) {
   if (env.REKINDLE_DB) out.database = env.REKINDLE_DB;
   if (env.REKINDLE_ADMIN_TOKEN) out.adminToken = env.REKINDLE_ADMIN_TOKEN;
   if (env.REKINDLE_MESSAGES) out.messages = env.REKINDLE_MESSAGES;
-  if (env.REKINDLE_WRITE_KEY || env.REKINDLE_ORIGINS || env.REKINDLE_ARTIFACT) {
+  if (env.REKINDLE_WRITE_KEY || env.REKINDLE_ORIGINS || env.REKINDLE_ARTIFACT || env.REKINDLE_IDENTITY_SECRET) {
     out.siteOverride = {
       ...(env.REKINDLE_WRITE_KEY ? { writeKeys: env.REKINDLE_WRITE_KEY.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
       ...(env.REKINDLE_ORIGINS ? { origins: env.REKINDLE_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
       ...(env.REKINDLE_ARTIFACT ? { artifact: env.REKINDLE_ARTIFACT } : {}),
+      ...(env.REKINDLE_IDENTITY_SECRET ? { identitySecret: env.REKINDLE_IDENTITY_SECRET } : {}),
     };
   }
   if (env.REKINDLE_SMTP_URL) {
@@ -91,6 +94,12 @@ function validate(config) {
       keys.add(key);
     }
     if (!Array.isArray(site.origins)) problems.push(`sites[${i}].origins: must be an array of origins or ["*"]`);
+    if (site.identitySecret != null && (typeof site.identitySecret !== 'string' || site.identitySecret.length < 32)) {
+      problems.push(`sites[${i}].identitySecret: must be a string of at least 32 characters, or null`);
+    }
+    if (site.trustPageIdentities !== undefined && typeof site.trustPageIdentities !== 'boolean') {
+      problems.push(`sites[${i}].trustPageIdentities: must be true or false`);
+    }
   }
   if (config.adminToken !== null && (typeof config.adminToken !== 'string' || config.adminToken.length < 16)) {
     problems.push('adminToken: must be a string of at least 16 characters');

@@ -11,8 +11,9 @@ import { canonicalJson, mergeFragments } from './fragment.js';
 const DEVICE = 'device';
 
 export class Ingest {
-  constructor({ store, clock, log }) {
+  constructor({ store, clock, log, sites = [] }) {
     this.store = store;
+    this.sites = new Map(sites.map((site) => [site.id, site]));
     this.clock = clock;
     this.log = log;
   }
@@ -38,6 +39,8 @@ export class Ingest {
       }
     });
     if (valid.length === 0) return result;
+    // A page's records carry no proof of the identities they name (see identity-proof.js).
+    const linksIdentities = this.sites.get(site)?.trustPageIdentities === true;
     this.store.transaction(() => {
       const profileId = this.store.profileOfDevice(site, deviceId, now);
       const stored = this.store.insertRecords(site, deviceId, profileId, valid, source, now);
@@ -48,7 +51,7 @@ export class Ingest {
           return;
         }
         result.accepted.push(record.id);
-        current = this.#apply(site, deviceId, current, record, now);
+        current = this.#apply(site, deviceId, current, record, now, linksIdentities);
       });
       // The server's own engine outputs are none of its inputs (a run reads events, feedback and
       // fragments): storing them must not make the profile due again.
@@ -59,12 +62,12 @@ export class Ingest {
 
   // A newly stored record's meaning for the profile; returns the profile id
   // the device belongs to afterwards (an identity can join two profiles).
-  #apply(site, deviceId, profileId, record, now) {
+  #apply(site, deviceId, profileId, record, now, linksIdentities) {
     const { body } = record;
     switch (record.kind) {
       case 'fragment': {
         let current = profileId;
-        for (const [namespace, ids] of Object.entries(body.identities ?? {})) {
+        for (const [namespace, ids] of Object.entries(linksIdentities ? body.identities ?? {} : {})) {
           if (namespace === DEVICE) continue;
           for (const id of ids) current = this.identify(site, deviceId, namespace, id);
         }

@@ -41,7 +41,8 @@ export async function startDemo({
         ...(port !== undefined ? { port } : {}),
         database: database ?? env.REKINDLE_DB ?? DEFAULT_DATABASE,
         // The store is served by this server, so its origin is this server's; the write key is public.
-        sites: [{ id: DEMO_SITE, writeKeys: [DEMO_WRITE_KEY], origins: ['*'], artifact: DEMO_ARTIFACT }],
+        // The demo has no backend to sign identities: the email a visitor leaves is trusted.
+        sites: [{ id: DEMO_SITE, writeKeys: [DEMO_WRITE_KEY], origins: ['*'], artifact: DEMO_ARTIFACT, trustPageIdentities: true }],
         messages: DEMO_MESSAGES,
         scheduler: { enabled: true, intervalMs: schedulerIntervalMs, batch: 100 },
         delivery: {

@@ -80,7 +80,9 @@ export async function startServer({ smtp = null, sms = null, overrides = {}, sit
   const config = {
     database: join(dir, 'rekindle.db'),
     adminToken: ADMIN,
-    sites: sites ?? [{ id: 'shop', writeKeys: [KEY], origins: ['https://shop.example'], artifact: ARTIFACT }],
+    // The pages of these tests link identities as a trusted page would; tests/server/profiles.test.js
+    // covers a site that requires proofs.
+    sites: sites ?? [{ id: 'shop', writeKeys: [KEY], origins: ['https://shop.example'], artifact: ARTIFACT, trustPageIdentities: true }],
     scheduler: { enabled: false, batch: 100 },
     delivery: {
       smtp: smtp ? { host: '127.0.0.1', port: smtp.port, from: 'Shop <shop@example.com>', timeoutMs: 5000 } : null,

@@ -77,16 +77,68 @@ function failure(reason) {
   return { ok: false, duplicate: false, late: false, eventId: '', errors: [{ path: '$', reason }], transitions: [] };
 }
 
+// The module's calls that can change the engine's state, with the types of
+// their arguments (wasm/engine_bindings.cc). The others (_decide, _pending,
+// _snapshot, _segments, _nextDeadline and the counters) only read it:
+// decide() ticks a copy of the clock, it does not move it. _restore replaces
+// the state and is the host's own doing.
+const STATE_CALLS = Object.freeze({
+  _ingest: ['string', 'number'],
+  _loadArtifact: ['string', 'number'],
+  _setAttributes: ['string', 'number'],
+  _identify: ['string', 'string', 'number'],
+  _setConsent: ['string', 'number'],
+  _advance: ['number'],
+  _ack: ['string'],
+});
+
+const isStateCall = (method) => Object.prototype.hasOwnProperty.call(STATE_CALLS, method);
+
+// Why [method, args] is not a state-changing call this module can make, or null.
+function stateCallProblem(method, args) {
+  if (typeof method !== 'string' || !isStateCall(method)) return `"${String(method).slice(0, 40)}" is not an engine call that changes the state`;
+  const types = STATE_CALLS[method];
+  if (!Array.isArray(args) || args.length !== types.length) return `${method} takes ${types.length} argument(s)`;
+  for (let i = 0; i < types.length; ++i) {
+    if (typeof args[i] !== types[i]) return `argument ${i + 1} of ${method} is ${describeType(args[i])}, not a ${types[i]}`;
+  }
+  return null;
+}
+
 /**
  * Loads the engine with the given module options (wasmBinary or locateFile)
  * and returns the public API object.
+ *
+ * `internal` (not public API; the page runtime's write-ahead journal uses
+ * it): when given, `internal.onCall(method, args, result)` is called after
+ * every module call that can change the state, with the exact arguments it
+ * was given (the event JSON text with its generated id and timestamp, the
+ * `now` used), and `internal.replay(method, args)` is set: it makes such a
+ * call again, without reporting it, so that replaying the calls in order on
+ * an engine at the same state reproduces the same state (the engine is a
+ * deterministic function of its inputs). `internal.callProblem(method, args)`
+ * says why a call cannot be replayed, or returns null.
  */
-export async function createWithModule(options, moduleOptions) {
+export async function createWithModule(options, moduleOptions, internal = null) {
   validateOptions(options);
   const now = options.now ?? (() => Date.now());
   const wasm = await createRekindleModule(moduleOptions);
   let engine = new wasm._Engine(options.deviceId ?? '');
-  const call = (method, ...args) => JSON.parse(engine[method](...args));
+  const onCall = typeof internal?.onCall === 'function' ? internal.onCall : null;
+  const call = (method, ...args) => {
+    const result = JSON.parse(engine[method](...args));
+    if (onCall && isStateCall(method)) onCall(method, args, result);
+    return result;
+  };
+  if (internal) {
+    internal.callProblem = stateCallProblem;
+    internal.replay = (method, args) => {
+      const problem = stateCallProblem(method, args);
+      if (problem !== null) throw new TypeError(`rekindle: cannot replay: ${problem}`);
+      if (engine === null) throw new Error(`rekindle: ${method}() replayed after destroy()`);
+      engine[method](...args);
+    };
+  }
 
   if (options.artifact !== undefined) {
     const loaded = call('_loadArtifact', JSON.stringify(options.artifact), now());
@@ -181,7 +233,11 @@ export async function createWithModule(options, moduleOptions) {
     ack(ids) {
       alive('ack');
       if (!Array.isArray(ids)) throw new TypeError('rekindle: ack(ids) needs an array of record ids');
-      return engine._ack(JSON.stringify(ids.filter((id) => typeof id === 'string')));
+      const text = JSON.stringify(ids.filter((id) => typeof id === 'string'));
+      const n = engine._ack(text);
+      // Even when no record left, the ids are remembered (the state changed).
+      onCall?.('_ack', [text], n);
+      return n;
     },
 
     /** Processes every deadline up to `at` (default: now); transitions carry their true times. */

@@ -86,6 +86,35 @@ const DISPLAY_MEMORY = 200;        // propositions whose counted display the dev
 const OUTBOX_MAX_RECORDS = 5000;
 const OUTBOX_MAX_BYTES = 2 * 1024 * 1024;
 const ARTIFACT_TIMEOUT_MS = 10000;
+// The stored journal (see createPageRekindle). A turn writes only the engine
+// calls it made; the whole snapshot is written again (and the journal
+// emptied) once the journal passes one of these bounds. A snapshot costs one
+// engine.snapshot() of the whole state and its write: about 85 ms with a
+// 10,000-event history in Chromium (bench/RESULTS.md, section 4), one long
+// task. A journal entry costs a few hundred bytes and no snapshot, but a
+// reload and the other tabs replay the journal, each call about as costly as
+// when it was made (50 µs median, a few ms at worst, for an event with that
+// history). 100 entries amortize the snapshot to under 1 ms a turn and keep
+// the replay on reload to a fraction of the restore of the snapshot itself
+// (hundreds of ms for that history); 256 K characters bound what the journal
+// adds to storage and replay when the calls are large (big events or
+// attributes, long lists of acknowledged ids).
+const JOURNAL_MAX_ENTRIES = 100;
+const JOURNAL_MAX_CHARS = 256 * 1024;
+// Past the bounds the snapshot is written when the page is idle (under the
+// lock, in a turn of its own), at the latest after this long; past twice the
+// bounds (a page too busy to be idle) the turn that writes an entry writes it.
+const COMPACT_IDLE_TIMEOUT_MS = 2000;
+// A stored journal longer than this is damaged (compaction keeps it far shorter); it is not read further.
+const JOURNAL_MAX_CHAIN = 4 * JOURNAL_MAX_ENTRIES;
+const JOURNAL_PREFIX = 'journal:';
+// The calls applied since the last write are kept so that they can be applied
+// again on top of another tab's newer state. While writes fail (a full quota)
+// they pile up: past these bounds they are let go, and a newer state from
+// another tab then replaces this tab's unsaved changes (its acknowledgements
+// are applied again), as when a write fails for good.
+const UNSAVED_MAX_CALLS = 5000;
+const UNSAVED_MAX_CHARS = 4 * 1024 * 1024;
 const TILE_EFFECTS = new Set(['offer.show', 'offer.withdraw', 'consent.changed']);
 const UNCHANGED = Object.freeze({ unchanged: true, effects: Object.freeze([]) });
 
@@ -130,19 +159,66 @@ function displayEntries(value) {
   return value.filter((e) => Array.isArray(e) && typeof e[0] === 'string' && Number.isFinite(e[1]));
 }
 
+// Counts a display of `proposition` at `at` in `map`, which keeps the latest DISPLAY_MEMORY.
+function countDisplay(map, proposition, at) {
+  map.delete(proposition);
+  map.set(proposition, at);
+  if (map.size > DISPLAY_MEMORY) map.delete(map.keys().next().value);
+}
+
+// The size of a recorded engine call, in characters (numbers count 8).
+function callChars(call) {
+  let n = 8;
+  for (const part of call) n += typeof part === 'string' ? part.length : 8;
+  return n;
+}
+
+// Why a stored journal entry cannot be replayed as version `expected`, or null.
+function entryProblem(entry, expected, callProblem) {
+  if (entry === undefined) return 'is missing';
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+    return `is ${entry === null ? 'null' : Array.isArray(entry) ? 'an array' : typeof entry}, not an object`;
+  }
+  if (entry.version !== expected) return `has "version" ${JSON.stringify(entry.version) ?? 'undefined'}, not ${expected}`;
+  if (!Array.isArray(entry.calls)) return 'has no "calls" list';
+  for (let i = 0; i < entry.calls.length; ++i) {
+    const call = entry.calls[i];
+    const problem = Array.isArray(call) ? callProblem(call[0], call.slice(1)) : 'is not a list';
+    if (problem !== null) return `has a damaged call at calls[${i}] (${problem})`;
+  }
+  if (entry.displays !== undefined && !Array.isArray(entry.displays)) return 'has a "displays" that is not a list';
+  return null;
+}
+
 /**
  * Creates the page runtime; resolves once state is restored, the deadlines
  * that passed while the page was closed are processed at their true times,
  * and tiles are rendered.
  *
- * State lives in storage as one record (the engine snapshot, a version, and
- * the displays counted on this device). Every change runs in a "turn" under a
- * lock shared by the tabs of the site: the turn first takes the stored state
- * when another tab wrote a newer one, applies the changes queued in this tab
- * (coalesced: one turn for a burst), writes the record before releasing the
- * lock and announces the new version. So the stored state is current whenever
- * the lock is free, no tab overwrites another's changes, and a tab that
- * closes right after a change has already saved it.
+ * Every change runs in a "turn" under a lock shared by the tabs of the site:
+ * the turn first brings this tab to the latest stored version when another
+ * tab wrote a newer one, applies the changes queued in this tab (coalesced:
+ * one turn for a burst), writes them before releasing the lock and announces
+ * the new version. So the stored state is current whenever the lock is free,
+ * no tab overwrites another's changes, and a tab that closes right after a
+ * change has already saved it.
+ *
+ * What is stored is a write-ahead journal on a snapshot. `snapshot` holds
+ * the whole engine state at version `base`; `journal:<v>` holds what version
+ * v changed: the engine calls of its turn with their exact arguments (the
+ * event text with its generated id and timestamp, the `now` used; captured
+ * by web/runtime.js as they reach the module), and the displays counted on
+ * this device when they changed. A turn writes one entry together with
+ * `version` in one transaction, which costs no snapshot of the state. The
+ * engine is deterministic given its inputs, so replaying the entries after
+ * the snapshot, in order, reproduces the state exactly: a reload restores the
+ * snapshot and replays the journal, another tab replays the entries it has
+ * not seen. The whole snapshot is written again, and the journal emptied in
+ * the same transaction, when the journal passes its bounds (when the page is
+ * idle), when an artifact is loaded, when the page is hidden or destroyed,
+ * and when an entry cannot be written or the stored state cannot take one
+ * (damaged, lost). A damaged snapshot or journal is reported and replaced,
+ * never fatal.
  */
 // Placements stay hidden (not removed: layout is kept) until the first
 // decision is rendered, so a visitor never sees the fallback swap to an offer.
@@ -186,9 +262,11 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   const deviceId = options.deviceId ?? stableDeviceId(name);
   const key = `${name}:${deviceId}`;
   const store = await openStore({ name: key, kind: options.storage ?? 'indexeddb', onWarning: (m) => console.warn(`rekindle: ${m}`) });
+  // Every engine call that changes the state, as it happens (web/runtime.js).
+  const calls = { onCall: recordCall };
   let engine;
   try {
-    engine = await createWithModule({ deviceId, now }, moduleOptions);
+    engine = await createWithModule({ deviceId, now }, moduleOptions, calls);
   } catch (err) {
     store.close();
     throw err;
@@ -204,9 +282,16 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   // Handlers given as an option see every effect, those of the start-up too.
   for (const [type, handler] of Object.entries(options.on ?? {})) listen(type, handler);
 
-  let version = 0;              // the stored version this tab's state is, or was built on
+  let version = 0;              // the stored version this tab's state is (with `unsaved` applied on it)
+  let base = 0;                 // the version of the stored snapshot the journal builds on; 0: none
+  let journalChars = 0;         // the size of the stored journal entries after `base` (callChars)
+  let unsaved = [];             // engine calls applied since `version`, in order; null: too many to keep
+  let unsavedChars = 0;
+  let artifactLoaded = false;   // an artifact was loaded since the last write: the next one is a snapshot
+  let compactWanted = false;    // the next write is a snapshot (page hidden, journal past its bounds)
+  let idle = null;              // the scheduled compaction: { cancel() }
   let pulled = false;           // the stored state was read once
-  let dirty = false;            // a change is not in storage (damaged record, failed write)
+  let dirty = false;            // the stored state cannot take a journal entry (damaged, lost, unreadable)
   let destroyed = false;        // destroy() was called: the API refuses
   let torn = false;             // the engine is freed
   let destroying = null;
@@ -217,6 +302,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   let displays = new Map();     // proposition -> when a tab of this device counted its display
   let dropped = 0;              // outbox drops already reported (by any tab of the device)
   const shownSince = new Map(); // proposition -> since when this tab shows it
+  const displayChanges = new Map(); // displays counted since the last write
   const acked = new Set();      // record ids the server acknowledged since the last write
   const queue = [];             // changes waiting for the next turn
   let turnQueued = false;
@@ -234,49 +320,220 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     }
   }
 
-  // Takes the stored state when it is newer than this tab's (always at the
-  // first call). Returns true when the engine's state was replaced. A damaged
-  // record is reported and left for the next write to replace.
+  // --- persistence: the journal and the snapshot (see the comment above) ---
+
+  const where = store.kind === 'indexeddb' ? `IndexedDB database "${key}", object store "state"` : 'memory';
+
+  // A call the engine made that changed its state (or may have): kept until written.
+  function recordCall(method, args, result) {
+    // A refused artifact is refused before anything changes (engine.cc load_artifact).
+    if (method === '_loadArtifact') {
+      if (!result?.ok) return;
+      artifactLoaded = true;
+    }
+    if (unsaved === null) return;
+    const call = [method, ...args];
+    unsaved.push(call);
+    unsavedChars += callChars(call);
+    if (unsaved.length > UNSAVED_MAX_CALLS || unsavedChars > UNSAVED_MAX_CHARS) {
+      unsaved = null;
+      unsavedChars = 0;
+    }
+  }
+
+  const hasChanges = () => unsaved === null || unsaved.length > 0 || displayChanges.size > 0;
+
+  // Applies the calls recorded since the last write again, after the state was
+  // replaced by a newer stored one: this tab's changes go on top of the other
+  // tabs' (their effects were emitted when they were first made).
+  function reapplyUnsaved() {
+    for (const [proposition, at] of displayChanges) countDisplay(displays, proposition, at);
+    if (unsaved !== null) {
+      for (const [method, ...args] of unsaved) calls.replay(method, args);
+      return;
+    }
+    // Too many to keep: this tab's unsaved changes give way to the stored
+    // state, except the acknowledgements (recorded anew from here).
+    unsaved = [];
+    unsavedChars = 0;
+    if (acked.size > 0) engine.ack([...acked]);
+  }
+
+  // The journal entries of versions from..to, read in one transaction.
+  function readEntries(from, to) {
+    const keys = [];
+    for (let v = from; v <= to; ++v) keys.push(`${JOURNAL_PREFIX}${v}`);
+    return keys.length === 0 ? Promise.resolve([]) : store.getMany(keys);
+  }
+
+  // The longest run of `entries` (versions from, from+1, ...) that can be
+  // replayed, and why the next one cannot.
+  function soundPrefix(entries, from) {
+    for (let i = 0; i < entries.length; ++i) {
+      const problem = entryProblem(entries[i], from + i, calls.callProblem);
+      if (problem !== null) return { count: i, problem };
+    }
+    return { count: entries.length, problem: null };
+  }
+
+  // Replays entries on the engine, their effects discarded. Returns how many
+  // were applied and, when one threw, why.
+  function replay(entries) {
+    for (let i = 0; i < entries.length; ++i) {
+      const entry = entries[i];
+      try {
+        for (const [method, ...args] of entry.calls) calls.replay(method, args);
+      } catch (err) {
+        return { count: i, problem: `cannot be replayed (${describe(err)})` };
+      }
+      if (entry.displays !== undefined) displays = new Map(displayEntries(entry.displays));
+      if (Number.isSafeInteger(entry.dropped)) dropped = Math.max(dropped, entry.dropped);
+      journalChars += entry.calls.reduce((n, call) => n + callChars(call), 0);
+    }
+    return { count: entries.length, problem: null };
+  }
+
+  // Brings this tab's state to the latest stored version (always reads it at
+  // the first call). Returns true when the engine's state was replaced or
+  // moved on. Only the `version` and `base` keys are read when nothing
+  // changed; the entries another tab wrote are replayed when this tab is at a
+  // version they build on, and the snapshot is restored otherwise.
   async function pull() {
     const first = !pulled;
     pulled = true;
-    let stored;
+    let head;
+    try {
+      head = await store.getMany(['version', 'base']);
+    } catch (err) {
+      report(new Error(`stored state cannot be read (${describe(err)}); ${first ? 'starting fresh' : 'this tab goes on with its own'}`));
+      if (!first) dirty = true;
+      return false;
+    }
+    const [storedVersion, storedBase] = head.map((v) => (Number.isSafeInteger(v) && v >= 0 ? v : null));
     if (!first) {
-      try {
-        stored = await store.get('version');
-      } catch (err) {
-        report(new Error(`stored state cannot be read (${describe(err)}); this tab goes on with its own`));
+      if (storedVersion === version) {
+        // Another tab may have written the snapshot of this very version.
+        if (storedBase !== null && storedBase > base && storedBase <= version) {
+          base = storedBase;
+          journalChars = 0;
+        }
         return false;
       }
-      if (!Number.isSafeInteger(stored) || stored <= version) return false;
+      if (storedVersion === null || storedVersion < version) {
+        // The store no longer holds what this tab wrote (cleared by the
+        // browser or the visitor): the next write is a whole snapshot.
+        if (storedVersion !== null || version > 0) dirty = true;
+        return false;
+      }
+      // Another tab wrote: replay its entries when this tab's state is exactly
+      // the version they build on (nothing unsaved, the snapshot not newer).
+      const exact = () => !dirty && unsaved !== null && unsaved.length === 0 && displayChanges.size === 0;
+      if (exact() && storedBase !== null && storedBase <= version && base > 0 && storedVersion - version <= JOURNAL_MAX_CHAIN) {
+        let entries = null;
+        try {
+          entries = await readEntries(version + 1, storedVersion);
+        } catch {
+          entries = null;  // the full path below reads again and reports
+        }
+        if (entries !== null && exact() && soundPrefix(entries, version + 1).problem === null) {
+          const done = replay(entries);
+          if (done.problem === null) {
+            version = storedVersion;
+            if (storedBase > base) base = storedBase;
+            return true;
+          }
+          // Replayed in part: the full path below restores and replays again.
+        }
+      }
     }
+    return pullSnapshot(first, storedVersion);
+  }
+
+  // Restores the stored snapshot and replays the journal after it, then this
+  // tab's unsaved calls. A damaged snapshot is reported and left for the next
+  // write to replace; a damaged or missing entry is reported, and the state
+  // of the entries before it is used and written again.
+  async function pullSnapshot(first, storedVersion) {
+    const replacement = first ? 'a fresh state' : "this tab's state";
     let saved;
     try {
       saved = await store.get('snapshot');
     } catch (err) {
       report(new Error(`stored state cannot be read (${describe(err)}); ${first ? 'starting fresh' : 'this tab goes on with its own'}`));
+      if (!first) dirty = true;
       return false;
     }
-    if (saved === undefined) return false;
-    const problem = recordProblem(saved);
+    if (saved === undefined) {
+      if (storedVersion === null || storedVersion === 0) return false;  // nothing stored yet
+      report(new Error(`stored state is damaged (version ${storedVersion} is stored without its snapshot, in ${where}); it is replaced by ${replacement}`));
+      version = Math.max(version, storedVersion);
+      dirty = true;
+      return false;
+    }
+    let problem = recordProblem(saved);
+    // Read the journal after the snapshot before changing anything.
+    const target = Math.max(storedVersion ?? 0, problem === null ? saved.version : 0);
+    let entries = [];
+    let chainProblem = null;
+    if (problem === null && target > saved.version) {
+      const last = Math.min(target, saved.version + JOURNAL_MAX_CHAIN);
+      try {
+        entries = await readEntries(saved.version + 1, last);
+      } catch (err) {
+        chainProblem = `cannot be read (${describe(err)})`;
+        entries = [];
+      }
+      const sound = soundPrefix(entries, saved.version + 1);
+      if (sound.problem !== null) {
+        chainProblem = sound.problem;
+        entries = entries.slice(0, sound.count);
+      } else if (chainProblem === null && last < target) {
+        chainProblem = `is beyond the longest journal kept (${JOURNAL_MAX_CHAIN} entries)`;
+      }
+    }
+    // From here on nothing waits: the calls recorded meanwhile are re-applied too.
     const restored = problem === null ? engine.restore(saved.snapshot) : null;
-    if (problem !== null || !restored.ok) {
-      report(new Error(`stored state is damaged (${problem ?? errorList(restored.errors)}); it is replaced by a fresh state`));
-      if (stored === undefined) stored = await store.get('version').catch(() => 0);
-      version = Math.max(version, Number.isSafeInteger(saved?.version) ? saved.version : 0, Number.isSafeInteger(stored) ? stored : 0);
+    if (problem === null && !restored.ok) problem = errorList(restored.errors);
+    if (problem !== null) {
+      report(new Error(`stored state is damaged (${problem}); it is replaced by ${replacement}`));
+      version = Math.max(version, Number.isSafeInteger(saved?.version) ? saved.version : 0, storedVersion ?? 0);
       dirty = true;
       return false;
     }
     version = saved.version;
+    base = saved.version;
+    journalChars = 0;
     displays = new Map(displayEntries(saved.displays));
-    dropped = Math.max(dropped, outboxDropped(saved.snapshot) ?? 0);
+    dropped = Math.max(dropped, Number.isSafeInteger(saved.dropped) ? saved.dropped : outboxDropped(saved.snapshot) ?? 0);
+    let done = replay(entries);
+    if (done.problem !== null) {
+      // A call threw half way: start again from the snapshot, up to that entry.
+      const failed = done;
+      engine.restore(saved.snapshot);
+      journalChars = 0;
+      displays = new Map(displayEntries(saved.displays));
+      done = replay(entries.slice(0, failed.count));
+      chainProblem = failed.problem;
+      entries = entries.slice(0, failed.count);
+    }
+    version = saved.version + entries.length;
+    dirty = false;
+    if (chainProblem !== null) {
+      const bad = version + 1;
+      report(new Error(`the stored journal is damaged: entry "${JOURNAL_PREFIX}${bad}" (${where}) ${chainProblem}; `
+        + `the changes of version${bad === target ? ` ${bad}` : `s ${bad} to ${target}`} are lost, the state of version ${version} is used and stored again`));
+      version = target;
+      dirty = true;
+    }
+    reapplyUnsaved();
     return true;
   }
 
   // Records dropped unsent because the outbox was full (the server was out of
-  // reach for long) are reported once. Only an outbox at one of its bounds can
-  // drop, so a smaller state is not parsed (UTF-8 takes at most 3 bytes per
-  // UTF-16 unit, and the bodies are part of the snapshot).
+  // reach for long) are reported once, when the snapshot is written (the
+  // count is part of it). Only an outbox at one of its bounds can drop, so a
+  // smaller state is not parsed (UTF-8 takes at most 3 bytes per UTF-16
+  // unit, and the bodies are part of the snapshot).
   function reportDrops(snapshot) {
     if (engine.stats().outbox < OUTBOX_MAX_RECORDS && snapshot.length * 3 < OUTBOX_MAX_BYTES) return;
     const n = outboxDropped(snapshot);
@@ -285,26 +542,127 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     dropped = n;
   }
 
-  // Writes the state (with the acknowledgements received meanwhile) as the next version.
-  async function save() {
-    if (acked.size > 0) {
-      engine.ack([...acked]);
-      acked.clear();
-    }
+  // What is about to be written leaves the unsaved lists; `restore()` puts it
+  // back in front of what was recorded meanwhile when the write fails.
+  function takeUnsaved() {
+    const taken = { calls: unsaved, chars: unsavedChars, displays: new Map(displayChanges), acked: [...acked] };
+    unsaved = [];
+    unsavedChars = 0;
+    displayChanges.clear();
+    acked.clear();
+    taken.restore = () => {
+      if (taken.calls === null || unsaved === null) {
+        unsaved = null;
+        unsavedChars = 0;
+      } else {
+        unsaved = taken.calls.concat(unsaved);
+        unsavedChars += taken.chars;
+        if (unsaved.length > UNSAVED_MAX_CALLS || unsavedChars > UNSAVED_MAX_CHARS) {
+          unsaved = null;
+          unsavedChars = 0;
+        }
+      }
+      for (const [p, at] of taken.displays) if (!displayChanges.has(p)) displayChanges.set(p, at);
+      for (const id of taken.acked) acked.add(id);
+    };
+    return taken;
+  }
+
+  // Writes the calls since the last write as the next version's journal entry.
+  async function writeEntry() {
     const next = version + 1;
-    const record = { version: next, snapshot: engine.snapshot(), savedAt: now(), displays: [...displays] };
-    reportDrops(record.snapshot);
-    dirty = false;
+    const taken = takeUnsaved();
+    const entry = { version: next, calls: taken.calls, savedAt: now(), dropped };
+    if (taken.displays.size > 0) entry.displays = [...displays];
     try {
-      await store.putAll([['snapshot', record], ['version', next]]);
+      await store.putAll([[`${JOURNAL_PREFIX}${next}`, entry], ['version', next]]);
     } catch (err) {
-      dirty = true;
+      taken.restore();
+      return err;
+    }
+    version = next;
+    journalChars += taken.chars;
+    sync.announce({ version });
+    return null;
+  }
+
+  // Writes the whole state as a snapshot and deletes the journal, in one
+  // transaction: as the next version when something changed, as the current
+  // one when it only compacts the journal.
+  async function writeSnapshot() {
+    const bump = dirty || hasChanges();
+    const next = bump ? version + 1 : version;
+    const taken = takeUnsaved();
+    const wasDirty = dirty;
+    const wasArtifact = artifactLoaded;
+    const snapshot = engine.snapshot();
+    reportDrops(snapshot);
+    const record = { version: next, snapshot, savedAt: now(), displays: [...displays], dropped };
+    dirty = false;
+    artifactLoaded = false;
+    try {
+      await store.putAll([['snapshot', record], ['base', next], ['version', next]], { deletePrefix: JOURNAL_PREFIX });
+    } catch (err) {
+      taken.restore();
+      dirty = dirty || wasDirty;
+      artifactLoaded = artifactLoaded || wasArtifact;
       report(new Error(`state cannot be saved (${describe(err)}); it is kept in memory`));
       return false;
     }
     version = next;
-    sync.announce({ version });
+    base = next;
+    journalChars = 0;
+    compactWanted = false;
+    idle?.cancel();
+    idle = null;
+    if (bump) sync.announce({ version });
     return true;
+  }
+
+  // The journal is past its bounds: write the snapshot when the page is idle.
+  function scheduleCompaction() {
+    if (idle !== null || destroyed) return;
+    const run = () => {
+      idle = null;
+      requestCompaction('compacting the stored journal');
+    };
+    if (typeof globalThis.requestIdleCallback === 'function') {
+      const handle = globalThis.requestIdleCallback(run, { timeout: COMPACT_IDLE_TIMEOUT_MS });
+      idle = { cancel: () => globalThis.cancelIdleCallback(handle) };
+    } else {
+      const handle = setTimeout(run, 0);
+      idle = { cancel: () => clearTimeout(handle) };
+    }
+  }
+
+  // A turn of its own that writes the snapshot, if there is a journal (or a change) to fold into it.
+  function requestCompaction(what) {
+    if (destroyed || !(dirty || hasChanges() || version > base)) return;
+    compactWanted = true;
+    internal(() => UNCHANGED, what);
+  }
+
+  // Writes what changed since the last write: a journal entry when the stored
+  // state can take one, the whole snapshot otherwise (and when asked to
+  // compact, or when the entry cannot be written). Returns false when nothing
+  // could be written (reported; the changes stay in memory and are written
+  // at the next turn).
+  async function save() {
+    const compact = compactWanted || version - base >= 2 * JOURNAL_MAX_ENTRIES || journalChars >= 2 * JOURNAL_MAX_CHARS;
+    const chain = !dirty && unsaved !== null && base > 0 && !artifactLoaded;
+    if (chain && hasChanges() && !compact) {
+      const failed = await writeEntry();
+      if (failed === null) {
+        if (version - base >= JOURNAL_MAX_ENTRIES || journalChars >= JOURNAL_MAX_CHARS) scheduleCompaction();
+        return true;
+      }
+      // The entry was not written (nothing was): try the whole snapshot.
+    }
+    if (!dirty && !hasChanges() && !artifactLoaded && !(compact && version > base)) {
+      compactWanted = false;
+      return true;
+    }
+    return writeSnapshot();
   }
 
   // One turn: the latest state, every change queued in this tab, one write.
@@ -330,7 +688,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
           done.push({ item, error });
         }
       }
-      if (work || dirty || acked.size > 0) await save();
+      await save();
       let show = restored;
       for (const { item, result, error } of done) {
         settled.add(item);
@@ -344,8 +702,12 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
         item.resolve(result);
       }
       if (show) render();
-      armTimer();
-      if (work || restored) transport?.schedule();
+      // A turn that changed nothing (a write of acknowledgements or of the
+      // snapshot) leaves the deadline timer as it is.
+      if (work || restored) {
+        armTimer();
+        transport?.schedule();
+      }
     } catch (err) {
       for (const item of batch) if (!settled.has(item)) item.reject(err);
       report(new Error(`a state change failed: ${describe(err)}`));
@@ -433,9 +795,9 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       if (counted !== undefined && counted >= since) return UNCHANGED;
       const result = engine.track('decisioning.propositionDisplay', fields);
       if (result.ok && !result.duplicate) {
-        displays.delete(info.proposition);
-        displays.set(info.proposition, now());
-        if (displays.size > DISPLAY_MEMORY) displays.delete(displays.keys().next().value);
+        const at = now();
+        countDisplay(displays, info.proposition, at);
+        countDisplay(displayChanges, info.proposition, at);
       }
       return result;
     }, 'recording a display');
@@ -449,12 +811,14 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       source: {
         pending: (max, bytes) => (torn ? [] : engine.pending(max, bytes)),
         // Acknowledged records leave the outbox at once (so they are not sent
-        // again) and for good at the next write, re-applied on whatever state
-        // that turn takes from storage.
+        // again) and for good at the next write (the call is journaled like
+        // any other), re-applied on whatever state that turn takes from storage.
         ack: (ids) => {
           if (torn) return 0;
           const n = engine.ack(ids);
-          if (n > 0) {
+          // Even when none was held any more, the ids are remembered (so that
+          // they are not queued again): that is a change to write too.
+          if (ids.length > 0) {
             for (const id of ids) acked.add(id);
             internal(() => UNCHANGED, 'saving acknowledgements');
           }
@@ -624,15 +988,19 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       destroying = (async () => {
         clearTimeout(timer);
         timer = null;
+        idle?.cancel();
+        idle = null;
         stopAutoTrack?.();
         stopAutoTrack = null;
         removeListeners();
         artifactFetch?.abort(new Error('destroyed'));
         transport?.stop();
         try {
+          // The journal is folded into a snapshot: the next visit restores it without replaying.
           await sync.withLock(async () => {
-            if (dirty || acked.size > 0) {
+            if (dirty || hasChanges() || version > base) {
               await pull();
+              compactWanted = true;
               await save();
             }
           });
@@ -690,18 +1058,21 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
 
   // Catch up when the page becomes visible again, or comes back from the
   // back/forward cache (timers may have slept); retry delivery when the
-  // network returns; beacon what waits when the page goes away (the state is
-  // already saved: every turn writes it).
+  // network returns; beacon what waits when the page goes away. The state is
+  // already saved (every turn writes its journal entry); a page that is
+  // hidden or goes away writes the snapshot, so the next visit or the other
+  // tabs replay no journal.
   const catchUp = () => internal(() => engine.advance(now()), 'catching up');
   const onVisible = () => {
     if (document.visibilityState === 'visible') catchUp();
+    else if (document.visibilityState === 'hidden') requestCompaction('saving');
   };
   const onShow = (event) => {
     if (event.persisted) catchUp();
   };
   const onOnline = () => transport?.online();
   const onHide = () => {
-    if (dirty || acked.size > 0) internal(() => UNCHANGED, 'saving');
+    requestCompaction('saving');
     transport?.beacon();
   };
   if (typeof document !== 'undefined') document.addEventListener('visibilitychange', onVisible);

@@ -1,9 +1,10 @@
-// Where the page keeps the engine snapshot (which holds the outbox) and the
-// cached artifact: IndexedDB, or memory with a clear warning when IndexedDB
-// is unavailable (private modes, blocked storage, sandboxed frames). A damaged
-// store is reported and replaced, never fatal: a database without our object
-// store is upgraded to have one, and a connection another tab asks to close
-// is closed and reopened on the next use.
+// Where the page keeps its state (the engine snapshot, which holds the
+// outbox, and the journal of changes written since it; web/page/rekindle.js)
+// and the cached artifact: IndexedDB, or memory with a clear warning when
+// IndexedDB is unavailable (private modes, blocked storage, sandboxed frames).
+// A damaged store is reported and replaced, never fatal: a database without
+// our object store is upgraded to have one, and a connection another tab asks
+// to close is closed and reopened on the next use.
 
 const STORE = 'state';
 const OPEN_TIMEOUT_MS = 5000;
@@ -70,10 +71,16 @@ export function memoryStore(reason) {
     async get(key) {
       return data.get(key);
     },
+    async getMany(keys) {
+      return keys.map((key) => data.get(key));
+    },
     async put(key, value) {
       data.set(key, value);
     },
-    async putAll(entries) {
+    async putAll(entries, { deletePrefix } = {}) {
+      if (deletePrefix !== undefined) {
+        for (const key of [...data.keys()]) if (typeof key === 'string' && key.startsWith(deletePrefix)) data.delete(key);
+      }
       for (const [key, value] of entries) data.set(key, value);
     },
     async delete(key) {
@@ -138,19 +145,42 @@ export async function openStore({ name = 'rekindle', kind = 'indexeddb', indexed
     async get(key) {
       return request((await objectStore('readonly')).get(key));
     },
+    /** The values of `keys` (undefined where there is none), read in one transaction. */
+    async getMany(keys) {
+      const store = await objectStore('readonly');
+      return Promise.all(keys.map((key) => request(store.get(key))));
+    },
     async put(key, value) {
       return this.putAll([[key, value]]);
     },
-    /** Writes every [key, value] in one transaction; resolves once it committed. */
-    async putAll(entries) {
+    /**
+     * Writes every [key, value] in one transaction, after deleting every
+     * string key that starts with `deletePrefix` (when given); resolves once
+     * it committed. All or nothing: a write refused at once (e.g. over the
+     * quota) aborts the transaction, so the deletions are not kept either.
+     */
+    async putAll(entries, { deletePrefix } = {}) {
       const conn = await database();
       return new Promise((resolve, reject) => {
         const tx = conn.transaction(STORE, 'readwrite');
-        const store = tx.objectStore(STORE);
-        for (const [key, value] of entries) store.put(value, key);
         tx.oncomplete = () => resolve();
         tx.onerror = () => reject(tx.error ?? new Error('IndexedDB write failed'));
         tx.onabort = () => reject(tx.error ?? new Error('IndexedDB write was aborted'));
+        try {
+          const store = tx.objectStore(STORE);
+          // The string keys from the prefix to the prefix followed by the
+          // highest UTF-16 unit: the keys that start with the prefix.
+          if (deletePrefix !== undefined) store.delete(IDBKeyRange.bound(deletePrefix, `${deletePrefix}\uffff`));
+          for (const [key, value] of entries) store.put(value, key);
+        } catch (err) {
+          try {
+            tx.abort();
+          } catch {
+            // already finished
+          }
+          reject(err);
+          return;
+        }
         // Commit now rather than when the task ends: it matters on pagehide.
         tx.commit?.();
       });

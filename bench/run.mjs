@@ -27,7 +27,7 @@ const SETTINGS = quick
       ingestRuns: 1, ingestHistory: 10_000, burst: 1_000, runtimeRuns: 1, runtimeEvents: 3, readyRuns: 1,
       growthEvents: 200, growthRounds: 2, growthHistories: [100, 1_000, 10_000], growthSegments: [10, 50, 100] }
   : { ruleRounds: 5, batch: { default: [1_000_000, 200_000], closure: [20_000_000, 1_000_000], 'rekindle-decide': [100_000, 20_000] }, nativeRepetitions: 5,
-      ingestRuns: 3, ingestHistory: 10_000, burst: 10_000, runtimeRuns: 3, runtimeEvents: 10, readyRuns: 5,
+      ingestRuns: 3, ingestHistory: 10_000, burst: 10_000, runtimeRuns: 3, runtimeEvents: 250, readyRuns: 5,
       growthEvents: 1_000, growthRounds: 5, growthHistories: [100, 1_000, 10_000, 100_000], growthSegments: [10, 50, 100, 200, 500] };
 const SEGMENTS = 50;
 const JOURNEYS = 10;

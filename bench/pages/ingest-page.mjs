@@ -153,7 +153,7 @@ window.benchSeed = async (url) => {
 /**
  * The page runtime (createRekindle) restored from a `history`-event snapshot,
  * then `count` events tracked one by one, each awaited (its own turn: the
- * engine, then the whole state saved to IndexedDB). Returns per-event figures
+ * engine, then a journal entry written to IndexedDB; the whole state once per 100 turns). Returns per-event figures
  * and the long tasks.
  */
 window.benchRuntimeIngest = async ({ segments, journeys, history, count }) => {

@@ -529,6 +529,55 @@ describe('transport in Node with a scripted fetch', () => {
     }
   });
 
+  test('standby (a tab that is not the sender): schedule() and online() send nothing; flush() and beacon() still do', async () => {
+    const source = memorySource(3);
+    const { fetch, calls } = scriptedFetch([acceptAll]);
+    const tr = new Transport({ endpoint: 'https://c.example', source, deviceId: 'd', fetch, intervalMs: 5, standby: true });
+    assert.equal(tr.standby, true);
+    tr.schedule();
+    tr.online();
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(calls.length, 0, 'nothing sent on its own');
+    assert.equal(tr.state, 'idle');
+    assert.equal(tr.beacon(), true, 'the beacon leaves');
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].init.keepalive, true, 'with fetch keepalive (Node has no sendBeacon)');
+    const r = await tr.flush();
+    assert.equal(r.acked, 3, 'flush() sends when asked');
+    assert.equal(source.size, 0);
+    tr.stop();
+  });
+
+  test('leaving standby drains; a backoff met on standby is kept without a timer and honoured after', async () => {
+    let now = 1_000_000;
+    const source = memorySource(2);
+    const { fetch, calls } = scriptedFetch([{ status: 503, headers: { 'retry-after': '30' } }, acceptAll]);
+    const tr = new Transport({ endpoint: 'https://c.example', source, deviceId: 'd', fetch, intervalMs: 5,
+      now: () => now, random: () => 0, standby: true });
+    const r = await tr.flush();
+    assert.equal(r.retryAt, now + 30_000);
+    assert.equal(tr.state, 'backoff');
+    // Taking over during the Retry-After sends nothing before it.
+    tr.standby = false;
+    await new Promise((r2) => setTimeout(r2, 40));
+    assert.equal(calls.length, 1, 'no request before Retry-After');
+    // Back on standby, and the server's time has passed: still nothing on its own.
+    tr.standby = true;
+    now += 31_000;
+    tr.schedule();
+    await new Promise((r2) => setTimeout(r2, 40));
+    assert.equal(calls.length, 1);
+    // Leaving standby drains after the interval.
+    tr.standby = false;
+    assert.equal(tr.state, 'scheduled');
+    await new Promise((r2) => setTimeout(r2, 40));
+    assert.equal(calls.length, 2);
+    assert.equal(source.size, 0);
+    assert.equal(tr.state, 'idle');
+    tr.stop();
+  });
+
   test('options a developer must fix throw a TypeError naming the option', () => {
     const source = memorySource(0);
     assert.throws(() => new Transport({ source, deviceId: 'd' }), /"endpoint"/);

@@ -116,6 +116,12 @@ const JOURNAL_PREFIX = 'journal:';
 const UNSAVED_MAX_CALLS = 5000;
 const UNSAVED_MAX_CHARS = 4 * 1024 * 1024;
 const TILE_EFFECTS = new Set(['offer.show', 'offer.withdraw', 'consent.changed']);
+// A flush() in a tab that does not send is handed to the tab that does (see
+// "sending" in createPageRekindle). Without an answer that it started within
+// this long (no sender yet, or one too busy to answer), the tab sends itself;
+// once started, it waits this long for the result before doing the same.
+const FLUSH_HANDOVER_MS = 3000;
+const FLUSH_RESULT_MS = 60000;
 const UNCHANGED = Object.freeze({ unchanged: true, effects: Object.freeze([]) });
 
 function describe(err) {
@@ -304,6 +310,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   const shownSince = new Map(); // proposition -> since when this tab shows it
   const displayChanges = new Map(); // displays counted since the last write
   const acked = new Set();      // record ids the server acknowledged since the last write
+  let stranded = false;         // the last write failed: this tab holds changes no other tab can see
   const queue = [];             // changes waiting for the next turn
   let turnQueued = false;
   let lastTurn = Promise.resolve();
@@ -688,7 +695,10 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
           done.push({ item, error });
         }
       }
-      await save();
+      // A tab that holds changes it could not write (a full quota, a broken
+      // store) sends them itself: the sender cannot see them.
+      stranded = (await save()) === false;
+      updateSending();
       let show = restored;
       for (const { item, result, error } of done) {
         settled.add(item);
@@ -745,9 +755,11 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     onRemoteChange(message) {
       if (destroyed) return;
       if (message.hello) sync.announce({ version, here: true });
-      // Another tab changed the state: take it, and show what it decided.
+      // Another tab changed the state: take it, and show what it decided (and,
+      // in the sender, send what it queued: the turn schedules the transport).
       if (message.version > version) internal(() => UNCHANGED, 'taking the state of another tab');
     },
+    onMessage: onSendingMessage,
   });
 
   // One timer, for the engine's next deadline.
@@ -826,8 +838,119 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
         },
       },
       onError: (e) => report(new Error(`delivery: ${e.reason ?? e.kind}${e.ids ? ` (${e.ids.length} record(s))` : ''}`)),
+      standby: true,  // until this tab is the sender (see below)
     })
     : null;
+
+  // --- sending: one tab of the device drains the shared outbox ---
+  //
+  // The tabs share one outbox (the stored state), so only one of them sends:
+  // the sender, the tab holding the sender lock (tabs.js, electSender). The
+  // others keep their transport on standby. The sender learns of what another
+  // tab queued from its announcement: the turn that takes the new state
+  // schedules the transport. When the sender closes, crashes or is destroyed,
+  // the browser grants the lock to the next tab, which takes the latest
+  // stored state and drains it. Nothing is lost: a record is in the stored
+  // state before its change resolves, and some tab holds the lock as long as
+  // a tab of the device is open (the next visit sends the rest otherwise).
+  // Without the Locks API there is no election and every tab sends, as before.
+  //
+  // A tab that is not the sender still sends:
+  // - its own changes that it could not write (`stranded`): the sender cannot see them;
+  // - flush(): handed to the sender, which sends and answers with its result;
+  //   the tab sends itself when no sender answers (FLUSH_HANDOVER_MS);
+  // - its beacon at pagehide (see onHide).
+  // Online events, backoff and Retry-After stay with the sender's transport.
+  // A page frozen or put in the back/forward cache gives the lock up (a
+  // frozen tab cannot send) and asks for it again when it resumes.
+
+  function updateSending() {
+    if (transport && !destroyed) transport.standby = !(sync.sender || stranded);
+  }
+
+  const handovers = new Map();  // flush() calls handed to the sender: id -> { resolve, timer }
+
+  // Sends from this tab the flush handed over as `id` (no sender answered, or
+  // this tab became the sender).
+  function flushHere(id) {
+    const h = handovers.get(id);
+    if (!h) return;
+    handovers.delete(id);
+    clearTimeout(h.timer);
+    h.resolve(transport.flush());  // flush() never rejects
+  }
+
+  function askSender(id) {
+    const h = handovers.get(id);
+    if (!h) return;
+    clearTimeout(h.timer);
+    if (!sync.post({ flush: id })) {
+      flushHere(id);
+      return;
+    }
+    h.timer = setTimeout(() => flushHere(id), FLUSH_HANDOVER_MS);
+  }
+
+  function handOverFlush() {
+    return new Promise((resolve) => {
+      const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+      handovers.set(id, { resolve, timer: null });
+      askSender(id);
+    });
+  }
+
+  function onSendingMessage(message) {
+    if (destroyed || !transport) return;
+    if (typeof message.flush === 'string') {
+      // Another tab's flush(): the sender takes the latest state (the asking
+      // tab wrote its changes before asking) and sends.
+      if (!sync.sender) return;
+      const id = message.flush;
+      sync.post({ flushing: id });
+      enqueue(() => UNCHANGED, 'a flush asked for by another tab')
+        .catch(() => {})
+        .then(() => transport.flush())
+        .then((result) => sync.post({ flushed: id, result }));
+    } else if (typeof message.flushing === 'string') {
+      const h = handovers.get(message.flushing);
+      if (!h) return;
+      clearTimeout(h.timer);
+      h.timer = setTimeout(() => flushHere(message.flushing), FLUSH_RESULT_MS);
+    } else if (typeof message.flushed === 'string') {
+      const h = handovers.get(message.flushed);
+      if (!h) return;
+      handovers.delete(message.flushed);
+      clearTimeout(h.timer);
+      const r = message.result;
+      h.resolve(r && typeof r === 'object' ? r : { sent: 0, acked: 0, dropped: 0, retryAt: null });
+    } else if (message.sender === true) {
+      // A new sender (the one asked may have closed before answering): ask it.
+      for (const id of [...handovers.keys()]) askSender(id);
+    }
+  }
+
+  // This tab holds the sender lock: take the latest stored state (the last
+  // sender may have closed with records waiting), then drain.
+  function onElected() {
+    if (destroyed || !transport) return;
+    enqueue(() => UNCHANGED, 'taking over sending')
+      .catch((err) => report(new Error(`taking over sending failed: ${describe(err)}`)))
+      .then(() => {
+        if (destroyed || !sync.sender) return;
+        updateSending();
+        sync.post({ sender: true });
+        for (const id of [...handovers.keys()]) flushHere(id);
+      });
+  }
+
+  function electSender() {
+    if (transport && !destroyed) sync.electSender(onElected);
+  }
+
+  function resignSender() {
+    sync.resign();
+    updateSending();
+  }
 
   // --- the artifact from artifactUrl: cached with its ETag, revalidated ---
 
@@ -960,6 +1083,8 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       guard('flush');
       await lastTurn;
       if (!transport) return { sent: 0, acked: 0, dropped: 0 };
+      // A tab that does not send hands the flush to the one that does.
+      if (transport.standby && sync.connected) return handOverFlush();
       return transport.flush();
     },
     /** Current segment memberships. */
@@ -995,6 +1120,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
         removeListeners();
         artifactFetch?.abort(new Error('destroyed'));
         transport?.stop();
+        for (const id of [...handovers.keys()]) flushHere(id);
         try {
           // The journal is folded into a snapshot: the next visit restores it without replaying.
           await sync.withLock(async () => {
@@ -1068,23 +1194,47 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     else if (document.visibilityState === 'hidden') requestCompaction('saving');
   };
   const onShow = (event) => {
-    if (event.persisted) catchUp();
+    if (!event.persisted) return;
+    electSender();
+    catchUp();
   };
+  // Only the sender's transport acts on it (the others are on standby).
   const onOnline = () => transport?.online();
-  const onHide = () => {
+  // Every tab beacons at pagehide, the sender and the others alike. A tab
+  // that is not the sender may be the only one holding some records: a
+  // change whose turn had not written it yet, changes it could not write
+  // (`stranded`), or the whole device is closing and the sender is going
+  // too. Which of these holds cannot be known reliably while the page
+  // unloads, and a beacon is one request when a page goes away, which the
+  // server answers as duplicates when the sender sends the same records; so
+  // the simple rule keeps "nothing lost" as it was with every tab sending.
+  const onHide = (event) => {
     requestCompaction('saving');
     transport?.beacon();
+    // Into the back/forward cache: another tab sends meanwhile.
+    if (event?.persisted) resignSender();
   };
-  if (typeof document !== 'undefined') document.addEventListener('visibilitychange', onVisible);
+  // A frozen page runs nothing: another tab sends until it resumes.
+  const onFreeze = () => resignSender();
+  const onResume = () => electSender();
+  if (typeof document !== 'undefined') {
+    document.addEventListener('visibilitychange', onVisible);
+    document.addEventListener('freeze', onFreeze);
+    document.addEventListener('resume', onResume);
+  }
   globalThis.addEventListener?.('pageshow', onShow);
   globalThis.addEventListener?.('online', onOnline);
   globalThis.addEventListener?.('pagehide', onHide);
   function removeListeners() {
-    if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', onVisible);
+    if (typeof document !== 'undefined') {
+      document.removeEventListener('visibilitychange', onVisible);
+      document.removeEventListener('freeze', onFreeze);
+      document.removeEventListener('resume', onResume);
+    }
     globalThis.removeEventListener?.('pageshow', onShow);
     globalThis.removeEventListener?.('online', onOnline);
     globalThis.removeEventListener?.('pagehide', onHide);
   }
-  transport?.schedule();
+  electSender();
   return api;
 }

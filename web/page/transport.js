@@ -10,6 +10,10 @@
 // split in halves until the bad record is isolated. Nothing here throws into
 // the page: every failure ends up in onError.
 //
+// A transport on standby sends only when asked (flush(), beacon()): the page
+// runtime keeps the transports of the tabs that are not the device's sender
+// on standby (web/page/tabs.js), so that one tab drains the shared outbox.
+//
 // Browser-first, no dependencies; it also runs in Node 20 (global fetch).
 
 const DEFAULTS = {
@@ -113,6 +117,7 @@ export class Transport {
 
   #state = 'idle';
   #stopped = false;
+  #standby = false;        // schedule(), online() and the backoff timer do not send
   #attempt = 0;            // consecutive retryable failures
   #retryAt = 0;            // no request before this time (ms since epoch)
   #retryAfterUntil = 0;    // the part of #retryAt the server asked for (Retry-After)
@@ -141,6 +146,7 @@ export class Transport {
     onStateChange = () => {},
     random = Math.random,
     now = Date.now,
+    standby = false,
   } = {}) {
     if ((typeof endpoint !== 'string' || endpoint.length === 0) && !(endpoint instanceof URL)) {
       throw new TypeError('rekindle transport: option "endpoint" must be the base URL of the server');
@@ -175,6 +181,7 @@ export class Transport {
     this.#random = random;
     this.#now = now;
     this.#recordLimit = this.#maxRecords;
+    this.#standby = standby === true;
   }
 
   /** 'idle' | 'scheduled' | 'sending' | 'backoff' | 'stopped'. */
@@ -184,10 +191,29 @@ export class Transport {
   /** Consecutive retryable failures so far. */
   get attempt() { return this.#attempt; }
 
+  /**
+   * On standby the transport sends only when asked (flush(), beacon()):
+   * schedule() and online() send nothing, and a failure's backoff is kept
+   * (retryAt) without a timer. Leaving standby drains as schedule() does,
+   * after any backoff or Retry-After still running.
+   */
+  get standby() { return this.#standby; }
+  set standby(on) {
+    const next = on === true;
+    if (this.#stopped || next === this.#standby) return;
+    this.#standby = next;
+    if (next) {
+      this.#disarm();
+      if (!this.#inflight) this.#setState(this.#retryAt > this.#now() ? 'backoff' : 'idle');
+      return;
+    }
+    this.schedule();
+  }
+
   /** A drain soon: coalesced, at most one in flight, after any backoff. Call it after each change. */
   schedule() {
     try {
-      if (this.#stopped) return;
+      if (this.#stopped || this.#standby) return;
       if (this.#inflight) {
         this.#again = true;
         return;
@@ -270,6 +296,7 @@ export class Transport {
       this.#attempt = 0;
       const now = this.#now();
       this.#retryAt = this.#retryAfterUntil > now ? this.#retryAfterUntil : 0;
+      if (this.#standby) return;
       if (this.#inflight) {
         this.#again = true;
         return;
@@ -328,6 +355,7 @@ export class Transport {
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#timerAt = 0;
+      if (this.#standby) return;
       if (this.#stopped || this.#inflight) {
         if (this.#inflight) this.#again = true;
         return;
@@ -367,7 +395,7 @@ export class Transport {
     const now = this.#now();
     if (this.#retryAt > now) {
       this.#again = false;
-      this.#arm(this.#retryAt);
+      if (!this.#standby) this.#arm(this.#retryAt);
       this.#setState('backoff');
       return;
     }

@@ -1,7 +1,8 @@
 // The compiled rule of the peer comparison, evaluated inside WebAssembly
 // without the JS API: the figure a JS call to the engine can at best approach.
 // Built by bench/lib/build.mjs with the shipped module's compiler flags (-Oz
-// -flto -fno-exceptions) from the core's rule sources, and called from
+// -flto -fno-exceptions, the rule evaluator core/rules/compare.cc at -O2 as in
+// core/CMakeLists.txt) from the core's rule sources, and called from
 // bench/lib/rule-peers.mjs in Node and in Chromium. Benchmark code only: the
 // shipped module never contains it.
 #include <emscripten/emscripten.h>

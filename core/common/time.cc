@@ -110,9 +110,13 @@ std::optional<TimeMs> parse_iso8601(std::string_view s) {
 }
 
 std::string format_iso8601(TimeMs t) {
-  // Floor division that cannot overflow, for any t.
-  int64_t days = t / kDay - (t % kDay < 0 ? 1 : 0);
-  int64_t rem = t - days * kDay;
+  // Floor division and its remainder, without overflow for any t.
+  int64_t rem = t % kDay;
+  int64_t days = t / kDay;
+  if (rem < 0) {
+    rem += kDay;
+    --days;
+  }
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);

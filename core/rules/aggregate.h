@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -50,36 +51,27 @@ bool truth(const Aggregate& a, const AggregateState& s, TimeMs now);
 // The earliest time after `now` at which the truth may change without a new event.
 std::optional<TimeMs> next_change(const Aggregate& a, const AggregateState& s, TimeMs now);
 
+// Segment membership by segment-reference index, as the caller knows it: a
+// reference to any callable `bool(int)` (a lambda at every call site), valid
+// for the call it is passed to. `evaluate` then is one function compiled in
+// the rules' own source (core/CMakeLists.txt builds it for speed in the wasm),
+// not a template instantiated in each caller's.
+class MemberOf {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, MemberOf>>>
+  MemberOf(const F& f)  // NOLINT: converts implicitly, as a function argument
+      : f_(&f), call_([](const void* p, int i) { return static_cast<bool>((*static_cast<const F*>(p))(i)); }) {}
+  bool operator()(int i) const { return call_(f_, i); }
+
+ private:
+  const void* f_;
+  bool (*call_)(const void*, int);
+};
+
 // Evaluates node `n` of `rule` (aggregates read from `states`, segment
 // references through `member`).
-template <class Member>
-bool evaluate(const Rule& rule, int n, const Context& ctx, const std::vector<AggregateState>* states,
-              TimeMs now, const Member& member) {
-  const Node& node = rule.nodes[static_cast<size_t>(n)];
-  switch (node.kind) {
-    case Node::Kind::kAnd:
-      for (int c : node.children)
-        if (!evaluate(rule, c, ctx, states, now, member)) return false;
-      return true;
-    case Node::Kind::kOr:
-      for (int c : node.children)
-        if (evaluate(rule, c, ctx, states, now, member)) return true;
-      return false;
-    case Node::Kind::kNot:
-      return !evaluate(rule, node.children[0], ctx, states, now, member);
-    case Node::Kind::kCompare: {
-      const Comparison& c = rule.comparisons[static_cast<size_t>(node.index)];
-      const nlohmann::json* doc = c.path.root == Root::kEvent ? ctx.event : ctx.profile;
-      static const nlohmann::json kEmpty = nlohmann::json::object();
-      return compare(c, doc ? *doc : kEmpty);
-    }
-    case Node::Kind::kAggregate:
-      return truth(rule.aggregates[static_cast<size_t>(node.index)], (*states)[static_cast<size_t>(node.index)], now);
-    case Node::Kind::kSegment:
-      return member(node.index);
-  }
-  return false;
-}
+bool evaluate(const Rule& rule, int n, const Context& ctx, const std::vector<AggregateState>* states, TimeMs now,
+              MemberOf member);
 
 // Snapshot form of a state.
 nlohmann::json to_json(const AggregateState& s);

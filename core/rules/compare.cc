@@ -1,5 +1,9 @@
+// Evaluation of compiled rules: the condition tree and its comparisons, the
+// hot path of segments, offers and journey branches. Nothing here allocates.
+// Built with -O2 inside the -Oz wasm build (core/CMakeLists.txt).
 #include <algorithm>
 
+#include "core/rules/aggregate.h"
 #include "core/rules/rule.h"
 
 namespace rekindle::rules {
@@ -9,6 +13,8 @@ using nlohmann::json;
 
 bool equal(const json& a, const json& b) {
   if (a.is_number() && b.is_number()) return a.get<double>() == b.get<double>();
+  // The common case (tiers, countries) without nlohmann's general operator==.
+  if (a.is_string() && b.is_string()) return *a.get_ptr<const json::string_t*>() == *b.get_ptr<const json::string_t*>();
   return a == b;
 }
 
@@ -51,20 +57,50 @@ bool test(const Comparison& c, const json& v) {
   return false;
 }
 
+// The result when the path reaches no value: every operator is false except
+// ne, notIn and `exists false` (docs/rules.md, missing fields).
+bool unreached(const Comparison& c) {
+  if (c.op == Op::kExists) return !c.expect_exists;
+  return c.op == Op::kNe || c.op == Op::kNotIn;
+}
+
 }  // namespace
 
 bool compare(const Comparison& c, const json& doc) {
-  if (c.op == Op::kExists) {
-    bool present = any_value(c.path, doc, [](const json& v) { return !v.is_null(); });
-    return present == c.expect_exists;
-  }
   bool reached = false;
   bool hit = any_value(c.path, doc, [&](const json& v) {
     reached = true;
     return test(c, v);
   });
-  if (!reached) return c.op == Op::kNe || c.op == Op::kNotIn;
-  return hit;
+  if (c.op == Op::kExists) return hit == c.expect_exists;  // hit: a value is present and not null
+  return reached ? hit : unreached(c);
+}
+
+bool evaluate(const Rule& rule, int n, const Context& ctx, const std::vector<AggregateState>* states, TimeMs now,
+              MemberOf member) {
+  const Node& node = rule.nodes[static_cast<size_t>(n)];
+  switch (node.kind) {
+    case Node::Kind::kAnd:
+      for (int c : node.children)
+        if (!evaluate(rule, c, ctx, states, now, member)) return false;
+      return true;
+    case Node::Kind::kOr:
+      for (int c : node.children)
+        if (evaluate(rule, c, ctx, states, now, member)) return true;
+      return false;
+    case Node::Kind::kNot:
+      return !evaluate(rule, node.children[0], ctx, states, now, member);
+    case Node::Kind::kCompare: {
+      const Comparison& c = rule.comparisons[static_cast<size_t>(node.index)];
+      const json* doc = c.path.root == Root::kEvent ? ctx.event : ctx.profile;
+      return doc ? compare(c, *doc) : unreached(c);
+    }
+    case Node::Kind::kAggregate:
+      return truth(rule.aggregates[static_cast<size_t>(node.index)], (*states)[static_cast<size_t>(node.index)], now);
+    case Node::Kind::kSegment:
+      return member(node.index);
+  }
+  return false;
 }
 
 }  // namespace rekindle::rules

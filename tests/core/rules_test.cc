@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "tests/core/error_matchers.h"
 
@@ -88,6 +92,184 @@ TEST(RuleCompare, BooleanLogic) {
   EXPECT_TRUE(eval_profile({{"or", {a1, b3}}}, p));
   EXPECT_TRUE(eval_profile({{"not", b3}}, p));
   EXPECT_TRUE(eval_profile({{"and", {a1, {{"not", b3}}}}}, p));
+}
+
+// The comparison semantics of docs/rules.md on one JSON value, written
+// directly: the evaluator (compiled paths, the member search, the any-item
+// walk, missing values) must agree with it for every value, literal and
+// operator, numbers against strings, booleans and nulls included.
+bool reference_equal(const json& a, const json& b) {
+  if (a.is_number() && b.is_number()) return a.get<double>() == b.get<double>();
+  return a == b;
+}
+
+bool reference_test(const std::string& op, const json& x, const json& v) {
+  if (op == "eq") return reference_equal(v, x);
+  if (op == "ne") return !reference_equal(v, x);
+  if (op == "gt" || op == "gte" || op == "lt" || op == "lte") {
+    int cmp;
+    if (v.is_number() && x.is_number()) {
+      double a = v.get<double>(), b = x.get<double>();
+      cmp = a < b ? -1 : a > b ? 1 : 0;
+    } else if (v.is_string() && x.is_string()) {
+      int r = v.get<std::string>().compare(x.get<std::string>());
+      cmp = r < 0 ? -1 : r > 0 ? 1 : 0;
+    } else {
+      return false;
+    }
+    return op == "gt" ? cmp > 0 : op == "gte" ? cmp >= 0 : op == "lt" ? cmp < 0 : cmp <= 0;
+  }
+  if (op == "in" || op == "notIn") {
+    bool found = std::any_of(x.begin(), x.end(), [&](const json& item) { return reference_equal(v, item); });
+    return op == "in" ? found : !found;
+  }
+  if (op == "contains") {
+    if (v.is_string()) return v.get<std::string>().find(x.get<std::string>()) != std::string::npos;
+    if (v.is_array()) return std::any_of(v.begin(), v.end(), [&](const json& item) { return reference_equal(item, x); });
+    return false;
+  }
+  if (op == "startsWith") return v.is_string() && v.get<std::string>().starts_with(x.get<std::string>());
+  if (op == "endsWith") return v.is_string() && v.get<std::string>().ends_with(x.get<std::string>());
+  ADD_FAILURE() << "unknown op " << op;
+  return false;
+}
+
+TEST(RuleCompare, AgreesWithTheReferenceOnEveryTypeAndOperator) {
+  const json values = json::parse(R"([null, true, false, 0, -0.0, 1, 1.0, 3, 42, 42.0, 42.5, -3, 1e300,
+    18446744073709551615, -9223372036854775808, "", "a", "gold", "Gold", "golden", "platinum", "42", "1", "FR",
+    "\u00e9", "z", "Z", [], ["gold"], ["gold", 42], [["gold"]], {}, {"gold": 1}])");
+  const std::vector<std::pair<std::string, json>> cases = {
+      {"eq", nullptr}, {"eq", true}, {"eq", false}, {"eq", 0}, {"eq", 1}, {"eq", 42}, {"eq", 42.0}, {"eq", 42.5},
+      {"eq", ""}, {"eq", "gold"}, {"eq", "42"}, {"eq", "\u00e9"}, {"eq", 18446744073709551615ull},
+      {"ne", nullptr}, {"ne", true}, {"ne", 42}, {"ne", "gold"}, {"ne", ""},
+      {"gt", 0}, {"gt", 42}, {"gte", 42}, {"gte", 42.5}, {"lt", -1}, {"lt", 42}, {"lte", 42.0}, {"lte", 1e300},
+      {"gt", ""}, {"gt", "a"}, {"gte", "gold"}, {"lt", "z"}, {"lte", "\u00e9"}, {"gt", "Z"},
+      {"in", {"gold"}}, {"in", {"gold", "platinum", "diamond"}}, {"in", {42}}, {"in", {42.0, "42"}},
+      {"in", {true}}, {"in", {false, 0}}, {"in", {"", 1.0, true}}, {"in", {"gold", "gold"}},
+      {"notIn", {"gold"}}, {"notIn", {3, "3", false}}, {"notIn", {"platinum", "golden", "Gold"}},
+      {"contains", ""}, {"contains", "o"}, {"contains", "gold"}, {"contains", "42"},
+      {"startsWith", ""}, {"startsWith", "go"}, {"startsWith", "gold"}, {"endsWith", "en"}, {"endsWith", "d"}};
+  for (const auto& [op, x] : cases) {
+    json rule = {{"path", "profile.v"}, {"op", op}, {"value", x}};
+    for (const json& v : values) {
+      SCOPED_TRACE(op + " " + x.dump() + " on " + v.dump());
+      EXPECT_EQ(eval_profile(rule, {{"v", v}}), reference_test(op, x, v));
+      // Any item: true when one item satisfies the comparison.
+      json any = {{"path", "profile.v[]"}, {"op", op}, {"value", x}};
+      EXPECT_EQ(eval_profile(any, {{"v", {v, "gold"}}}), reference_test(op, x, v) || reference_test(op, x, "gold"));
+    }
+  }
+}
+
+TEST(RuleCompare, MissingPathsAndNonObjectsReachNothing) {
+  json p = {{"tier", "gold"}, {"address", {{"city", "Lyon"}}}, {"orders", json::array()}, {"nothing", nullptr},
+            {"items", {{{"sku", "a"}}, {{"price", 3}}, 7}}};
+  auto cmp = [&](const char* path, const char* op, json value) {
+    return eval_profile({{"path", path}, {"op", op}, {"value", value}}, p);
+  };
+  // A step through a string, a number, null or a missing key reaches no value.
+  for (const char* path : {"profile.missing", "profile.tier.name", "profile.address.zip", "profile.nothing.x",
+                           "profile.address.city.x", "profile.orders[]", "profile.orders[].total", "profile.tier[]"}) {
+    SCOPED_TRACE(path);
+    EXPECT_FALSE(cmp(path, "eq", "gold"));
+    EXPECT_FALSE(cmp(path, "gte", 0));
+    EXPECT_FALSE(cmp(path, "in", {"gold"}));
+    EXPECT_FALSE(cmp(path, "contains", ""));
+    EXPECT_TRUE(cmp(path, "ne", "gold"));
+    EXPECT_TRUE(cmp(path, "notIn", {"gold"}));
+    EXPECT_FALSE(eval_profile({{"path", path}, {"op", "exists"}}, p));
+    EXPECT_TRUE(cmp(path, "exists", false));
+  }
+  // Items without the key, or that are not objects, are skipped.
+  EXPECT_TRUE(cmp("profile.items[].sku", "eq", "a"));
+  EXPECT_FALSE(cmp("profile.items[].sku", "ne", "a"));
+  EXPECT_TRUE(cmp("profile.items[].price", "gt", 2));
+  EXPECT_TRUE(eval_profile({{"path", "profile.items[].price"}, {"op", "exists"}}, p));
+  // A null value is reached: `exists` is false, `eq null` true.
+  EXPECT_TRUE(cmp("profile.nothing", "eq", nullptr));
+  EXPECT_FALSE(cmp("profile.nothing", "ne", nullptr));
+  EXPECT_FALSE(cmp("profile.missing", "eq", nullptr));
+}
+
+TEST(RuleCompare, NestedAnyItemPaths) {
+  json p = {{"orders", {{{"lines", {{{"sku", "a"}, {"qty", 1}}, {{"sku", "b"}, {"qty", 5}}}}},
+                        {{"lines", json::array()}},
+                        {{"lines", {{{"sku", "c"}, {"qty", 2}}}}}}}};
+  auto cmp = [&](const char* op, json value) {
+    return eval_profile({{"path", "profile.orders[].lines[].sku"}, {"op", op}, {"value", value}}, p);
+  };
+  EXPECT_TRUE(cmp("eq", "c"));
+  EXPECT_FALSE(cmp("eq", "d"));
+  EXPECT_TRUE(cmp("in", {"x", "b"}));
+  EXPECT_TRUE(cmp("notIn", {"a", "b"}));  // "c" is in neither
+  EXPECT_FALSE(cmp("notIn", {"a", "b", "c"}));
+  EXPECT_TRUE(eval_profile({{"path", "profile.orders[].lines[].qty"}, {"op", "gte"}, {"value", 5}}, p));
+  EXPECT_FALSE(eval_profile({{"path", "profile.orders[].lines[].qty"}, {"op", "gt"}, {"value", 5}}, p));
+}
+
+TEST(RuleCompare, LongInLists) {
+  json skus = json::array();
+  for (int i = 0; i < 200; ++i) skus.push_back("sku-" + std::to_string(1000 + i));
+  json rule = {{"path", "profile.sku"}, {"op", "in"}, {"value", skus}};
+  EXPECT_TRUE(eval_profile(rule, {{"sku", "sku-1000"}}));
+  EXPECT_TRUE(eval_profile(rule, {{"sku", "sku-1199"}}));
+  EXPECT_FALSE(eval_profile(rule, {{"sku", "sku-1200"}}));
+  EXPECT_FALSE(eval_profile(rule, {{"sku", 1000}}));
+}
+
+// Object members are found by a search with an inline first-byte test: keys
+// that share first bytes or prefixes, differ in case, or hold bytes above
+// 0x7f (compared as unsigned, as the map orders them) must all be found.
+TEST(RulePath, MemberFindsEveryKeyOfAnObject) {
+  json obj = json::object();
+  const std::vector<std::string> keys = {"", "c", "ci", "city", "co", "count", "country", "countries", "C", "City",
+                                         "z", "Z", "_", "$", "\u00e9", "\u00e9t\u00e9", "\xff", "a-b", "a_b"};
+  for (size_t i = 0; i < keys.size(); ++i) obj[keys[i]] = i;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const json* m = member(obj, keys[i]);
+    ASSERT_NE(m, nullptr) << keys[i];
+    EXPECT_EQ(*m, i) << keys[i];
+  }
+  for (const char* absent : {"cit", "cityx", "coun", "countr", "d", "CITY", "\u00e8", "\xfe", "a"}) {
+    EXPECT_EQ(member(obj, absent), nullptr) << absent;
+  }
+  EXPECT_EQ(member(json::object(), "a"), nullptr);
+  EXPECT_EQ(member(json::array({1}), "a"), nullptr);
+  EXPECT_EQ(member(json("a"), "a"), nullptr);
+}
+
+TEST(RuleEvaluate, EventPathsWithoutAnEventReachNothing) {
+  Errors errors;
+  auto f = compile_filter({{"type", "commerce.purchases"},
+                           {"where", {{"and", {{{"path", "event.commerce.order.priceTotal"}, {"op", "ne"}, {"value", 1}},
+                                               {{"path", "event.data"}, {"op", "exists"}, {"value", false}}}}}}},
+                          "$", errors);
+  ASSERT_TRUE(f) << describe(errors);
+  json profile = json::object();
+  Context no_event{&profile, nullptr};
+  EXPECT_TRUE(evaluate(f->rule, f->filter.where, no_event, nullptr, 0, [](int) { return false; }));
+  json body = {{"commerce", {{"order", {{"priceTotal", 1}}}}}};
+  Context with_event{&profile, &body};
+  EXPECT_FALSE(evaluate(f->rule, f->filter.where, with_event, nullptr, 0, [](int) { return false; }));
+}
+
+TEST(RuleEvaluate, SegmentReferencesGoThroughTheCallersCallback) {
+  Rule r = must_compile({{"or", {{{"segment", "a"}}, {{"and", {{{"segment", "b"}}, {{"not", {{"segment", "c"}}}}}}}}}});
+  json profile = json::object();
+  Context ctx{&profile, nullptr};
+  std::vector<std::string> asked;
+  auto member_of = [&](const std::set<std::string>& in) {
+    return [&, in](int ref) {
+      asked.push_back(r.segment_refs[static_cast<size_t>(ref)]);
+      return in.count(r.segment_refs[static_cast<size_t>(ref)]) > 0;
+    };
+  };
+  EXPECT_TRUE(evaluate(r, r.root, ctx, nullptr, 0, member_of({"a"})));
+  EXPECT_EQ(asked, std::vector<std::string>({"a"}));  // `or` stops at the first true child
+  asked.clear();
+  EXPECT_TRUE(evaluate(r, r.root, ctx, nullptr, 0, member_of({"b"})));
+  EXPECT_EQ(asked, std::vector<std::string>({"a", "b", "c"}));
+  EXPECT_FALSE(evaluate(r, r.root, ctx, nullptr, 0, member_of({"b", "c"})));
 }
 
 TEST(RuleCompile, ReportsEveryErrorWithItsPath) {

@@ -141,13 +141,13 @@ export const PEERS = [
   {
     id: 'rekindle-wasm',
     label: 'Rekindle compiled rule, inside wasm',
-    what: 'rules::evaluate on the compiled rule, looped inside WebAssembly (bench/wasm/rule_eval.cc, built with the shipped module\'s flags: -Oz): no JS boundary per evaluation',
+    what: 'rules::evaluate on the compiled rule, looped inside WebAssembly (bench/wasm/rule_eval.cc, built with the shipped module\'s flags: -Oz, the rule evaluator core/rules/compare.cc -O2): no JS boundary per evaluation',
     prepare: (profile, env) => prepareHarness('shipped', profile, env),
   },
   {
     id: 'rekindle-wasm-o2',
     label: 'Rekindle compiled rule, inside wasm, -O2 (not shipped)',
-    what: 'the same loop built with -O2 instead of -Oz, to show what the size flags cost',
+    what: 'the same loop with every source built -O2, to show what the size flags still cost',
     prepare: (profile, env) => prepareHarness('o2', profile, env),
   },
   {

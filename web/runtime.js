@@ -1,7 +1,7 @@
 // The environment-neutral part of the npm module: wraps the wasm engine in a
 // friendly API. `index.js` (browsers, bundlers) and `node.js` (Node) differ
 // only in how they obtain the wasm bytes.
-import createRekindleModule from './dist/rekindle.mjs';
+import { loadModule, engineAbi } from './engine-abi.js';
 
 /** Thrown for options a developer must fix; names the option and the problem. */
 export class RekindleOptionsError extends Error {
@@ -78,7 +78,7 @@ function failure(reason) {
 }
 
 // The module's calls that can change the engine's state, with the types of
-// their arguments (wasm/engine_bindings.cc). The others (_decide, _pending,
+// their arguments (web/engine-abi.js, wasm/engine_bindings.cc). The others (_decide, _pending,
 // _snapshot, _segments, _nextDeadline and the counters) only read it:
 // decide() ticks a copy of the clock, it does not move it. _restore replaces
 // the state and is the host's own doing.
@@ -122,8 +122,8 @@ function stateCallProblem(method, args) {
 export async function createWithModule(options, moduleOptions, internal = null) {
   validateOptions(options);
   const now = options.now ?? (() => Date.now());
-  const wasm = await createRekindleModule(moduleOptions);
-  let engine = new wasm._Engine(options.deviceId ?? '');
+  const abi = engineAbi(await loadModule(moduleOptions));
+  let engine = new abi.Engine(options.deviceId ?? '');
   const onCall = typeof internal?.onCall === 'function' ? internal.onCall : null;
   const call = (method, ...args) => {
     const result = JSON.parse(engine[method](...args));
@@ -154,7 +154,7 @@ export async function createWithModule(options, moduleOptions, internal = null) 
 
   return {
     /** The engine's version. */
-    version: wasm._version(),
+    version: abi.version(),
 
     /**
      * Tracks an event: either a full XDM event object, or an event type and

@@ -297,8 +297,8 @@ Figures of this run; the profile behind them is in [README.md](README.md#profile
   JS object properties through hidden classes.
 - **decide() is mostly not the rule.** A call costs ${sig(node['rekindle-decide'].median)} ns in Node and
   ${sig(chromium['rekindle-decide'].median)} ns in Chromium (natively ${sig(decideNative)} ns): the eligibility
-  rule is one part; rendering the offer's templates, building and dumping the result JSON, the embind
-  string crossing and \`JSON.parse\` are the rest.
+  rule is one part; rendering the offer's templates, building and dumping the result JSON, the string
+  crossing of the C ABI and \`JSON.parse\` are the rest.
 - **Ingest is JSON and allocation, spread over the whole engine.** Natively, an ingest is ${sig(ingestNative)} µs,
   of which parsing the event's JSON is ${sig(parse)} µs; through the JS API it is ${sig(ingestJs)} µs in Node
   (${times(ingestJs, ingestNative)} native) and ${sig(ingestChromium)} µs in Chromium (mean per event). No single function

@@ -218,7 +218,7 @@ export const PEERS = [
   {
     id: 'rekindle-decide',
     label: 'Rekindle decide() through the JS API',
-    what: 'engine.decide(placement) where the placement\'s only offer has the rule as eligibility: JS -> embind -> engine (consent, journeys, caps, the rule, rendering the offer) -> JSON text -> JSON.parse',
+    what: 'engine.decide(placement) where the placement\'s only offer has the rule as eligibility: JS -> C ABI -> engine (consent, journeys, caps, the rule, rendering the offer) -> JSON text -> JSON.parse',
     async prepare(profile, env) {
       const engine = await env.createEngine({ now: () => T0, artifact: DECIDE_ARTIFACT });
       const set = engine.setAttributes(profile);

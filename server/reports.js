@@ -69,7 +69,7 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
     if (!journeys.has(id)) {
       const def = defs.get(id);
       journeys.set(id, {
-        id, name: def?.name ?? id, instances: new Map(), steps: new Map(
+        id, name: def?.name ?? id, instances: new Map(), instanceIds: new Set(), steps: new Map(
           stepsOf(def?.steps).map((s) => [s.step, { ...s, sent: 0, suppressed: {}, cancelled: 0, dead: 0, pending: 0, displays: 0, clicks: 0, dismissals: 0, conversions: 0 }]),
         ), events: [],
       });
@@ -81,28 +81,46 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
     if (!j.steps.has(step)) j.steps.set(step, { step, channel: null, sent: 0, suppressed: {}, cancelled: 0, dead: 0, pending: 0, displays: 0, clicks: 0, dismissals: 0, conversions: 0 });
     return j.steps.get(step);
   };
-  const instanceOf = (j, id) => {
-    if (!j.instances.has(id)) j.instances.set(id, { entered: false, arm: null, holdout: false, converted: false });
+  const records = store.recordsOfKinds(site, ['journey', 'conversion', 'suppressed'], from, to);
+  // When an identity joins two profiles, the moved profile's journeys are replayed under the
+  // surviving profile id: new instance ids, same profile (records move with it), same entry
+  // time. One instance for the report, whichever id its records carry.
+  const canonical = new Map();
+  const firstOfEntry = new Map();
+  for (const r of records) {
+    if (r.kind !== 'journey' || r.body.event !== 'entered') continue;
+    const entry = `${r.profileId}\u0000${r.body.journey}\u0000${r.at}`;
+    if (!firstOfEntry.has(entry)) firstOfEntry.set(entry, r.body.instance);
+    canonical.set(r.body.instance, firstOfEntry.get(entry));
+  }
+  const instanceOf = (j, raw) => {
+    j.instanceIds.add(raw);
+    const id = canonical.get(raw) ?? raw;
+    if (!j.instances.has(id)) j.instances.set(id, { entered: false, arm: null, holdout: false, converted: false, suppressed: new Set() });
     return j.instances.get(id);
   };
 
-  const records = store.recordsOfKinds(site, ['journey', 'conversion', 'suppressed'], from, to);
   for (const r of records) {
     const j = journeyOf(r.body.journey);
     const inst = instanceOf(j, r.body.instance);
     if (r.kind === 'journey' && r.body.event === 'entered') {
+      if (inst.entered) continue;
       inst.entered = true;
       j.events.push({ t: r.at, type: 'entered' });
     } else if (r.kind === 'journey' && r.body.event === 'arm') {
+      if (inst.arm) continue;  // a replayed instance keeps the arm it was first in
       inst.arm = r.body.arm;
       inst.holdout = Boolean(r.body.holdout);
     } else if (r.kind === 'conversion') {
+      if (inst.converted) continue;  // the same instance under its replayed id
       inst.converted = true;
       // The arm record normally comes first; when it has not arrived, the definition says whether the arm holds out.
       if (r.body.arm && !inst.arm) [inst.arm, inst.holdout] = [r.body.arm, holdoutsOfJourney(j.id).has(r.body.arm)];
       if (r.body.step) stepOf(j, r.body.step).conversions += 1;
       j.events.push({ t: r.at, type: 'converted' });
     } else if (r.kind === 'suppressed') {
+      if (inst.suppressed.has(r.body.step)) continue;
+      inst.suppressed.add(r.body.step);
       const s = stepOf(j, r.body.step);
       s.channel ??= r.body.channel;
       s.suppressed[r.body.reason] = (s.suppressed[r.body.reason] ?? 0) + 1;
@@ -130,7 +148,7 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
   // Tile feedback names a proposition: a journey tile's is H(instance, step, "proposition").
   const propositions = new Map();
   for (const j of journeys.values()) {
-    for (const instance of j.instances.keys()) {
+    for (const instance of j.instanceIds) {
       for (const s of j.steps.values()) {
         if (s.channel === 'web' || s.channel === null) propositions.set(stableId([instance, s.step, 'proposition']), { j, step: s.step });
       }

@@ -152,6 +152,11 @@ test('a device that joins the profile after its email was sent does not get the 
   assert.equal(twin.status, 'suppressed');
   assert.equal(twin.reason, 'duplicate');
   assert.match(s.store.deliveriesOf('shop', twin.id).at(-1).detail, new RegExp(`already sent as ${first.id}`));
+  // The report counts one visitor who entered once and got one email.
+  const report = await (await admin(s.base, `/v1/admin/reports/journeys?to=${new Date(EMAIL_DUE + 4 * HOUR).toISOString()}`)).json();
+  const j = report.journeys.find((x) => x.id === 'cart-recovery');
+  assert.equal(j.entered, 1);
+  assert.equal(j.steps.find((x) => x.step === first.step).sent, 1);
 });
 
 test('a cancellation from the page stops a queued dispatch', async () => {

@@ -147,7 +147,12 @@ test('the full loop: consent, cart, closed tab, email, return, tile, click, purc
   await Promise.all([back.waitForURL(`${demo.base}/checkout`), back.click('#to-checkout')]);
   await Promise.all([back.waitForURL(/\/thanks\?order=K-\d+$/), back.click('#place-order')]);
   await back.waitForSelector('body[data-store-ready]');
-  await until('the conversion on the server', async () => (await report()).converted === 1);
+  // The purchase reaches the server with the page's next send; flushing, as for the display,
+  // keeps the wait independent of the transport's interval on a loaded machine.
+  await until('the conversion on the server', async () => {
+    await back.evaluate(() => window.RekindleLanding.ready.then((rk) => rk.flush()));
+    return (await report()).converted === 1;
+  }, { timeoutMs: 40 * SECOND });
 
   // ---- the dashboard --------------------------------------------------------------
   const dashboard = await context.newPage();

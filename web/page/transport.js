@@ -393,9 +393,13 @@ export class Transport {
   #afterDrain() {
     if (this.#stopped) return;
     const now = this.#now();
-    if (this.#retryAt > now) {
+    // A drain that ended in a failure leaves #retryAt set, and its retry is
+    // armed even when that time has already passed (a jitter near 0, or a
+    // page too busy to get here sooner): otherwise the records would wait for
+    // the next change.
+    if (this.#retryAt > 0) {
       this.#again = false;
-      if (!this.#standby) this.#arm(this.#retryAt);
+      if (!this.#standby) this.#arm(Math.max(this.#retryAt, now));
       this.#setState('backoff');
       return;
     }

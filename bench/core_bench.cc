@@ -155,17 +155,47 @@ int fill(rekindle::engine::Engine& engine, int segments, int history) {
   return history;
 }
 
-void BM_CompiledRule5Comparisons(benchmark::State& state) {
-  rekindle::Errors errors;
-  auto rule = rekindle::rules::compile(five_comparisons(), "$", errors);
+// The rule of the peer comparison over the nested profile, with its profile
+// paths (rules::ProfilePaths) as the engine holds them.
+struct RuleFixture {
+  RuleFixture() {
+    rekindle::Errors errors;
+    rule = *rekindle::rules::compile(five_comparisons(), "$", errors);
+    paths.assign(rule);
+    paths.resolve(profile, slots);
+  }
+  bool evaluate() const {
+    rekindle::rules::Context ctx{&profile, nullptr, slots.data()};
+    return rekindle::rules::evaluate(rule, rule.root, ctx, nullptr, 0, [](int) { return false; });
+  }
+  rekindle::rules::Rule rule;
+  rekindle::rules::ProfilePaths paths;
   json profile = nested_profile();
-  rekindle::rules::Context ctx{&profile, nullptr};
+  std::vector<const json*> slots;
+};
+
+// As the engine evaluates a rule: the paths were looked up once, when the
+// profile last changed, and the evaluation reads the values found.
+void BM_CompiledRule5Comparisons(benchmark::State& state) {
+  RuleFixture f;
   for (auto _ : state) {
-    bool v = rekindle::rules::evaluate(*rule, rule->root, ctx, nullptr, 0, [](int) { return false; });
+    bool v = f.evaluate();
     benchmark::DoNotOptimize(v);
   }
 }
 BENCHMARK(BM_CompiledRule5Comparisons);
+
+// The same rule when the profile changed before every evaluation: the paths
+// are looked up again each time.
+void BM_CompiledRule5ComparisonsLookup(benchmark::State& state) {
+  RuleFixture f;
+  for (auto _ : state) {
+    f.paths.resolve(f.profile, f.slots);
+    bool v = f.evaluate();
+    benchmark::DoNotOptimize(v);
+  }
+}
+BENCHMARK(BM_CompiledRule5ComparisonsLookup);
 
 // decide() on a placement whose only offer has the rule as its eligibility,
 // the result as JSON text (what the binding returns to JS).

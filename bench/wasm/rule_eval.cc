@@ -18,6 +18,9 @@ using nlohmann::json;
 
 std::optional<rekindle::rules::Rule> g_rule;
 json g_profile = json::object();
+// As in the engine: the rule's profile paths, looked up once per profile.
+rekindle::rules::ProfilePaths g_paths;
+std::vector<const json*> g_slots;
 
 }  // namespace
 
@@ -29,6 +32,11 @@ EMSCRIPTEN_KEEPALIVE int bench_set_rule(const char* text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return 1;
   g_rule = rekindle::rules::compile(j, "$", errors);
+  g_paths = {};
+  if (g_rule) {
+    g_paths.assign(*g_rule);
+    g_paths.resolve(g_profile, g_slots);
+  }
   return g_rule ? 0 : static_cast<int>(errors.size()) + 1;
 }
 
@@ -37,6 +45,7 @@ EMSCRIPTEN_KEEPALIVE int bench_set_profile(const char* text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return 1;
   g_profile = std::move(j);
+  g_paths.resolve(g_profile, g_slots);
   return 0;
 }
 
@@ -48,7 +57,7 @@ EMSCRIPTEN_KEEPALIVE int bench_evaluate(int n) {
   const json* volatile profile = &g_profile;
   int hits = 0;
   for (int i = 0; i < n; ++i) {
-    rekindle::rules::Context ctx{profile, nullptr};
+    rekindle::rules::Context ctx{profile, nullptr, g_slots.data()};
     hits += rekindle::rules::evaluate(*g_rule, g_rule->root, ctx, nullptr, 0, [](int) { return false; }) ? 1 : 0;
   }
   return hits;

@@ -192,6 +192,9 @@ ParseResult from_json(const json& doc) {
   }
   if (!errors.empty()) return out;
   for (const auto& s : a->segments) a->retention = std::max(a->retention, s.rule.longest_window);
+  for (auto& s : a->segments) a->profile_paths.assign(s.rule);
+  for (auto& o : a->catalog.offers)
+    if (o.eligibility) a->profile_paths.assign(*o.eligibility);
   a->document = doc;
   out.artifact = std::move(a);
   return out;

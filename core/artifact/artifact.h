@@ -54,6 +54,7 @@ struct Artifact {
   DurationMs longest_cap = 0;              // how long deliveries must be remembered
   nlohmann::json consent_defaults = nlohmann::json::object();
   nlohmann::json document;         // the whole artifact as given
+  rules::ProfilePaths profile_paths;  // the slots of segment and eligibility rules
 
   int find_segment(std::string_view id) const;
 };

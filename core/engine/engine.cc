@@ -65,6 +65,15 @@ void Engine::apply(const std::vector<segments::Transition>& transitions, UpdateR
   journeys_.on_transitions(transitions, h);
 }
 
+rules::ProfileView Engine::profile_view() {
+  if (slots_artifact_ != artifact_ || slots_generation_ != profile_.generation()) {
+    artifact_->profile_paths.resolve(profile_.attributes(), slots_);
+    slots_artifact_ = artifact_;
+    slots_generation_ = profile_.generation();
+  }
+  return {profile_.attributes(), slots_.data()};
+}
+
 // Moves the clock to `now` (never back), processing every deadline on the way.
 TimeMs Engine::catch_up(TimeMs now, UpdateResult& out) {
   now = tick(now);
@@ -75,7 +84,6 @@ TimeMs Engine::catch_up(TimeMs now, UpdateResult& out) {
 
 // Segment and journey deadlines interleaved in time order, each processed at its own time.
 void Engine::run_until(TimeMs to, UpdateResult& out) {
-  const json& attributes = profile_.attributes();
   while (true) {
     auto ts = segments_.next_deadline();
     auto tj = journeys_.next_deadline();
@@ -84,7 +92,7 @@ void Engine::run_until(TimeMs to, UpdateResult& out) {
     if (!t || *t > to) break;
     if (ts && *ts == *t) {
       std::vector<segments::Transition> transitions;
-      segments_.advance(*t, attributes, transitions);
+      segments_.advance(*t, profile_view(), transitions);
       apply(transitions, out);
     }
     auto h = host(out);
@@ -117,7 +125,7 @@ LoadResult Engine::load_artifact(std::string_view text, TimeMs now) {
   auto h = host(out);
   journeys_.load(artifact_, now, h);
   std::vector<segments::Transition> transitions;
-  segments_.load(artifact_, history_.events(), profile_.attributes(), now, transitions);
+  segments_.load(artifact_, history_.events(), profile_view(), now, transitions);
   apply(transitions, out);
   clock_ = now;
   return out;
@@ -157,7 +165,6 @@ IngestResult Engine::ingest(event::Event ev, TimeMs now) {
     return out;
   }
   out.late = late;
-  const json& attributes = profile_.attributes();
   if (!late) run_until(ev.timestamp, out);
   const TimeMs at = late ? *clock_ : ev.timestamp;
   history_.insert(ev);
@@ -168,7 +175,7 @@ IngestResult Engine::ingest(event::Event ev, TimeMs now) {
   auto h = host(out);
   journeys_.on_event(ev, at, h);
   std::vector<segments::Transition> transitions;
-  segments_.on_event(ev, attributes, late, at, history_.events(), transitions);
+  segments_.on_event(ev, profile_view(), late, at, history_.events(), transitions);
   apply(transitions, out);
   clock_ = std::max(at, now);
   run_until(*clock_, out);
@@ -191,7 +198,7 @@ UpdateResult Engine::set_attributes(std::string_view text, TimeMs now) {
   if (!set.changed.empty()) {
     record_fragment(profile_.fragment_since(written - 1), now);
     std::vector<segments::Transition> transitions;
-    segments_.on_profile_change(profile_.attributes(), now, transitions);
+    segments_.on_profile_change(profile_view(), now, transitions);
     apply(transitions, out);
   }
   return out;
@@ -257,7 +264,7 @@ std::optional<offers::Decision> Engine::decide(std::string_view placement, TimeM
   if (!consent_.granted("personalize")) return std::nullopt;
   auto member = [this](std::string_view segment) { return segments_.is_member(segment); };
   auto capped = [&](int offer) { return journeys_.capped(journeys::Channel::kWeb, offer, now); };
-  return offers::decide(artifact_->catalog, placement, journeys_.assignments(now), profile_.attributes(), member, capped,
+  return offers::decide(artifact_->catalog, placement, journeys_.assignments(now), profile_view(), member, capped,
                         profile_id_, now);
 }
 

@@ -112,6 +112,10 @@ class Engine {
   TimeMs catch_up(TimeMs now, UpdateResult& out);
   void record_fragment(const profile::Fragment& fragment, TimeMs now);
   TimeMs write_time(TimeMs now) const;
+  // The profile with its values at the artifact's profile paths, looked up
+  // again only when the profile or the artifact changed since the last call.
+  // Valid until either changes.
+  rules::ProfileView profile_view();
 
   std::string profile_id_;
   std::shared_ptr<const artifact::Artifact> artifact_;
@@ -124,6 +128,10 @@ class Engine {
   std::optional<TimeMs> clock_;
   uint64_t accepted_ = 0;
   uint64_t duplicates_ = 0;
+  // profile_view()'s cache: the values, and what they were looked up for.
+  std::vector<const nlohmann::json*> slots_;
+  std::shared_ptr<const artifact::Artifact> slots_artifact_;  // held, so that its address is not reused
+  uint64_t slots_generation_ = 0;
 };
 
 // The snapshot format this engine writes and the newest it reads.

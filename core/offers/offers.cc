@@ -381,13 +381,13 @@ json to_json(const Rendered& r) {
   return j;
 }
 
-bool eligible(const Offer& offer, const json& profile_attributes, const std::function<bool(std::string_view)>& member,
+bool eligible(const Offer& offer, const rules::ProfileView& profile, const std::function<bool(std::string_view)>& member,
               TimeMs now) {
   if (!offer.eligibility) return false;
   const rules::Rule& rule = *offer.eligibility;
   // Aggregates were refused at load; without their state the rule is not evaluated.
   if (rule.root < 0 || !rule.aggregates.empty()) return false;
-  rules::Context ctx{&object_or_empty(profile_attributes), nullptr};
+  rules::Context ctx{&object_or_empty(*profile.tree), nullptr, profile.slots};
   auto in_segment = [&](int ref) {
     return member && member(rule.segment_refs[static_cast<size_t>(ref)]);
   };
@@ -395,7 +395,7 @@ bool eligible(const Offer& offer, const json& profile_attributes, const std::fun
 }
 
 std::optional<Decision> decide(const Catalog& catalog, std::string_view placement,
-                               const std::vector<Assignment>& assignments, const json& profile_attributes,
+                               const std::vector<Assignment>& assignments, const rules::ProfileView& profile,
                                const std::function<bool(std::string_view)>& member,
                                const std::function<bool(int)>& capped, std::string_view profile_id, TimeMs now) {
   const int n = static_cast<int>(catalog.offers.size());
@@ -410,7 +410,7 @@ std::optional<Decision> decide(const Catalog& catalog, std::string_view placemen
   }
   for (int i = 0; i < n; ++i) {
     const Offer& o = catalog.offers[static_cast<size_t>(i)];
-    if (!o.shows_in(placement) || known(i) || !eligible(o, profile_attributes, member, now)) continue;
+    if (!o.shows_in(placement) || known(i) || !eligible(o, profile, member, now)) continue;
     candidates.push_back({i, nullptr});
   }
   const Candidate* best = nullptr;
@@ -437,7 +437,7 @@ std::optional<Decision> decide(const Catalog& catalog, std::string_view placemen
   } else {
     d.proposition = stable_id({profile_id, "offer", offer.id, placement});
   }
-  d.content = render(offer, profile_attributes);
+  d.content = render(offer, *profile.tree);
   return d;
 }
 

@@ -88,7 +88,7 @@ nlohmann::json to_json(const Rendered& rendered);
 // True if the offer has an eligibility rule and it holds for the profile now;
 // `member(segment_id)` says whether the profile is in a segment. An offer
 // without eligibility is never eligible on its own.
-bool eligible(const Offer& offer, const nlohmann::json& profile_attributes,
+bool eligible(const Offer& offer, const rules::ProfileView& profile,
               const std::function<bool(std::string_view)>& member, TimeMs now);
 
 // One offer a journey instance currently shows in a placement.
@@ -115,7 +115,7 @@ struct Decision {
 // stable_id({profile_id, "offer", offer id, placement}).
 std::optional<Decision> decide(const Catalog& catalog, std::string_view placement,
                                const std::vector<Assignment>& assignments,
-                               const nlohmann::json& profile_attributes,
+                               const rules::ProfileView& profile,
                                const std::function<bool(std::string_view)>& member,
                                const std::function<bool(int)>& capped, std::string_view profile_id,
                                TimeMs now);

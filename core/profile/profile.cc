@@ -1,5 +1,6 @@
 #include "core/profile/profile.h"
 
+#include <atomic>
 #include <limits>
 #include <utility>
 
@@ -209,6 +210,15 @@ bool Profile::store(const std::string& key, const FieldValue& fv, bool* value_ch
   return true;
 }
 
-void Profile::refresh_attributes() { attributes_ = materialize(fields_, kAttributes); }
+void Profile::refresh_attributes() {
+  attributes_ = materialize(fields_, kAttributes);
+  generation_ = Generation();
+}
+
+uint64_t Profile::Generation::next() {
+  // Atomic, so that profiles on several threads (native programs) never share a number.
+  static std::atomic<uint64_t> counter{0};
+  return ++counter;
+}
 
 }  // namespace rekindle::profile

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,6 +49,10 @@ class Profile {
   // The live attributes as a tree (see materialize); rules read
   // attributes()["tier"]. Rebuilt whenever an attribute field changes.
   const nlohmann::json& attributes() const { return attributes_; }
+  // A number never given before, renewed whenever the attribute tree is
+  // rebuilt and on every copy or move of the profile: pointers into the tree
+  // taken at one generation are valid while it lasts.
+  uint64_t generation() const { return generation_.value; }
 
   // Any stored field, tombstones included; nullptr if never written.
   const FieldValue* field(const std::string& key) const;
@@ -81,6 +86,18 @@ class Profile {
   std::map<std::string, FieldValue> fields_;
   Identities identities_;
   nlohmann::json attributes_ = nlohmann::json::object();
+
+  struct Generation {
+    Generation() : value(next()) {}
+    Generation(const Generation&) : value(next()) {}
+    Generation& operator=(const Generation&) {
+      value = next();
+      return *this;
+    }
+    static uint64_t next();
+    uint64_t value;
+  };
+  Generation generation_;
 };
 
 }  // namespace rekindle::profile

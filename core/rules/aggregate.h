@@ -32,6 +32,9 @@ struct AggregateState {
 struct Context {
   const nlohmann::json* profile = nullptr;  // attributes
   const nlohmann::json* event = nullptr;    // event body (inside filters)
+  // The values at the rule's artifact's ProfilePaths in `profile`, by slot,
+  // or nullptr: comparisons then walk `profile`.
+  const nlohmann::json* const* slots = nullptr;
 };
 
 // True if the event passes the filter (type and `where`).

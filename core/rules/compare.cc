@@ -18,10 +18,52 @@ bool equal(const json& a, const json& b) {
   return a == b;
 }
 
+// The comparison by its literal's decoded form (Literal), without
+// nlohmann's dispatch on the literal's type. False when that form does not
+// decide it (a general literal): `test` then compares the JSON values.
+// Inlined into the evaluation loop.
+[[gnu::always_inline]] inline bool by_literal(const Comparison& c, const json& v, bool& result) {
+  switch (c.literal) {
+    case Literal::kNumber:
+      if (v.is_number()) {
+        const double a = v.get<double>(), b = c.number;
+        switch (c.op) {
+          case Op::kEq: result = a == b; return true;
+          case Op::kNe: result = a != b; return true;
+          case Op::kGt: result = a > b; return true;
+          case Op::kGte: result = a >= b; return true;
+          case Op::kLt: result = a < b; return true;
+          case Op::kLte: result = a <= b; return true;
+          default: return false;
+        }
+      }
+      // A number literal against any other type: only `ne` holds.
+      result = c.op == Op::kNe;
+      return c.op != Op::kIn && c.op != Op::kNotIn;
+    case Literal::kBoolean: {
+      const auto* b = v.get_ptr<const json::boolean_t*>();
+      const bool same = b != nullptr && *b == (c.number != 0);
+      result = c.op == Op::kEq ? same : !same;
+      return true;
+    }
+    case Literal::kStrings: {
+      bool found = false;
+      if (const auto* s = v.get_ptr<const json::string_t*>())
+        found = std::any_of(c.strings.begin(), c.strings.end(), [&](const std::string& x) { return x == *s; });
+      result = c.op == Op::kIn || c.op == Op::kEq ? found : !found;
+      return true;
+    }
+    case Literal::kGeneral:
+      break;
+  }
+  return false;
+}
+
 // The comparison for one reached value; `ne`/`notIn` are the negations of
 // `eq`/`in` so that mismatched types count as "not equal".
 bool test(const Comparison& c, const json& v) {
   const json& x = c.value;
+  if (bool result; by_literal(c, v, result)) return result;
   switch (c.op) {
     case Op::kEq: return equal(v, x);
     case Op::kNe: return !equal(v, x);
@@ -76,25 +118,44 @@ bool compare(const Comparison& c, const json& doc) {
   return reached ? hit : unreached(c);
 }
 
+namespace {
+
+// A comparison node, read from the slots when the caller has them.
+[[gnu::always_inline]] inline bool leaf(const Rule& rule, const Node& node, const Context& ctx) {
+  const Comparison& c = rule.comparisons[static_cast<size_t>(node.index)];
+  if (c.slot >= 0 && ctx.slots != nullptr) {
+    const json* v = ctx.slots[c.slot];
+    if (v == nullptr) return unreached(c);
+    if (bool result; by_literal(c, *v, result)) return result;
+    return c.op == Op::kExists ? !v->is_null() == c.expect_exists : test(c, *v);
+  }
+  const json* doc = c.path.root == Root::kEvent ? ctx.event : ctx.profile;
+  return doc ? compare(c, *doc) : unreached(c);
+}
+
+}  // namespace
+
 bool evaluate(const Rule& rule, int n, const Context& ctx, const std::vector<AggregateState>* states, TimeMs now,
               MemberOf member) {
   const Node& node = rule.nodes[static_cast<size_t>(n)];
   switch (node.kind) {
     case Node::Kind::kAnd:
-      for (int c : node.children)
-        if (!evaluate(rule, c, ctx, states, now, member)) return false;
-      return true;
-    case Node::Kind::kOr:
-      for (int c : node.children)
-        if (evaluate(rule, c, ctx, states, now, member)) return true;
-      return false;
+    case Node::Kind::kOr: {
+      // and: the first false child decides; or: the first true one. Leaf
+      // comparisons are tested here rather than through a call each.
+      const bool decisive = node.kind == Node::Kind::kOr;
+      for (int c : node.children) {
+        const Node& child = rule.nodes[static_cast<size_t>(c)];
+        bool v = child.kind == Node::Kind::kCompare ? leaf(rule, child, ctx)
+                                                     : evaluate(rule, c, ctx, states, now, member);
+        if (v == decisive) return decisive;
+      }
+      return !decisive;
+    }
     case Node::Kind::kNot:
       return !evaluate(rule, node.children[0], ctx, states, now, member);
-    case Node::Kind::kCompare: {
-      const Comparison& c = rule.comparisons[static_cast<size_t>(node.index)];
-      const json* doc = c.path.root == Root::kEvent ? ctx.event : ctx.profile;
-      return doc ? compare(c, *doc) : unreached(c);
-    }
+    case Node::Kind::kCompare:
+      return leaf(rule, node, ctx);
     case Node::Kind::kAggregate:
       return truth(rule.aggregates[static_cast<size_t>(node.index)], (*states)[static_cast<size_t>(node.index)], now);
     case Node::Kind::kSegment:

@@ -179,6 +179,20 @@ class Compiler {
             else c.expect_exists = v->get<bool>();
             break;
         }
+        if (v->is_number()) {
+          c.literal = Literal::kNumber;
+          c.number = v->get<double>();
+        } else if ((c.op == Op::kEq || c.op == Op::kNe) && v->is_boolean()) {
+          c.literal = Literal::kBoolean;
+          c.number = v->get<bool>() ? 1 : 0;
+        } else if ((c.op == Op::kEq || c.op == Op::kNe) && v->is_string()) {
+          c.literal = Literal::kStrings;
+          c.strings.push_back(v->get<std::string>());
+        } else if ((c.op == Op::kIn || c.op == Op::kNotIn) && v->is_array() &&
+                   std::all_of(v->begin(), v->end(), [](const json& x) { return x.is_string(); })) {
+          c.literal = Literal::kStrings;
+          for (const auto& x : *v) c.strings.push_back(x.get<std::string>());
+        }
       }
     }
     if (!p || !op) return -1;
@@ -476,6 +490,31 @@ std::optional<Rule> compile(const json& j, std::string_view path, Errors& errors
   rule.root = compiler.node(j, std::string(path), false);
   if (errors.size() != before || rule.root < 0) return std::nullopt;
   return rule;
+}
+
+}  // namespace rekindle::rules
+
+namespace rekindle::rules {
+
+void ProfilePaths::assign(Rule& rule) {
+  for (Comparison& c : rule.comparisons) {
+    if (c.path.root != Root::kProfile || c.path.has_any_item()) continue;
+    auto it = std::find_if(paths_.begin(), paths_.end(), [&](const Path& p) { return p.text == c.path.text; });
+    c.slot = static_cast<int>(it - paths_.begin());
+    if (it == paths_.end()) paths_.push_back(c.path);
+  }
+}
+
+void ProfilePaths::resolve(const nlohmann::json& attributes, std::vector<const nlohmann::json*>& out) const {
+  out.assign(paths_.size(), nullptr);
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    const nlohmann::json* cur = &attributes;
+    for (const PathStep& step : paths_[i].steps) {
+      cur = member(*cur, step.key);
+      if (cur == nullptr) break;
+    }
+    out[i] = cur;
+  }
 }
 
 }  // namespace rekindle::rules

@@ -19,12 +19,28 @@ enum class Op { kEq, kNe, kGt, kGte, kLt, kLte, kIn, kNotIn, kContains, kStartsW
 
 std::optional<Op> parse_op(std::string_view name);
 
+// How a comparison's literal was decoded at compile time, for the common
+// cases that then skip nlohmann's dispatch on the literal's type.
+enum class Literal : uint8_t {
+  kGeneral,  // compared as JSON (`value`)
+  kNumber,   // `number`
+  kBoolean,  // eq/ne: `number` is 1 or 0
+  kStrings,  // eq/ne of a string, in/notIn of strings only: `strings`
+};
+
 // `{"path": ..., "op": ..., "value": ...}`, with its operand decoded once.
+// The fields an evaluation reads come first.
 struct Comparison {
-  Path path;
+  // Index of the path in the artifact's ProfilePaths (assign), or -1: an
+  // evaluation given the values found there reads its value directly.
+  int slot = -1;
   Op op = Op::kEq;
-  nlohmann::json value;  // the literal as written (a JSON array for in/notIn)
+  Literal literal = Literal::kGeneral;
   bool expect_exists = true;
+  double number = 0;
+  std::vector<std::string> strings;
+  Path path;
+  nlohmann::json value;  // the literal as written (a JSON array for in/notIn)
 };
 
 // Which events an aggregate looks at: one of `types`, and `where` (a node
@@ -101,5 +117,32 @@ std::optional<Rule> compile_static(const nlohmann::json& json, std::string_view 
 
 // Evaluates one comparison against the document its path starts from.
 bool compare(const Comparison& c, const nlohmann::json& doc);
+
+// The profile as evaluations read it: the attribute tree and, when the
+// caller has them, its values by slot (ProfilePaths, rules::Context). Converts
+// from a bare tree, which is then read by walking it.
+struct ProfileView {
+  ProfileView(const nlohmann::json& tree) : tree(&tree) {}  // NOLINT: implicit by design
+  ProfileView(const nlohmann::json& tree, const nlohmann::json* const* slots) : tree(&tree), slots(slots) {}
+  const nlohmann::json* tree;
+  const nlohmann::json* const* slots = nullptr;
+};
+
+// The distinct profile paths without `[]` that an artifact's rules compare.
+// Rules walk the attribute tree key by key (std::map lookups) for each
+// comparison; the engine instead looks each path up once per change of the
+// profile (resolve) and hands the values to every evaluation (Context::slots).
+class ProfilePaths {
+ public:
+  // Gives every comparison of `rule` on such a path its slot.
+  void assign(Rule& rule);
+  // The value at each path in `attributes` (nullptr where it reaches none),
+  // by slot.
+  void resolve(const nlohmann::json& attributes, std::vector<const nlohmann::json*>& out) const;
+  size_t size() const { return paths_.size(); }
+
+ private:
+  std::vector<Path> paths_;
+};
 
 }  // namespace rekindle::rules

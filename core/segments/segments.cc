@@ -21,7 +21,7 @@ void Segments::set_deadline(size_t s, std::optional<TimeMs> t) {
   if (t) deadlines_.insert({*t, s});
 }
 
-bool Segments::evaluate(size_t s, const json& profile, TimeMs at) {
+bool Segments::evaluate(size_t s, const rules::ProfileView& profile, TimeMs at) {
   const artifact::Segment& seg = artifact_->segments[s];
   State& st = states_[s];
   std::optional<TimeMs> next;
@@ -31,12 +31,12 @@ bool Segments::evaluate(size_t s, const json& profile, TimeMs at) {
     if (t && (!next || *t < *next)) next = t;
   }
   set_deadline(s, next);
-  rules::Context ctx{&profile, nullptr};
+  rules::Context ctx{profile.tree, nullptr, profile.slots};
   auto member = [&](int ref) { return states_[static_cast<size_t>(seg.refs[static_cast<size_t>(ref)])].member; };
   return rules::evaluate(seg.rule, seg.rule.root, ctx, &st.aggregates, at, member);
 }
 
-void Segments::evaluate_dirty(Flags& dirty, const json& profile, TimeMs at, std::vector<Transition>& out) {
+void Segments::evaluate_dirty(Flags& dirty, const rules::ProfileView& profile, TimeMs at, std::vector<Transition>& out) {
   for (int i : artifact_->order) {
     size_t s = static_cast<size_t>(i);
     if (!dirty[s]) continue;
@@ -50,7 +50,7 @@ void Segments::evaluate_dirty(Flags& dirty, const json& profile, TimeMs at, std:
   }
 }
 
-void Segments::rebuild(size_t s, const std::deque<event::Event>& history, const json& profile) {
+void Segments::rebuild(size_t s, const std::deque<event::Event>& history, const rules::ProfileView& profile) {
   const rules::Rule& rule = artifact_->segments[s].rule;
   State& st = states_[s];
   st.aggregates.assign(rule.aggregates.size(), {});
@@ -58,13 +58,13 @@ void Segments::rebuild(size_t s, const std::deque<event::Event>& history, const 
     for (size_t k = 0; k < rule.aggregates.size(); ++k) {
       if (!rule.aggregates[k].watches(ev.type)) continue;
       rules::expire(rule.aggregates[k], st.aggregates[k], ev.timestamp);
-      rules::observe(rule, rule.aggregates[k], st.aggregates[k], ev, profile, false, nullptr);
+      rules::observe(rule, rule.aggregates[k], st.aggregates[k], ev, *profile.tree, false, nullptr);
     }
   }
 }
 
 void Segments::load(std::shared_ptr<const artifact::Artifact> next, const std::deque<event::Event>& history,
-                    const json& profile, TimeMs now, std::vector<Transition>& out) {
+                    const rules::ProfileView& profile, TimeMs now, std::vector<Transition>& out) {
   std::vector<State> old = std::move(states_);
   std::shared_ptr<const artifact::Artifact> before = artifact_;
   artifact_ = std::move(next);
@@ -122,26 +122,26 @@ void Segments::index_types() {
   }
 }
 
-void Segments::on_event(const event::Event& ev, const json& profile, bool late, TimeMs at,
+void Segments::on_event(const event::Event& ev, const rules::ProfileView& profile, bool late, TimeMs at,
                         const std::deque<event::Event>& history, std::vector<Transition>& out) {
   auto it = watchers_.find(ev.type);
   if (it == watchers_.end()) return;
   Flags dirty(states_.size(), false);
   for (const auto& [s, k] : it->second) {
     const rules::Rule& rule = artifact_->segments[s].rule;
-    rules::observe(rule, rule.aggregates[k], states_[s].aggregates[k], ev, profile, late, &history);
+    rules::observe(rule, rule.aggregates[k], states_[s].aggregates[k], ev, *profile.tree, late, &history);
     dirty[s] = true;
   }
   evaluate_dirty(dirty, profile, at, out);
 }
 
-void Segments::on_profile_change(const json& profile, TimeMs at, std::vector<Transition>& out) {
+void Segments::on_profile_change(const rules::ProfileView& profile, TimeMs at, std::vector<Transition>& out) {
   Flags dirty(states_.size(), false);
   for (size_t s = 0; s < states_.size(); ++s) dirty[s] = artifact_->segments[s].rule.reads_profile;
   evaluate_dirty(dirty, profile, at, out);
 }
 
-void Segments::advance(TimeMs to, const json& profile, std::vector<Transition>& out) {
+void Segments::advance(TimeMs to, const rules::ProfileView& profile, std::vector<Transition>& out) {
   Flags dirty(states_.size(), false);
   while (!deadlines_.empty() && deadlines_.begin()->first <= to) {
     const TimeMs t = deadlines_.begin()->first;

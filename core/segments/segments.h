@@ -43,18 +43,18 @@ class Segments {
   // evaluated at `now`. Memberships that end (or whose segment is gone) are
   // reported as exits at `now`, new ones as entries.
   void load(std::shared_ptr<const artifact::Artifact> artifact, const std::deque<event::Event>& history,
-            const nlohmann::json& profile, TimeMs now, std::vector<Transition>& out);
+            const rules::ProfileView& profile, TimeMs now, std::vector<Transition>& out);
 
   // Applies an event at its timestamp (`late`: older than what was already
   // processed; the history then holds it already).
-  void on_event(const event::Event& ev, const nlohmann::json& profile, bool late, TimeMs at,
+  void on_event(const event::Event& ev, const rules::ProfileView& profile, bool late, TimeMs at,
                 const std::deque<event::Event>& history, std::vector<Transition>& out);
 
   // Re-evaluates the segments that read profile attributes.
-  void on_profile_change(const nlohmann::json& profile, TimeMs at, std::vector<Transition>& out);
+  void on_profile_change(const rules::ProfileView& profile, TimeMs at, std::vector<Transition>& out);
 
   // Processes every deadline up to and including `to`, in time order.
-  void advance(TimeMs to, const nlohmann::json& profile, std::vector<Transition>& out);
+  void advance(TimeMs to, const rules::ProfileView& profile, std::vector<Transition>& out);
 
   std::optional<TimeMs> next_deadline() const;
   std::vector<Membership> members() const;
@@ -83,11 +83,11 @@ class Segments {
   // twiddling costs more code in the wasm module than it saves memory here.
   using Flags = std::vector<char>;
 
-  void evaluate_dirty(Flags& dirty, const nlohmann::json& profile, TimeMs at,
+  void evaluate_dirty(Flags& dirty, const rules::ProfileView& profile, TimeMs at,
                       std::vector<Transition>& out);
-  bool evaluate(size_t s, const nlohmann::json& profile, TimeMs at);
+  bool evaluate(size_t s, const rules::ProfileView& profile, TimeMs at);
   void set_deadline(size_t s, std::optional<TimeMs> t);
-  void rebuild(size_t s, const std::deque<event::Event>& history, const nlohmann::json& profile);
+  void rebuild(size_t s, const std::deque<event::Event>& history, const rules::ProfileView& profile);
 
   void index_types();
 

@@ -32,6 +32,68 @@ TEST(Engine, ReturnsErrorsAsValues) {
   EXPECT_EQ(engine.accepted(), 0u);
 }
 
+std::vector<std::string> member_ids(const Engine& engine) {
+  std::vector<std::string> ids;
+  for (const auto& m : engine.segments()) ids.push_back(m.segment);
+  return ids;
+}
+
+std::string offer_in(Engine& engine, const char* placement, TimeMs now) {
+  auto d = engine.decide(placement, now);
+  return d ? d->offer_id : "";
+}
+
+// Segment and eligibility rules read the profile through values looked up
+// once per change (rules::ProfilePaths): every change of the attributes, of
+// the artifact (other paths, other slots) and a restore must be seen.
+TEST(Engine, ProfileRulesSeeEveryChangeOfTheProfileAndTheArtifact) {
+  const TimeMs t0 = 1796399580000;
+  const char* first = R"({"version":"1","consent":{"defaults":{"personalize":"granted"}},
+    "segments":[{"id":"fr-gold","rule":{"and":[{"path":"profile.address.country","op":"eq","value":"FR"},
+                                               {"path":"profile.tier","op":"in","value":["gold","platinum"]}]}}],
+    "placements":[{"id":"hero"}],
+    "offers":[{"id":"gold-offer","placements":["hero"],"eligibility":{"path":"profile.tier","op":"eq","value":"gold"},
+               "content":{"title":"Gold"}}]})";
+  const char* second = R"({"version":"2","consent":{"defaults":{"personalize":"granted"}},
+    "segments":[{"id":"lyon","rule":{"path":"profile.address.city","op":"eq","value":"Lyon"}},
+                {"id":"fr-gold","rule":{"and":[{"path":"profile.address.country","op":"eq","value":"FR"},
+                                               {"path":"profile.tier","op":"in","value":["gold","platinum"]}]}}],
+    "placements":[{"id":"hero"}],
+    "offers":[{"id":"rich-offer","placements":["hero"],"eligibility":{"path":"profile.stats.spend","op":"gt","value":100},
+               "content":{"title":"Rich"}}]})";
+  Engine engine("device-1");
+  ASSERT_TRUE(engine.load_artifact(first, t0).ok);
+  EXPECT_EQ(member_ids(engine), std::vector<std::string>{});
+  EXPECT_EQ(offer_in(engine, "hero", t0), "");
+  ASSERT_TRUE(engine.set_attributes(R"({"tier":"gold","address":{"country":"FR"}})", t0 + 1).ok);
+  EXPECT_EQ(member_ids(engine), std::vector<std::string>{"fr-gold"});
+  EXPECT_EQ(offer_in(engine, "hero", t0 + 1), "gold-offer");
+  ASSERT_TRUE(engine.set_attributes(R"({"tier":"silver"})", t0 + 2).ok);
+  EXPECT_EQ(member_ids(engine), std::vector<std::string>{});
+  EXPECT_EQ(offer_in(engine, "hero", t0 + 2), "");
+  ASSERT_TRUE(engine.set_attributes(R"({"tier":"platinum","address":{"city":"Lyon"}})", t0 + 3).ok);
+  EXPECT_EQ(member_ids(engine), std::vector<std::string>{"fr-gold"});
+  EXPECT_EQ(offer_in(engine, "hero", t0 + 3), "");
+
+  // Other paths in other slots: the city is now slot 0.
+  ASSERT_TRUE(engine.load_artifact(second, t0 + 4).ok);
+  EXPECT_EQ(member_ids(engine), (std::vector<std::string>{"lyon", "fr-gold"}));
+  EXPECT_EQ(offer_in(engine, "hero", t0 + 4), "");
+  ASSERT_TRUE(engine.set_attributes(R"({"stats":{"spend":150},"address":{"country":"DE"}})", t0 + 5).ok);
+  EXPECT_EQ(member_ids(engine), std::vector<std::string>{"lyon"});
+  EXPECT_EQ(offer_in(engine, "hero", t0 + 5), "rich-offer");
+
+  // A restored engine reads its own profile, and sees its later changes.
+  Engine restored("device-1");
+  ASSERT_TRUE(restored.load_artifact(second, t0 + 6).ok);
+  ASSERT_TRUE(restored.restore(engine.snapshot()).ok);
+  EXPECT_EQ(offer_in(restored, "hero", t0 + 6), "rich-offer");
+  ASSERT_TRUE(restored.set_attributes(R"({"stats":{"spend":null},"address":{"city":"Paris"}})", t0 + 7).ok);
+  EXPECT_EQ(member_ids(restored), std::vector<std::string>{});
+  EXPECT_EQ(offer_in(restored, "hero", t0 + 7), "");
+  EXPECT_EQ(offer_in(engine, "hero", t0 + 7), "rich-offer");
+}
+
 TEST(Engine, HasAVersion) { EXPECT_STREQ(Engine::version(), "0.1.0"); }
 
 }  // namespace

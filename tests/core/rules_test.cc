@@ -25,10 +25,21 @@ Rule must_compile(const json& j) {
   return r.value_or(Rule{});
 }
 
+// Evaluates both ways the engine can: walking the profile, and reading the
+// values looked up beforehand at the rule's profile paths (ProfilePaths).
+// Every test through here checks that the two agree.
 bool eval_profile(const json& rule_json, const json& profile) {
   Rule r = must_compile(rule_json);
-  Context ctx{&profile, nullptr};
-  return evaluate(r, r.root, ctx, nullptr, 0, [](int) { return false; });
+  Context walked{&profile, nullptr};
+  const bool result = evaluate(r, r.root, walked, nullptr, 0, [](int) { return false; });
+  ProfilePaths paths;
+  paths.assign(r);
+  std::vector<const json*> slots;
+  paths.resolve(profile, slots);
+  Context looked_up{&profile, nullptr, slots.data()};
+  EXPECT_EQ(evaluate(r, r.root, looked_up, nullptr, 0, [](int) { return false; }), result)
+      << "with the profile paths looked up: " << rule_json.dump() << " on " << profile.dump();
+  return result;
 }
 
 TEST(RulePath, ParsesRootsAndAnyItem) {
@@ -220,6 +231,30 @@ TEST(RuleCompare, LongInLists) {
 // Object members are found by a search with an inline first-byte test: keys
 // that share first bytes or prefixes, differ in case, or hold bytes above
 // 0x7f (compared as unsigned, as the map orders them) must all be found.
+TEST(RulePath, ProfilePathsAreSharedAcrossRulesAndSkipAnyItemPaths) {
+  ProfilePaths paths;
+  Rule a = must_compile({{"and", {{{"path", "profile.address.city"}, {"op", "eq"}, {"value", "Lyon"}},
+                                  {{"path", "profile.tags[]"}, {"op", "eq"}, {"value", "vip"}}}}});
+  Rule b = must_compile({{"and", {{{"path", "profile.tier"}, {"op", "exists"}},
+                                  {{"path", "profile.address.city"}, {"op", "ne"}, {"value", "Paris"}}}}});
+  paths.assign(a);
+  paths.assign(b);
+  EXPECT_EQ(paths.size(), 2u);
+  EXPECT_EQ(a.comparisons[0].slot, 0);
+  EXPECT_EQ(a.comparisons[1].slot, -1);  // `[]` may reach several values: walked
+  EXPECT_EQ(b.comparisons[0].slot, 1);
+  EXPECT_EQ(b.comparisons[1].slot, 0);
+  std::vector<const json*> slots;
+  json profile = {{"address", {{"city", "Lyon"}}}, {"tags", {"vip"}}};
+  paths.resolve(profile, slots);
+  ASSERT_EQ(slots.size(), 2u);
+  ASSERT_NE(slots[0], nullptr);
+  EXPECT_EQ(*slots[0], "Lyon");
+  EXPECT_EQ(slots[1], nullptr);
+  paths.resolve(json::array(), slots);  // not an object: every path reaches nothing
+  EXPECT_EQ(slots, (std::vector<const json*>{nullptr, nullptr}));
+}
+
 TEST(RulePath, MemberFindsEveryKeyOfAnObject) {
   json obj = json::object();
   const std::vector<std::string> keys = {"", "c", "ci", "city", "co", "count", "country", "countries", "C", "City",

@@ -1,7 +1,6 @@
 #include "core/artifact/artifact.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 
 #include "core/consent/consent.h"
@@ -67,8 +66,9 @@ void link(Artifact& a, Errors& errors) {
   // Depth-first search; a grey node met again closes a cycle.
   std::vector<int> color(n, 0);
   std::vector<int> stack;
-  std::vector<bool> reported(n, false);
-  std::function<void(int)> visit = [&](int i) {
+  std::vector<char> reported(n, 0);
+  // Recursive through its own reference (no std::function: smaller wasm).
+  auto visit = [&](auto& self, int i) -> void {
     color[static_cast<size_t>(i)] = 1;
     stack.push_back(i);
     const Segment& seg = a.segments[static_cast<size_t>(i)];
@@ -85,7 +85,7 @@ void link(Artifact& a, Errors& errors) {
           errors.push_back({seg.rule.segment_ref_paths[k], "closes a cycle of segment references: " + cycle});
         }
       } else if (color[static_cast<size_t>(r)] == 0) {
-        visit(r);
+        self(self, r);
       }
     }
     stack.pop_back();
@@ -93,7 +93,7 @@ void link(Artifact& a, Errors& errors) {
     a.order.push_back(i);
   };
   for (size_t i = 0; i < n; ++i)
-    if (color[i] == 0) visit(static_cast<int>(i));
+    if (color[i] == 0) visit(visit, static_cast<int>(i));
 }
 
 }  // namespace

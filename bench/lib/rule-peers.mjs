@@ -103,13 +103,14 @@ export const DECIDE_ARTIFACT = {
   offers: [{ id: 'rule', placements: ['slot'], eligibility: FIVE_COMPARISONS, content: { title: 'Offer' } }],
 };
 
-async function prepareHarness(variant, profile, env) {
+async function prepareHarness(variant, profile, env, lookup = false) {
   const harness = await env.loadRuleHarness(variant);
   if (harness.setRule(JSON.stringify(FIVE_COMPARISONS)) !== 0) throw new Error('rule harness: the rule does not compile');
   if (harness.setProfile(JSON.stringify(profile)) !== 0) throw new Error('rule harness: the profile is not an object');
+  const loop = lookup ? harness.evaluateLookup : harness.evaluate;
   return {
-    evaluate: () => harness.evaluate(1) === 1,
-    run: (n) => harness.evaluate(n),
+    evaluate: () => loop(1) === 1,
+    run: (n) => loop(n),
   };
 }
 
@@ -141,8 +142,14 @@ export const PEERS = [
   {
     id: 'rekindle-wasm',
     label: 'Rekindle compiled rule, inside wasm',
-    what: 'rules::evaluate on the compiled rule, looped inside WebAssembly (bench/wasm/rule_eval.cc, built with the shipped module\'s flags: -Oz, the rule evaluator core/rules/compare.cc -O2): no JS boundary per evaluation',
+    what: 'rules::evaluate on the compiled rule, looped inside WebAssembly (bench/wasm/rule_eval.cc, built with the shipped module\'s flags: -Oz, the rule evaluator core/rules/compare.cc -O2): no JS boundary per evaluation. As in the engine, the rule\'s profile paths were looked up once, when the profile last changed (rules::ProfilePaths), and each evaluation reads the values found',
     prepare: (profile, env) => prepareHarness('shipped', profile, env),
+  },
+  {
+    id: 'rekindle-wasm-lookup',
+    label: 'Rekindle compiled rule, inside wasm, paths looked up each time',
+    what: 'the same loop, the profile paths looked up again before every evaluation: the cost of the first evaluation after the profile changed',
+    prepare: (profile, env) => prepareHarness('shipped', profile, env, true),
   },
   {
     id: 'rekindle-wasm-o2',

@@ -397,7 +397,7 @@ bool eligible(const Offer& offer, const rules::ProfileView& profile, const std::
 std::optional<Decision> decide(const Catalog& catalog, std::string_view placement,
                                const std::vector<Assignment>& assignments, const rules::ProfileView& profile,
                                const std::function<bool(std::string_view)>& member,
-                               const std::function<bool(int)>& capped, std::string_view profile_id, TimeMs now) {
+                               rules::MemberOf capped, std::string_view profile_id, TimeMs now) {
   const int n = static_cast<int>(catalog.offers.size());
   std::vector<Candidate> candidates;
   auto known = [&](int o) {
@@ -415,7 +415,7 @@ std::optional<Decision> decide(const Catalog& catalog, std::string_view placemen
   }
   const Candidate* best = nullptr;
   for (const Candidate& c : candidates) {
-    if (capped && capped(c.offer)) continue;
+    if (capped(c.offer)) continue;
     const Offer& o = catalog.offers[static_cast<size_t>(c.offer)];
     if (best) {
       const Offer& b = catalog.offers[static_cast<size_t>(best->offer)];

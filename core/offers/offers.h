@@ -117,7 +117,7 @@ std::optional<Decision> decide(const Catalog& catalog, std::string_view placemen
                                const std::vector<Assignment>& assignments,
                                const rules::ProfileView& profile,
                                const std::function<bool(std::string_view)>& member,
-                               const std::function<bool(int)>& capped, std::string_view profile_id,
+                               rules::MemberOf capped, std::string_view profile_id,
                                TimeMs now);
 
 // {"placement","offer","proposition","journey"?,"instance"?,"step"?,

@@ -54,23 +54,6 @@ bool truth(const Aggregate& a, const AggregateState& s, TimeMs now);
 // The earliest time after `now` at which the truth may change without a new event.
 std::optional<TimeMs> next_change(const Aggregate& a, const AggregateState& s, TimeMs now);
 
-// Segment membership by segment-reference index, as the caller knows it: a
-// reference to any callable `bool(int)` (a lambda at every call site), valid
-// for the call it is passed to. `evaluate` then is one function compiled in
-// the rules' own source (core/CMakeLists.txt builds it for speed in the wasm),
-// not a template instantiated in each caller's.
-class MemberOf {
- public:
-  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, MemberOf>>>
-  MemberOf(const F& f)  // NOLINT: converts implicitly, as a function argument
-      : f_(&f), call_([](const void* p, int i) { return static_cast<bool>((*static_cast<const F*>(p))(i)); }) {}
-  bool operator()(int i) const { return call_(f_, i); }
-
- private:
-  const void* f_;
-  bool (*call_)(const void*, int);
-};
-
 // Evaluates node `n` of `rule` (aggregates read from `states`, segment
 // references through `member`).
 bool evaluate(const Rule& rule, int n, const Context& ctx, const std::vector<AggregateState>* states, TimeMs now,

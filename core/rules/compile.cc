@@ -492,28 +492,12 @@ std::optional<Rule> compile(const json& j, std::string_view path, Errors& errors
   return rule;
 }
 
-}  // namespace rekindle::rules
-
-namespace rekindle::rules {
-
 void ProfilePaths::assign(Rule& rule) {
   for (Comparison& c : rule.comparisons) {
     if (c.path.root != Root::kProfile || c.path.has_any_item()) continue;
     auto it = std::find_if(paths_.begin(), paths_.end(), [&](const Path& p) { return p.text == c.path.text; });
     c.slot = static_cast<int>(it - paths_.begin());
     if (it == paths_.end()) paths_.push_back(c.path);
-  }
-}
-
-void ProfilePaths::resolve(const nlohmann::json& attributes, std::vector<const nlohmann::json*>& out) const {
-  out.assign(paths_.size(), nullptr);
-  for (size_t i = 0; i < paths_.size(); ++i) {
-    const nlohmann::json* cur = &attributes;
-    for (const PathStep& step : paths_[i].steps) {
-      cur = member(*cur, step.key);
-      if (cur == nullptr) break;
-    }
-    out[i] = cur;
   }
 }
 

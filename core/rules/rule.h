@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -117,6 +118,25 @@ std::optional<Rule> compile_static(const nlohmann::json& json, std::string_view 
 
 // Evaluates one comparison against the document its path starts from.
 bool compare(const Comparison& c, const nlohmann::json& doc);
+
+// A reference to any callable `bool(int)` (a lambda at every call site),
+// valid for the call it is passed to: segment membership by segment-reference
+// index as the caller knows it (evaluate), an offer's cap (offers::decide).
+// `evaluate` then is one function compiled in the rules' own source
+// (core/CMakeLists.txt builds it for speed in the wasm), not a template
+// instantiated in each caller's; and no std::function is instantiated per
+// caller (wasm size).
+class MemberOf {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, MemberOf>>>
+  MemberOf(const F& f)  // NOLINT: converts implicitly, as a function argument
+      : f_(&f), call_([](const void* p, int i) { return static_cast<bool>((*static_cast<const F*>(p))(i)); }) {}
+  bool operator()(int i) const { return call_(f_, i); }
+
+ private:
+  const void* f_;
+  bool (*call_)(const void*, int);
+};
 
 // The profile as evaluations read it: the attribute tree and, when the
 // caller has them, its values by slot (ProfilePaths, rules::Context). Converts

@@ -549,8 +549,8 @@ TEST(OfferDecide, CappedCandidatesAreRemoved) {
   EXPECT_EQ(r->offer_id, "a");
   d.capped_offers = {0, 1};
   EXPECT_FALSE(d("hero", {assign(1, "hero")}).has_value());
-  // No cap function means nothing is capped.
-  EXPECT_TRUE(decide(d.catalog, "hero", {}, d.profile, nullptr, nullptr, "p1", kT0).has_value());
+  // Nothing capped, no segment known.
+  EXPECT_TRUE(decide(d.catalog, "hero", {}, d.profile, nullptr, [](int) { return false; }, "p1", kT0).has_value());
 }
 
 TEST(OfferDecide, SegmentEligibilityAsksMember) {

@@ -23,6 +23,8 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-30}" FUZZ_SEED="${FUZZ_SEED:-1}" bash scripts/fuzz
 
 step "core tests, compiled to wasm (node)"
 node build/wasm/tests/core/rekindle_core_tests.cjs
+# The module's own strtod and snprintf (wasm/) against the C library's.
+node build/wasm/wasm/rekindle_libc_tests.cjs
 
 step "type tests (tsc --noEmit)"
 npx tsc -p tests/types/tsconfig.json

@@ -1,23 +1,33 @@
 // The module's snprintf, linked in place of the C library's by
-// `-Wl,--wrap=snprintf` (wasm/CMakeLists.txt): musl's integer-only printf
-// (vsiprintf, Emscripten's iprintf family), which leaves the floating-point
-// formatter out of the module (~1.7 KB gzip). Every caller formats integers:
-// nlohmann (the "\u%04x" escapes, "<U+%.4X>" in parse errors; it formats
-// numbers itself) and format_iso8601.
-//
-// Emscripten 3.1.6's vsniprintf writes through a null pointer when the output
-// does not fit, so the output goes to a buffer sized from the format and the
-// arguments, then is copied with snprintf's truncation. A conversion this
-// cannot size or print (a, e, f, g, %n, wide %lc/%ls, positional %1$d) traps:
-// a RuntimeError in JS rather than wrong output.
+// `-Wl,--wrap=snprintf` (wasm/CMakeLists.txt). Every caller formats
+// integers with a fixed format: nlohmann ("\u%04x" escapes, "<U+%.4X>" in
+// parse errors; it formats numbers itself) and format_iso8601 ("%04lld",
+// "%02u"). This formatter does integer conversions only (d i u x X with the
+// flags '-' '0' '+' ' ', a width, a precision and the length modifiers),
+// which leaves musl's printf (its printf_core, and the floating-point
+// formatter) out of the module. Any other conversion, or a '*' width, traps:
+// a RuntimeError in JS rather than wrong output. Checked against the C
+// library's snprintf by snprintf_test.cc.
 #include <cstdarg>
 #include <cstddef>
-#include <cstdlib>
-#include <cstring>
-
-extern "C" int vsiprintf(char* out, const char* format, va_list args);
+#include <cstdint>
 
 namespace {
+
+// Writes what fits of the output (keeping room for the terminating NUL) and
+// counts all of it, as snprintf returns the untruncated length.
+struct Sink {
+  char* out;
+  size_t size;
+  size_t n = 0;
+  void put(char c) {
+    if (n + 1 < size) out[n] = c;
+    ++n;
+  }
+  void repeat(char c, size_t count) {
+    for (size_t i = 0; i < count; ++i) put(c);
+  }
+};
 
 size_t read_number(const char*& p) {
   size_t n = 0;
@@ -25,91 +35,100 @@ size_t read_number(const char*& p) {
   return n;
 }
 
-// At least the length of what `format` prints with `args` (read from a copy).
-size_t output_bound(const char* format, va_list args) {
-  va_list ap;
-  va_copy(ap, args);
-  size_t bound = std::strlen(format) + 1;
-  for (const char* p = std::strchr(format, '%'); p != nullptr; p = std::strchr(p, '%')) {
-    ++p;
-    if (*p == '%') {
-      ++p;
-      continue;
-    }
-    p += std::strspn(p, "-+ #0'");  // flags
-    size_t width = 0, precision = 0;
-    bool has_precision = false;
-    if (*p == '*') {
-      const int w = va_arg(ap, int);
-      width = w < 0 ? 0 - static_cast<size_t>(w) : static_cast<size_t>(w);
-      ++p;
-    } else {
-      width = read_number(p);
-    }
-    if (*p == '.') {
-      ++p;
-      has_precision = true;
-      if (*p == '*') {
-        const int q = va_arg(ap, int);
-        has_precision = q >= 0;
-        precision = q < 0 ? 0 : static_cast<size_t>(q);
-        ++p;
-      } else {
-        precision = read_number(p);
-      }
-    }
-    int longs = 0;  // 'l' counts; "ll" and 'j' are 64-bit, the rest 32-bit in wasm32
-    for (; *p != '\0' && std::strchr("hljzt", *p) != nullptr; ++p) longs += *p == 'l' ? 1 : *p == 'j' ? 2 : 0;
-    size_t natural = 0;
-    switch (*p++) {
-      case 'd': case 'i': case 'u': case 'o': case 'x': case 'X':
-        if (longs >= 2) {
-          (void)va_arg(ap, long long);
-        } else {
-          (void)va_arg(ap, int);
-        }
-        natural = 24;  // 22 octal digits of 2^64 - 1, a sign or prefix
-        break;
-      case 'p':
-        (void)va_arg(ap, void*);
-        natural = 24;
-        break;
-      case 'c':
-        if (longs != 0) __builtin_trap();
-        (void)va_arg(ap, int);
-        natural = 1;
-        break;
-      case 's': {
-        if (longs != 0) __builtin_trap();
-        const char* s = va_arg(ap, const char*);
-        natural = s == nullptr ? 6 : has_precision ? strnlen(s, precision) : std::strlen(s);  // "(null)"
-        break;
-      }
-      default:
-        __builtin_trap();
-    }
-    bound += (width > precision ? width : precision) + natural;
+// One integer conversion from `p` (just past the '%'); advances `p`.
+void convert(Sink& sink, const char*& p, va_list& ap) {
+  bool left = false, zero = false, plus = false, space = false;
+  for (;; ++p) {
+    if (*p == '-') left = true;
+    else if (*p == '0') zero = true;
+    else if (*p == '+') plus = true;
+    else if (*p == ' ') space = true;
+    else break;
   }
-  va_end(ap);
-  return bound;
+  if (*p == '*') __builtin_trap();
+  const size_t width = read_number(p);
+  bool has_precision = false;
+  size_t precision = 1;
+  if (*p == '.') {
+    ++p;
+    if (*p == '*') __builtin_trap();
+    has_precision = true;
+    precision = read_number(p);
+  }
+  // Length modifiers: 0 int, 1 char (hh), 2 short (h), 3 long, 4 long long
+  // (ll, j), 5 size_t / ptrdiff_t (z, t).
+  int length = 0;
+  if (p[0] == 'h') length = p[1] == 'h' ? 1 : 2;
+  else if (p[0] == 'l') length = p[1] == 'l' ? 4 : 3;
+  else if (p[0] == 'j') length = 4;
+  else if (p[0] == 'z' || p[0] == 't') length = 5;
+  p += length == 1 || (length == 4 && p[0] == 'l') ? 2 : length != 0 ? 1 : 0;
+  const char conversion = *p++;
+  const bool is_signed = conversion == 'd' || conversion == 'i';
+  if (!is_signed && conversion != 'u' && conversion != 'x' && conversion != 'X') __builtin_trap();
+
+  uint64_t magnitude;
+  bool negative = false;
+  if (is_signed) {
+    int64_t v;
+    switch (length) {
+      case 1: v = static_cast<signed char>(va_arg(ap, int)); break;
+      case 2: v = static_cast<short>(va_arg(ap, int)); break;
+      case 3: v = va_arg(ap, long); break;
+      case 4: v = va_arg(ap, long long); break;
+      case 5: v = va_arg(ap, ptrdiff_t); break;
+      default: v = va_arg(ap, int); break;
+    }
+    negative = v < 0;
+    magnitude = negative ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  } else {
+    switch (length) {
+      case 1: magnitude = static_cast<unsigned char>(va_arg(ap, unsigned)); break;
+      case 2: magnitude = static_cast<unsigned short>(va_arg(ap, unsigned)); break;
+      case 3: magnitude = va_arg(ap, unsigned long); break;
+      case 4: magnitude = va_arg(ap, unsigned long long); break;
+      case 5: magnitude = va_arg(ap, size_t); break;
+      default: magnitude = va_arg(ap, unsigned); break;
+    }
+  }
+
+  char digits[24];
+  size_t count = 0;
+  const unsigned base = conversion == 'x' || conversion == 'X' ? 16 : 10;
+  const char* alphabet = conversion == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+  for (uint64_t v = magnitude; v != 0; v /= base) digits[count++] = alphabet[v % base];
+  // '+' and ' ' apply to signed conversions only.
+  const char sign = negative ? '-' : !is_signed ? 0 : plus ? '+' : space ? ' ' : 0;
+  const size_t body = (precision > count ? precision : count) + (sign ? 1 : 0);
+  const size_t pad = width > body ? width - body : 0;
+  // '0' pads between the sign and the digits, unless '-' or a precision is given.
+  const bool zero_pad = zero && !left && !has_precision;
+  if (!left && !zero_pad) sink.repeat(' ', pad);
+  if (sign) sink.put(sign);
+  if (zero_pad) sink.repeat('0', pad);
+  sink.repeat('0', precision > count ? precision - count : 0);
+  while (count > 0) sink.put(digits[--count]);
+  if (left) sink.repeat(' ', pad);
 }
 
 }  // namespace
 
 extern "C" int __wrap_snprintf(char* out, size_t size, const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  const size_t bound = output_bound(format, args);
-  char local[256];
-  char* full = bound <= sizeof local ? local : static_cast<char*>(std::malloc(bound));
-  if (full == nullptr) __builtin_trap();
-  const int n = vsiprintf(full, format, args);
-  va_end(args);
-  if (size > 0) {
-    const size_t kept = n < 0 ? 0 : static_cast<size_t>(n) < size ? static_cast<size_t>(n) : size - 1;
-    std::memcpy(out, full, kept);
-    out[kept] = '\0';
+  va_list ap;
+  va_start(ap, format);
+  Sink sink{out, size};
+  for (const char* p = format; *p != '\0';) {
+    if (*p != '%') {
+      sink.put(*p++);
+    } else if (p[1] == '%') {
+      sink.put('%');
+      p += 2;
+    } else {
+      ++p;
+      convert(sink, p, ap);
+    }
   }
-  if (full != local) std::free(full);
-  return n;
+  va_end(ap);
+  if (size > 0) out[sink.n < size ? sink.n : size - 1] = '\0';
+  return static_cast<int>(sink.n);
 }

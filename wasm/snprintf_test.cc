@@ -1,7 +1,7 @@
 // snprintf.cc against the C library's snprintf (not wrapped in this test):
 // the same bytes written and the same length returned, with and without
-// truncation, for the formats the module uses and random integer, character,
-// string and pointer conversions.
+// truncation, for the formats the module uses and random integer conversions
+// (all that snprintf.cc formats).
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -47,42 +47,28 @@ TEST(Snprintf, TheModulesFormats) {
 TEST(Snprintf, RandomConversions) {
   std::mt19937_64 rng(5);
   const char* lengths[] = {"", "hh", "h", "l", "ll", "j", "z", "t"};
-  const char* strings[] = {"", "a", "hello", "a longer string of forty-some characters", nullptr};
   for (int i = 0; i < 20000; ++i) {
     std::string spec = "%";
-    for (char flag : std::string("-+ #0"))
+    for (char flag : std::string("-+ 0"))
       if (rng() % 4 == 0) spec += flag;
-    const bool star_width = rng() % 6 == 0, star_precision = rng() % 6 == 0;
-    const int width = static_cast<int>(rng() % 40) - (star_width ? 20 : 0);
-    const int precision = static_cast<int>(rng() % 30) - (star_precision ? 5 : 0);
-    if (star_width) spec += '*';
-    else if (rng() % 2) spec += std::to_string(width);
-    if (star_precision) spec += ".*";
-    else if (rng() % 3 == 0) spec += "." + std::to_string(precision);
-    const char conversion = "diuoxXcsp"[rng() % 9];
-    const bool integer = std::strchr("diuoxX", conversion) != nullptr;
-    const std::string length = integer ? lengths[rng() % 8] : "";
+    if (rng() % 2) spec += std::to_string(rng() % 40);
+    if (rng() % 3 == 0) spec += "." + std::to_string(rng() % 30);
+    const char conversion = "diuxX"[rng() % 5];
+    const std::string length = lengths[rng() % 8];
     const std::string format = "<" + spec + length + conversion + ">";
     const size_t size = std::vector<size_t>{0, 1, 3, 8, 64, 512}[rng() % 6];
     const uint64_t bits = rng() >> (rng() % 64);
-    auto check = [&](auto... stars) {
-      if (conversion == 's') return same_as_libc(format, size, stars..., strings[rng() % 5]);
-      if (conversion == 'p') return same_as_libc(format, size, stars..., reinterpret_cast<void*>(bits & 0xffffffff));
-      if (length == "ll") return same_as_libc(format, size, stars..., static_cast<long long>(bits));
-      if (length == "j") return same_as_libc(format, size, stars..., static_cast<intmax_t>(bits));
-      if (length == "l") return same_as_libc(format, size, stars..., static_cast<long>(bits));
-      if (length == "z") return same_as_libc(format, size, stars..., static_cast<size_t>(bits));
-      if (length == "t") return same_as_libc(format, size, stars..., static_cast<ptrdiff_t>(bits));
-      return same_as_libc(format, size, stars..., static_cast<int>(bits));
-    };
-    if (star_width && star_precision) ASSERT_TRUE(check(width, precision));
-    else if (star_width) ASSERT_TRUE(check(width));
-    else if (star_precision) ASSERT_TRUE(check(precision));
-    else ASSERT_TRUE(check());
+    if (length == "ll") ASSERT_TRUE(same_as_libc(format, size, static_cast<long long>(bits)));
+    else if (length == "j") ASSERT_TRUE(same_as_libc(format, size, static_cast<intmax_t>(bits)));
+    else if (length == "l") ASSERT_TRUE(same_as_libc(format, size, static_cast<long>(bits)));
+    else if (length == "z") ASSERT_TRUE(same_as_libc(format, size, static_cast<size_t>(bits)));
+    else if (length == "t") ASSERT_TRUE(same_as_libc(format, size, static_cast<ptrdiff_t>(bits)));
+    else ASSERT_TRUE(same_as_libc(format, size, static_cast<int>(bits)));
   }
-  EXPECT_TRUE(same_as_libc("%d%% of %s, 100%%", 64, 50, "all"));
+  EXPECT_TRUE(same_as_libc("%d%% of %u, 100%%", 64, 50, 7u));
   EXPECT_TRUE(same_as_libc("no conversion", 5));
-  EXPECT_TRUE(same_as_libc("%300d|%-300s|", 512, 7, "x"));  // longer than the stack buffer
+  EXPECT_TRUE(same_as_libc("%300d|%-300x|", 512, 7, 255u));  // longer than any buffer
+  EXPECT_TRUE(same_as_libc("%.0d|%.0x|%5.0u|", 64, 0, 0u, 0u));  // zero with precision 0: no digit
 }
 
 }  // namespace

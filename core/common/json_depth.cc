@@ -70,6 +70,29 @@ std::optional<std::string> find_too_deep(std::string_view text, int max_depth) {
   return std::nullopt;
 }
 
+// True if brackets nest deeper than `max_depth` anywhere in `text`: the
+// cheap first pass (no key tracking, nothing copied), so that only a text
+// that is too deep pays for find_too_deep's path.
+bool deeper_than(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return true;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 // nlohmann's DOM builder, keeping the message of a syntax error. The one
 // parse builds the value and, on bad input, says where and why: no second
 // pass, and no callback parser (json::parse instantiates one as well).
@@ -101,8 +124,10 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::stri
                                    std::to_string(limits.max_bytes) + " bytes"});
     return out;
   }
-  if (auto where = find_too_deep(text, limits.max_depth)) {
-    out.errors.push_back({*where, std::string(what) + " nests deeper than " +
+  if (deeper_than(text, limits.max_depth)) {
+    // The same scan with the path; "$" only if the two ever disagreed.
+    const std::string where = find_too_deep(text, limits.max_depth).value_or("$");
+    out.errors.push_back({where, std::string(what) + " nests deeper than " +
                                       std::to_string(limits.max_depth) + " levels"});
     return out;
   }

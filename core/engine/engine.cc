@@ -167,15 +167,18 @@ IngestResult Engine::ingest(event::Event ev, TimeMs now) {
   out.late = late;
   if (!late) run_until(ev.timestamp, out);
   const TimeMs at = late ? *clock_ : ev.timestamp;
-  history_.insert(ev);
+  // The body's size is measured once, for the history and the outbox; the
+  // event is moved into the history and read there (valid until the prune).
+  const size_t bytes = dump(ev.body).size();
+  const event::Event& stored = *history_.insert(std::move(ev), bytes);
   ++accepted_;
   if (consent_.get("analytics") != consent::State::kDenied)
-    outbox_.add({ev.id, "event", ev.timestamp, "analytics", ev.body});
+    outbox_.add({stored.id, "event", stored.timestamp, "analytics", stored.body}, bytes);
   // Goals and exit events first: a purchase converts before it ends a segment.
   auto h = host(out);
-  journeys_.on_event(ev, at, h);
+  journeys_.on_event(stored, at, h);
   std::vector<segments::Transition> transitions;
-  segments_.on_event(ev, profile_view(), late, at, history_.events(), transitions);
+  segments_.on_event(stored, profile_view(), late, at, history_.events(), transitions);
   apply(transitions, out);
   clock_ = std::max(at, now);
   run_until(*clock_, out);

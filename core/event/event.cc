@@ -119,7 +119,8 @@ bool is_valid_type(std::string_view type) {
   return true;
 }
 
-ParseResult from_json(const json& value) {
+// By value: parse() hands its tree over, and the body is moved, not copied.
+ParseResult from_json(json value) {
   ParseResult out;
   if (!value.is_object()) {
     out.errors.push_back({"$", std::string("an event must be an object, not ") + type_name(value)});
@@ -174,7 +175,7 @@ ParseResult from_json(const json& value) {
   if (auto f = value.find("_experience"); f != value.end()) expect_type(*f, json::value_t::object, "$._experience", errors);
 
   if (errors.empty()) {
-    ev.body = value;
+    ev.body = std::move(value);
     out.event = std::move(ev);
   }
   return out;
@@ -187,7 +188,7 @@ ParseResult parse(std::string_view json_text) {
     out.errors = std::move(parsed.errors);
     return out;
   }
-  return from_json(parsed.value);
+  return from_json(std::move(parsed.value));
 }
 
 }  // namespace rekindle::event

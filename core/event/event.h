@@ -48,7 +48,7 @@ struct ParseResult {
 ParseResult parse(std::string_view json_text);
 
 // Validates an already-parsed JSON value as an event. Never throws.
-ParseResult from_json(const nlohmann::json& value);
+ParseResult from_json(nlohmann::json value);
 
 // Custom event types are dotted names of letters, digits, `_` and `-`.
 bool is_valid_type(std::string_view type);

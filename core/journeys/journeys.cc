@@ -276,7 +276,9 @@ void Journeys::end(size_t index, TimeMs at, const std::string& reason, Host& hos
 }
 
 void Journeys::on_event(const event::Event& ev, TimeMs at, Host& host) {
-  const json& profile = host.profile ? *host.profile : json::object();
+  // Both branches lvalues: a reference, not a copy of the profile.
+  static const json kNoProfile = json::object();
+  const json& profile = host.profile ? *host.profile : kNoProfile;
   // Impressions count toward caps.
   if (ev.type == event::types::kPropositionDisplay) {
     for (const auto& p : propositions_of(ev)) {

@@ -119,12 +119,12 @@ void Outbox::remember(const std::string& id) {
   remembered_next_ = (remembered_next_ + 1) % kRememberedIds;
 }
 
-bool Outbox::add(Record record) {
+bool Outbox::add(Record record, size_t bytes) {
   if (record.id.empty() || remembered_set_.count(record.id)) return false;
   // One lookup finds a queued id and reserves the slot of a new one.
   auto [slot, inserted] = index_.try_emplace(record.id);
   if (!inserted) return false;
-  const size_t size = dump(record.body).size();
+  const size_t size = bytes != 0 ? bytes : dump(record.body).size();
   if (size > limits_.max_bytes || limits_.max_records == 0) {
     index_.erase(slot);
     ++dropped_;

@@ -77,7 +77,8 @@ class Outbox {
   // already queued, or remembered as acknowledged or cancelled. Past a limit
   // the oldest records are dropped (counted in dropped()); a record whose body
   // alone is over max_bytes is dropped at once and false returned.
-  bool add(Record record);
+  // `bytes` is dump(record.body).size() when the caller has it (0: computed here).
+  bool add(Record record, size_t bytes = 0);
 
   // The next batch, oldest first: at most `max_records` records and
   // `max_bytes` bytes of serialized bodies, but always the first sendable

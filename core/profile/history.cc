@@ -69,9 +69,9 @@ void History::set_limits(HistoryLimits limits) {
   enforce_size();
 }
 
-bool History::insert(event::Event ev) {
-  if (!ids_.insert(ev.id).second) return false;  // one lookup: the id is new
-  size_t bytes = dump(ev.body).size();
+const event::Event* History::insert(event::Event ev, size_t bytes) {
+  if (!ids_.insert(ev.id).second) return nullptr;  // one lookup: the id is new
+  if (bytes == 0) bytes = dump(ev.body).size();
   const TimeMs t = ev.timestamp;
   events_.push_back(std::move(ev));
   event_bytes_.push_back(bytes);
@@ -79,11 +79,12 @@ bool History::insert(event::Event ev) {
   // A late event moves back past every later one, so it lands after the
   // events with its own timestamp; an in-order event stays at the end. (One
   // swap per later event: smaller code than a deque's insert in the middle.)
-  for (size_t i = events_.size() - 1; i > 0 && events_[i - 1].timestamp > t; --i) {
+  size_t i = events_.size() - 1;
+  for (; i > 0 && events_[i - 1].timestamp > t; --i) {
     std::swap(events_[i], events_[i - 1]);
     std::swap(event_bytes_[i], event_bytes_[i - 1]);
   }
-  return true;
+  return &events_[i];
 }
 
 void History::prune(TimeMs now) {

@@ -36,9 +36,11 @@ class History {
   void set_limits(HistoryLimits limits);
 
   // Inserts in timestamp order; an event with an equal timestamp goes after
-  // the ones already held. False, and nothing inserted, if the id is already
+  // the ones already held. Returns the stored event, valid until the next
+  // insert or prune; nullptr, and nothing inserted, if the id is already
   // held. Does not enforce the limits: call prune() after inserting.
-  bool insert(event::Event ev);
+  // `bytes` is dump(ev.body).size() when the caller has it (0: computed here).
+  const event::Event* insert(event::Event ev, size_t bytes = 0);
   bool contains(const std::string& id) const { return ids_.count(id) != 0; }
 
   // Removes events with timestamp < now - retention (counted as expired),

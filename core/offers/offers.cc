@@ -349,24 +349,24 @@ std::optional<Catalog> parse_catalog(const json& artifact, const std::function<b
 
 Rendered render(const Offer& offer, const json& profile_attributes) {
   const json& c = offer.content;
-  json ctx = json::object();
-  ctx["profile"] = object_or_empty(profile_attributes);
+  // The profile by reference: a decision does not copy the attributes.
+  const json* profile = &object_or_empty(profile_attributes);
   Rendered r;
-  r.title = render(text_at(c, "title"), ctx, Escape::kNone);
-  r.body = render(text_at(c, "body"), ctx, Escape::kNone);
+  r.title = render(text_at(c, "title"), {{"profile", profile}}, Escape::kNone);
+  r.body = render(text_at(c, "body"), {{"profile", profile}}, Escape::kNone);
   r.image = text_at(c, "image");
   if (c.is_object()) {
     if (auto cta = c.find("cta"); cta != c.end()) {
-      r.cta_label = render(text_at(*cta, "label"), ctx, Escape::kNone);
+      r.cta_label = render(text_at(*cta, "label"), {{"profile", profile}}, Escape::kNone);
       r.cta_url = text_at(*cta, "url");
     }
   }
   if (!offer.html.empty()) {
-    ctx["offer"] = json{{"title", r.title},
+    const json shown = {{"title", r.title},
                         {"body", r.body},
                         {"image", r.image},
                         {"cta", json{{"label", r.cta_label}, {"url", r.cta_url}}}};
-    r.html = render(offer.html, ctx, Escape::kHtml);
+    r.html = render(offer.html, {{"profile", profile}, {"offer", &shown}}, Escape::kHtml);
   }
   return r;
 }

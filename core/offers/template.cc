@@ -197,11 +197,10 @@ std::vector<Piece> scan(std::string_view tpl, std::vector<std::string>& problems
   return pieces;
 }
 
-// The text a context value inserts, or nullopt for the default.
-std::optional<std::string> value_text(const json& context, std::string_view path) {
-  const json* v = &context;
-  size_t start = 0;
-  while (true) {
+// The text the value at `path` under `v` inserts, or nullopt for the default.
+std::optional<std::string> value_text(const json* v, std::string_view path) {
+  // An empty path is `v` itself (a template path naming a root alone).
+  for (size_t start = 0; !path.empty();) {
     size_t dot = path.find('.', start);
     std::string_view key = path.substr(start, dot == std::string_view::npos ? dot : dot - start);
     if (!v->is_object()) return std::nullopt;
@@ -241,7 +240,9 @@ Errors validate_template(std::string_view tpl, std::string_view path) {
   return errors;
 }
 
-std::string render(std::string_view tpl, const json& context, Escape escape) {
+// Renders with `lookup(path)`, the text a token's path inserts or nullopt.
+template <class Lookup>
+std::string render_with(std::string_view tpl, Escape escape, const Lookup& lookup) {
   std::vector<std::string> problems;
   std::vector<Piece> pieces = scan(tpl, problems);
   if (!problems.empty()) return {};
@@ -251,13 +252,30 @@ std::string render(std::string_view tpl, const json& context, Escape escape) {
   for (const Piece& p : pieces) {
     if (!p.is_token) {
       out.append(p.text);
-    } else if (auto text = value_text(context, p.text)) {
+    } else if (auto text = lookup(p.text)) {
       append_text(out, *text, html);
     } else {
       append_text(out, p.fallback, html);
     }
   }
   return out;
+}
+
+std::string render(std::string_view tpl, const json& context, Escape escape) {
+  return render_with(tpl, escape, [&](std::string_view path) { return value_text(&context, path); });
+}
+
+std::string render(std::string_view tpl, std::initializer_list<Root> roots, Escape escape) {
+  return render_with(tpl, escape, [&](std::string_view path) -> std::optional<std::string> {
+    const size_t dot = path.find('.');
+    const std::string_view name = path.substr(0, dot);
+    for (const Root& r : roots) {
+      if (r.name != name) continue;
+      if (dot == std::string_view::npos) return value_text(r.value, {});
+      return value_text(r.value, path.substr(dot + 1));
+    }
+    return std::nullopt;
+  });
 }
 
 std::string escape_html(std::string_view text) {

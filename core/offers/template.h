@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,16 @@ Errors validate_template(std::string_view tpl, std::string_view path);
 // renders as "" rather than half-rendered. Never throws.
 std::string render(std::string_view tpl, const nlohmann::json& context,
                    Escape escape = Escape::kHtml);
+
+// A named value a template's paths start from ("profile" in
+// {{profile.firstName}}), given by reference rather than copied into a context.
+struct Root {
+  std::string_view name;
+  const nlohmann::json* value;
+};
+
+// The same, the first segment of each path naming one of `roots`.
+std::string render(std::string_view tpl, std::initializer_list<Root> roots, Escape escape = Escape::kHtml);
 
 // Escapes & < > " ' ` as &amp; &lt; &gt; &quot; &#39; &#96;, enough for text
 // and quoted attribute values; invalid UTF-8 becomes U+FFFD, so a lenient

@@ -282,18 +282,21 @@ function costSection(r) {
   const ingestJs = r.ingestNode.usPerEvent.median;
   const ingestChromium = 1e6 / r.ingestChromium.eventsPerSecond.median;
   const line = (env, e) => `${env}: ${sig(e['rekindle-wasm'].median)} ns as shipped (${times(e['rekindle-wasm'].median, nat)} native), `
-    + `${sig(e['rekindle-wasm-o2'].median)} ns with everything -O2 (${times(e['rekindle-wasm-o2'].median, nat)} native)`;
+    + `${sig(e['rekindle-wasm-o2'].median)} ns with everything -O2, ${sig(e['rekindle-wasm-lookup'].median)} ns with the paths looked up each time`;
+  const lookupNative = r.native.BM_CompiledRule5ComparisonsLookup?.median;
   return `## Where Rekindle's cost goes
 
 Figures of this run; the profile behind them is in [README.md](README.md#profile).
 
-- **The rule itself is cheap natively, and the wasm build makes it expensive.** The compiled rule takes
-  ${sig(nat)} ns natively (${times(nat, node.closure.median)} the closure in Node). The same C++ in wasm:
-  ${line('Node', node)}; ${line('Chromium', chromium)}. The module is \`-Oz\` for size,
-  except the rule evaluator, compiled \`-O2\` (about 100 B gzip): at \`-Oz\` LLVM inlines not even
-  one-line accessors (\`std::string::size()\`, nlohmann's type tests), which made the rule 6× slower.
-  What remains is the profile's shape: every path step is a \`std::map<std::string, json>\` lookup
-  with string compares (7 for this rule, about 60 ns of the native figure), where the closure reads
+- **The rule reads values looked up once per change of the profile.** An artifact's rules name a
+  fixed set of profile paths (\`rules::ProfilePaths\`); the engine looks them up in the attribute tree
+  when the profile or the artifact changes, and every evaluation reads the values found, with
+  the literals decoded at load (a number, a boolean, a list of strings). The compiled rule takes
+  ${sig(nat)} ns natively (${times(nat, node.closure.median)} the closure in Node)${lookupNative ? `, ${sig(lookupNative)} ns when the paths are looked up first (the first evaluation after a change)` : ''}.
+  In wasm: ${line('Node', node)}; ${line('Chromium', chromium)}. The module is \`-Oz\` for size, except the
+  rule evaluator, compiled \`-O2\`: at \`-Oz\` LLVM inlines not even one-line accessors, and the rule
+  is about 4× slower. What is left against the closure: a call into the evaluator, the walk of the
+  condition tree, nlohmann's type tests and libc++'s string compares, where the closure reads
   JS object properties through hidden classes.
 - **decide() is mostly not the rule.** A call costs ${sig(node['rekindle-decide'].median)} ns in Node and
   ${sig(chromium['rekindle-decide'].median)} ns in Chromium (natively ${sig(decideNative)} ns): the eligibility
@@ -302,8 +305,12 @@ Figures of this run; the profile behind them is in [README.md](README.md#profile
 - **Ingest is JSON and allocation, spread over the whole engine.** Natively, an ingest is ${sig(ingestNative)} µs,
   of which parsing the event's JSON is ${sig(parse)} µs; through the JS API it is ${sig(ingestJs)} µs in Node
   (${times(ingestJs, ingestNative)} native) and ${sig(ingestChromium)} µs in Chromium (mean per event). No single function
-  dominates: parsing the event (nlohmann DOM), the result and outbox records built as JSON and dumped
-  to text, \`malloc\`/\`free\` (emmalloc), the history's bookkeeping, then the segments' aggregates.
+  dominates: the event is an nlohmann tree (about 70 allocations to parse and validate), the
+  history frees the tree of the event that falls out (cold memory, about a fifth of the time),
+  the result and the outbox records are built as JSON and dumped to text, then \`malloc\`/\`free\`
+  (emmalloc in the wasm), the segments' aggregates and the journeys. Under one json-logic
+  evaluation would need events stored flat (one block, interned types), written to text
+  without trees, and no allocation per event: a new data model, not a tuning.
 - **The page runtime adds one small IndexedDB write per turn.** Every \`rk.track()\` ends its turn
   with a journal entry (the engine calls of the turn): ${sig(r.runtimeChromium.medianMs.median)} ms per event. The whole
   state (\`snapshot()\`, ${sig(r.memory.chromium.snapshotMs.median)} ms and ${kb(r.memory.chromium.snapshotBytes.median)} at 10,000 events in Chromium) is

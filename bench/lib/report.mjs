@@ -43,7 +43,8 @@ The same condition in each library's language (\`bench/lib/rule-peers.mjs\`):
 over a nested profile. Before anything is timed, every evaluator is run on ${'8'} profiles
 (each clause false in turn, the boundaries, a missing object) and must give the expected truth value,
 in Node and in Chromium. Each run is a fresh process (Node) or a fresh page (Chromium) evaluating
-one library: a warm-up of ${num(r.settings.batch.default[1])} evaluations (${num(r.settings.batch.closure[1])} for the closure),
+one library: a warm-up of ${num(r.settings.batch.default[1])} evaluations (${num(r.settings.batch.closure[1])} for the closure)
+in ten calls and a 50 ms pause (V8 moves wasm code to its optimizing tier between calls only),
 then the timed batch; ${r.settings.ruleRounds} runs per library, interleaved.
 
 | evaluator | what is timed | calls per run | Node, ns per evaluation | vs closure | Chromium, ns per evaluation | vs closure |

@@ -48,8 +48,23 @@ bool equal(const json& a, const json& b) {
     }
     case Literal::kStrings: {
       bool found = false;
-      if (const auto* s = v.get_ptr<const json::string_t*>())
-        found = std::any_of(c.strings.begin(), c.strings.end(), [&](const std::string& x) { return x == *s; });
+      if (const auto* s = v.get_ptr<const json::string_t*>()) {
+        const char* text = s->data();
+        const size_t n = s->size();
+        const char* all = c.strings.data();
+        uint32_t start = 0;
+        for (uint32_t end : c.string_ends) {
+          if (end - start == n) {
+            size_t i = 0;
+            while (i < n && all[start + i] == text[i]) ++i;
+            if (i == n) {
+              found = true;
+              break;
+            }
+          }
+          start = end;
+        }
+      }
       result = c.op == Op::kIn || c.op == Op::kEq ? found : !found;
       return true;
     }

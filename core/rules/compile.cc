@@ -187,11 +187,15 @@ class Compiler {
           c.number = v->get<bool>() ? 1 : 0;
         } else if ((c.op == Op::kEq || c.op == Op::kNe) && v->is_string()) {
           c.literal = Literal::kStrings;
-          c.strings.push_back(v->get<std::string>());
+          c.strings = v->get<std::string>();
+          c.string_ends.push_back(static_cast<uint32_t>(c.strings.size()));
         } else if ((c.op == Op::kIn || c.op == Op::kNotIn) && v->is_array() &&
                    std::all_of(v->begin(), v->end(), [](const json& x) { return x.is_string(); })) {
           c.literal = Literal::kStrings;
-          for (const auto& x : *v) c.strings.push_back(x.get<std::string>());
+          for (const auto& x : *v) {
+            c.strings += x.get_ref<const std::string&>();
+            c.string_ends.push_back(static_cast<uint32_t>(c.strings.size()));
+          }
         }
       }
     }

@@ -26,7 +26,7 @@ enum class Literal : uint8_t {
   kGeneral,  // compared as JSON (`value`)
   kNumber,   // `number`
   kBoolean,  // eq/ne: `number` is 1 or 0
-  kStrings,  // eq/ne of a string, in/notIn of strings only: `strings`
+  kStrings,  // eq/ne of a string, in/notIn of strings only: `strings`, `string_ends`
 };
 
 // `{"path": ..., "op": ..., "value": ...}`, with its operand decoded once.
@@ -39,7 +39,10 @@ struct Comparison {
   Literal literal = Literal::kGeneral;
   bool expect_exists = true;
   double number = 0;
-  std::vector<std::string> strings;
+  // kStrings: the strings end to end, and the offset where each ends (one
+  // buffer, compared byte by byte without a call per string).
+  std::string strings;
+  std::vector<uint32_t> string_ends;
   Path path;
   nlohmann::json value;  // the literal as written (a JSON array for in/notIn)
 };

@@ -387,16 +387,13 @@ UpdateResult Engine::restore(std::string_view text) {
   if (!errors.empty() || !prof || !hist || !cons || !box) return out;
 
   segments::Segments segs;
-  std::vector<segments::Transition> ignored;
   const TimeMs at = clock.value_or(0);
   hist->set_limits(history_limits(*art));
-  segs.load(art, hist->events(), prof->attributes(), at, ignored);
   auto s = j.find("segments");
-  if (s == j.end() || !segs.restore(*s)) {
+  if (s == j.end() || !segs.load_saved(art, *s, hist->events(), prof->attributes(), at)) {
     errors.push_back({"$.segments", "is missing or damaged"});
     return out;
   }
-  segs.refresh_deadlines(at);
   journeys::Journeys jrn;
   UpdateResult discarded;
   journeys::Host h;

@@ -187,7 +187,27 @@ json Segments::to_json() const {
   return out;
 }
 
-bool Segments::restore(const json& j) {
+bool Segments::load_saved(std::shared_ptr<const artifact::Artifact> artifact, const json& saved,
+                          const std::deque<event::Event>& history, const rules::ProfileView& profile, TimeMs now) {
+  artifact_ = std::move(artifact);
+  index_types();
+  deadlines_.clear();
+  states_.assign(artifact_->segments.size(), {});
+  Flags restored(states_.size(), false);
+  if (!restore(saved, restored)) return false;
+  Flags dirty(states_.size(), false);
+  for (size_t s = 0; s < states_.size(); ++s) {
+    if (restored[s]) continue;
+    rebuild(s, history, profile);
+    dirty[s] = true;
+  }
+  std::vector<Transition> ignored;
+  evaluate_dirty(dirty, profile, now, ignored);
+  refresh_deadlines(now);
+  return true;
+}
+
+bool Segments::restore(const json& j, Flags& restored) {
   if (!j.is_array()) return false;
   for (const auto& e : j) {
     if (!e.is_object()) return false;
@@ -213,6 +233,7 @@ bool Segments::restore(const json& j) {
     st.since = *time_from_json(*since);
     set_deadline(static_cast<size_t>(s), std::nullopt);
     states_[static_cast<size_t>(s)] = std::move(st);
+    restored[static_cast<size_t>(s)] = true;
   }
   return true;
 }

@@ -63,10 +63,14 @@ class Segments {
 
   // Snapshot form: per segment {id, rule, member, since, states}.
   nlohmann::json to_json() const;
-  // Restores what `to_json` wrote for the same artifact; entries whose id and
-  // rule do not match the loaded artifact are ignored (rebuilt by `load`).
-  // Deadlines are derived, not stored: call `refresh_deadlines(clock)` after.
-  bool restore(const nlohmann::json& j);
+  // Switches to `artifact` with the states `to_json` wrote (`saved`): a
+  // segment found there with the same id and rule takes its saved state; only
+  // the others are rebuilt from `history` and evaluated at `now` (a restore
+  // must not replay the whole history for every segment). Deadlines are
+  // derived as seen at `now`. False, and a state to discard, if `saved` is
+  // damaged.
+  bool load_saved(std::shared_ptr<const artifact::Artifact> artifact, const nlohmann::json& saved,
+                  const std::deque<event::Event>& history, const rules::ProfileView& profile, TimeMs now);
 
   // Recomputes every segment's deadline as seen at `now`.
   void refresh_deadlines(TimeMs now);
@@ -90,6 +94,9 @@ class Segments {
   void rebuild(size_t s, const std::deque<event::Event>& history, const rules::ProfileView& profile);
 
   void index_types();
+  // Reads what `to_json` wrote into the segments of the loaded artifact with
+  // the same id and rule, flagging them in `restored`; others are ignored.
+  bool restore(const nlohmann::json& j, Flags& restored);
 
   std::shared_ptr<const artifact::Artifact> artifact_;
   std::vector<State> states_;

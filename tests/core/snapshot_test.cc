@@ -77,6 +77,39 @@ TEST(Snapshot, RestoredAtAnyStepContinuesIdentically) {
   EXPECT_GE(transitions, 20u);
 }
 
+// A segment the snapshot holds no state for (a snapshot from an older engine,
+// or edited) is rebuilt from the history; the others take their saved state.
+TEST(Snapshot, ASegmentMissingFromTheSnapshotIsRebuiltFromTheHistory) {
+  const auto steps = script();
+  const size_t cut = steps.size() / 2;
+  engine::Engine original("device-1");
+  ASSERT_TRUE(original.load_artifact(kArtifact, kT0).ok);
+  for (size_t i = 0; i < cut; ++i) run(original, steps[i]);
+  json snapshot = json::parse(original.snapshot());
+  json kept = json::array();
+  for (const auto& s : snapshot["segments"])
+    if (s["id"] != "browser" && s["id"] != "gold-cart") kept.push_back(s);
+  ASSERT_EQ(kept.size(), snapshot["segments"].size() - 2);
+  snapshot["segments"] = kept;
+  engine::Engine restored("other");
+  auto r = restored.restore(dump(snapshot));
+  ASSERT_TRUE(r.ok) << describe(r.errors);
+  auto ids = [](const engine::Engine& e) {
+    std::vector<std::string> out;
+    for (const auto& m : e.segments()) out.push_back(m.segment + "@" + std::to_string(m.since));
+    return out;
+  };
+  EXPECT_EQ(ids(restored), ids(original));
+  EXPECT_EQ(restored.next_deadline(), original.next_deadline());
+  size_t transitions = 0;
+  for (size_t i = cut; i < steps.size(); ++i) {
+    auto expected = run(original, steps[i]);
+    ASSERT_EQ(run(restored, steps[i]), expected) << "step " << i;
+    transitions += expected.size();
+  }
+  EXPECT_GE(transitions, 5u);
+}
+
 TEST(Snapshot, ADamagedOrNewerSnapshotIsRefusedAndChangesNothing) {
   engine::Engine e("device-1");
   ASSERT_TRUE(e.load_artifact(kArtifact, kT0).ok);

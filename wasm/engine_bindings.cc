@@ -103,6 +103,9 @@ EMSCRIPTEN_KEEPALIVE const char* rk_segments(Handle* h) {
   return give(h, rekindle::dump(rekindle::engine::to_json(h->engine.segments())));
 }
 
+// Engine::state(): the state without the history, for inspectors and banners.
+EMSCRIPTEN_KEEPALIVE const char* rk_state(Handle* h) { return give(h, h->engine.state()); }
+
 // The decision as JSON, or "null" when no offer fits.
 EMSCRIPTEN_KEEPALIVE const char* rk_decide(Handle* h, const char* placement, size_t size, double now) {
   auto d = h->engine.decide(text(placement, size), to_time(now));

@@ -211,6 +211,10 @@ export function engineAbi(wasm) {
       return result(wasm.rk_segments(live(this)));
     }
 
+    _state() {
+      return result(wasm.rk_state(live(this)));
+    }
+
     _decide(placement, now) {
       const h = live(this);
       encode(placement);

@@ -15,6 +15,27 @@ export interface SegmentTransition {
   at: string;
 }
 
+/** state(): what the engine holds about the visitor, each part in its snapshot form. */
+export interface EngineState {
+  /** The engine's clock (ms since epoch), or null before any call with a time. */
+  clock: number | null;
+  profileId: string;
+  profile: {
+    deviceId: string;
+    identities: Record<string, string[]>;
+    /** Every field with its last write: "attributes.<path>" (null value: deleted) and "consent.<purpose>". */
+    fields: Record<string, { value: unknown; ts: number; origin: string }>;
+  };
+  consent: Record<ConsentPurpose, { state: ConsentState; decided: boolean; at: number }>;
+  journeys: {
+    /** The running journey instances. */
+    active: Array<{ id: string; journey: string; arm: string; holdout: boolean; entered: number; wake?: number; [key: string]: unknown }>;
+    /** When each journey last ended (ms), for re-entry cooldowns. */
+    lastEnd: Record<string, number>;
+    deliveries: unknown[];
+  };
+}
+
 /** A current membership. */
 export interface SegmentMembership {
   segment: string;
@@ -186,6 +207,12 @@ export interface RekindleEngine {
   nextDeadline(): number | null;
   /** Current segment memberships. */
   segments(): SegmentMembership[];
+  /**
+   * What the engine holds about the visitor, without the event history (for an
+   * inspector or a consent banner; unlike snapshot(), its size does not grow with
+   * the history). Each part has its snapshot form.
+   */
+  state(): EngineState;
   /** The whole engine state as JSON text (format-versioned), to persist and restore. */
   snapshot(): string;
   /** Replaces the state with a snapshot; a damaged or newer one is refused and nothing changes. */
@@ -259,6 +286,7 @@ export interface Rekindle {
   flush(): Promise<{ sent: number; acked: number; dropped: number; retryAt?: number | null }>;
   segments(): SegmentMembership[];
   nextDeadline(): number | null;
+  state(): EngineState;
   snapshot(): string;
   /** Applies queued changes and saves, then frees everything; later calls reject or throw a RekindleDestroyedError. */
   destroy(): Promise<void>;

@@ -79,7 +79,7 @@ function failure(reason) {
 
 // The module's calls that can change the engine's state, with the types of
 // their arguments (web/engine-abi.js, wasm/engine_bindings.cc). The others (_decide, _pending,
-// _snapshot, _segments, _nextDeadline and the counters) only read it:
+// _snapshot, _state, _segments, _nextDeadline and the counters) only read it:
 // decide() ticks a copy of the clock, it does not move it. _restore replaces
 // the state and is the host's own doing.
 const STATE_CALLS = Object.freeze({
@@ -258,6 +258,17 @@ export async function createWithModule(options, moduleOptions, internal = null) 
     segments() {
       alive('segments');
       return call('_segments');
+    },
+
+    /**
+     * What the engine holds about the visitor, without the event history:
+     * `{ clock, profileId, profile, consent, journeys }`, each part as in a
+     * snapshot. For an inspector or a consent banner: its size does not grow
+     * with the history, unlike snapshot().
+     */
+    state() {
+      alive('state');
+      return call('_state');
     },
 
     /** The whole engine state as JSON text (format-versioned), to persist and restore. */

@@ -299,6 +299,14 @@ std::string Engine::snapshot() const {
   return dump(out);
 }
 
+std::string Engine::state() const {
+  return dump(json{{"clock", clock_ ? json(*clock_) : json(nullptr)},
+                   {"profileId", profile_id_},
+                   {"profile", profile_.to_json()},
+                   {"consent", consent_.to_json()},
+                   {"journeys", journeys_.to_json()}});
+}
+
 namespace {
 
 // One part of a snapshot, read by `parse`, its errors re-rooted under `$.key`.

@@ -85,6 +85,11 @@ class Engine {
 
   // The whole state as JSON text with a format version.
   std::string snapshot() const;
+  // What the visitor-facing state holds, as JSON text: {"clock", "profileId",
+  // "profile", "consent", "journeys"}, each part in its snapshot form, without
+  // the history, the segments' aggregates, the outbox and the artifact (an
+  // inspector or a consent banner reads this; a snapshot grows with the history).
+  std::string state() const;
   // Replaces the state with a snapshot. A damaged snapshot, or one written by
   // a newer format, is refused with errors and the engine keeps its state.
   UpdateResult restore(std::string_view snapshot_json);

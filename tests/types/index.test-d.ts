@@ -53,6 +53,13 @@ async function main(): Promise<void> {
     }
   }
   void [title, acked];
+  const state = rk.state();
+  const email: string[] | undefined = state.profile.identities.email;
+  const marketing: 'granted' | 'denied' | 'pending' = state.consent['marketing.email'].state;
+  const wake: number | undefined = state.journeys.active[0]?.wake;
+  void [email, marketing, wake];
+  // @ts-expect-error consent is by known purpose
+  void state.consent.newsletter;
   const saved: string = rk.snapshot();
   const restored: UpdateResult = rk.restore(saved);
   void restored;

@@ -119,6 +119,43 @@ test('an invalid artifact is refused with every error and the old one stays', as
   });
 });
 
+test('state() holds the profile, consent and journeys, and not the history', async () => {
+  let now = T0;
+  const rk = await createEngine({ now: () => now, artifact: {
+    version: 'state',
+    consent: { defaults: { analytics: 'granted' } },
+    segments: [{ id: 'cart', rule: { sequence: [{ event: { type: 'commerce.productListAdds' } },
+      { absent: { type: 'commerce.purchases' }, for: '30m' }] } }],
+    journeys: [{ id: 'reminder', entry: { segment: 'cart' }, maxDuration: '7d', steps: [{ id: 'wait', wait: '1d' }] }],
+  } });
+  rk.setAttributes({ firstName: 'Ada', address: { city: 'Lyon' } });
+  rk.identify('email', 'ada@example.com');
+  rk.setConsent({ personalize: 'granted' });
+  rk.track('commerce.productListAdds', { productListItems: [{ SKU: 'sku-1' }] });
+  now += 31 * 60_000;
+  rk.advance();
+  const small = rk.state();
+  assert.equal(small.clock, now);
+  assert.equal(small.profile.fields['attributes.firstName'].value, 'Ada');
+  assert.equal(small.profile.fields['attributes.address.city'].value, 'Lyon');
+  assert.deepEqual(small.profile.identities.email, ['ada@example.com']);
+  assert.equal(small.consent.personalize.state, 'granted');
+  assert.equal(small.consent.personalize.decided, true);
+  assert.equal(small.consent['marketing.email'].state, 'pending');
+  assert.deepEqual(small.journeys.active.map((a) => a.journey), ['reminder']);
+  assert.equal(small.journeys.active[0].wake, T0 + 30 * 60_000 + 86_400_000);  // the cart counts as abandoned at +30 min
+  // The parts are those of the snapshot; the history, the outbox and the
+  // artifact are left out, so the size does not grow with the events.
+  const snapshot = JSON.parse(rk.snapshot());
+  for (const part of ['profile', 'consent', 'journeys']) assert.deepEqual(small[part], snapshot[part], part);
+  assert.deepEqual(Object.keys(small).sort(), ['clock', 'consent', 'journeys', 'profile', 'profileId']);
+  for (let i = 0; i < 300; ++i) rk.track('web.webpagedetails.pageViews', { web: { webPageDetails: { name: `p${i}` } } });
+  assert.equal(JSON.stringify(rk.state()).length, JSON.stringify(small).length);
+  assert.ok(rk.snapshot().length > 10 * JSON.stringify(small).length);
+  rk.destroy();
+  assert.throws(() => rk.state(), /state\(\) called after destroy\(\)/);
+});
+
 test('a snapshot restored in another engine continues identically', async () => {
   let clock = T0;
   const artifact = { version: '1', segments: [{ id: 'abandoned-cart', rule: { sequence: [

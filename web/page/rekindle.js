@@ -1097,6 +1097,11 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       guard('nextDeadline');
       return engine.nextDeadline();
     },
+    /** What the engine holds about the visitor, without the history (see the engine's state()). */
+    state() {
+      guard('state');
+      return engine.state();
+    },
     /** The whole state as JSON text. */
     snapshot() {
       guard('snapshot');

@@ -48,32 +48,36 @@
     if (window.console) console.warn('rekindle landing: ' + message);
   }
 
-  /** Reads the runtime's state: consent per purpose, segments, journeys, profile, next deadline. */
+  /**
+   * Reads the runtime's state: consent per purpose, segments, journeys,
+   * profile, next deadline (rk.state(): no history, so it stays cheap on a
+   * device with a long one).
+   */
   function state(rk) {
     rk = rk || instance;
     if (!rk) return null;
-    var snapshot;
+    var held;
     try {
-      snapshot = JSON.parse(rk.snapshot());
+      held = rk.state();
     } catch (err) {
       return null;
     }
     var consent = {};
-    var stored = snapshot.consent || {};
+    var stored = held.consent || {};
     PURPOSES.forEach(function (p) {
       var c = stored[p] || {};
       consent[p] = { state: c.state || 'pending', decided: Boolean(c.decided) };
     });
-    var journeys = snapshot.journeys || {};
+    var journeys = held.journeys || {};
     return {
       deviceId: rk.deviceId,
       consent: consent,
       segments: rk.segments(),
       journeys: { active: journeys.active || [], lastEnd: journeys.lastEnd || {} },
-      identities: (snapshot.profile && snapshot.profile.identities) || {},
-      attributes: attributesOf(snapshot.profile && snapshot.profile.fields),
+      identities: (held.profile && held.profile.identities) || {},
+      attributes: attributesOf(held.profile && held.profile.fields),
       nextDeadline: rk.nextDeadline(),
-      clock: snapshot.clock,
+      clock: held.clock,
     };
   }
 

@@ -2,6 +2,8 @@
 // hot path of segments, offers and journey branches. Nothing here allocates.
 // Built with -O2 inside the -Oz wasm build (core/CMakeLists.txt).
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "core/rules/aggregate.h"
 #include "core/rules/rule.h"
@@ -10,6 +12,20 @@ namespace rekindle::rules {
 namespace {
 
 using nlohmann::json;
+
+// Equality of `n` bytes, eight at a time (one 64-bit load each in the wasm)
+// and without a call: the strings rules compare are short.
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+  for (; n >= 8; a += 8, b += 8, n -= 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a, 8);
+    std::memcpy(&y, b, 8);
+    if (x != y) return false;
+  }
+  for (; n > 0; ++a, ++b, --n)
+    if (*a != *b) return false;
+  return true;
+}
 
 bool equal(const json& a, const json& b) {
   if (a.is_number() && b.is_number()) return a.get<double>() == b.get<double>();
@@ -54,13 +70,9 @@ bool equal(const json& a, const json& b) {
         const char* all = c.strings.data();
         uint32_t start = 0;
         for (uint32_t end : c.string_ends) {
-          if (end - start == n) {
-            size_t i = 0;
-            while (i < n && all[start + i] == text[i]) ++i;
-            if (i == n) {
-              found = true;
-              break;
-            }
+          if (end - start == n && same_bytes(all + start, text, n)) {
+            found = true;
+            break;
           }
           start = end;
         }

@@ -218,6 +218,25 @@ TEST(RuleCompare, NestedAnyItemPaths) {
   EXPECT_FALSE(eval_profile({{"path", "profile.orders[].lines[].qty"}, {"op", "gt"}, {"value", 5}}, p));
 }
 
+// String literals are compared eight bytes at a time, then byte by byte:
+// every length around those steps, with a difference at every position.
+TEST(RuleCompare, StringLiteralsOfEveryLengthMatchOnlyThemselves) {
+  for (size_t n = 0; n <= 20; ++n) {
+    std::string text;
+    for (size_t i = 0; i < n; ++i) text += static_cast<char>('a' + i % 26);
+    SCOPED_TRACE(text);
+    EXPECT_TRUE(eval_profile({{"path", "profile.v"}, {"op", "eq"}, {"value", text}}, {{"v", text}}));
+    EXPECT_TRUE(eval_profile({{"path", "profile.v"}, {"op", "in"}, {"value", {"x", text, "y"}}}, {{"v", text}}));
+    for (size_t i = 0; i < n; ++i) {
+      std::string other = text;
+      other[i] = static_cast<char>(other[i] ^ 0x80);  // a byte above 0x7f, as in UTF-8
+      EXPECT_FALSE(eval_profile({{"path", "profile.v"}, {"op", "eq"}, {"value", text}}, {{"v", other}})) << i;
+      EXPECT_TRUE(eval_profile({{"path", "profile.v"}, {"op", "notIn"}, {"value", {text, text + "z"}}}, {{"v", other}})) << i;
+    }
+    EXPECT_FALSE(eval_profile({{"path", "profile.v"}, {"op", "eq"}, {"value", text}}, {{"v", text + "a"}}));
+  }
+}
+
 TEST(RuleCompare, LongInLists) {
   json skus = json::array();
   for (int i = 0; i < 200; ++i) skus.push_back("sku-" + std::to_string(1000 + i));

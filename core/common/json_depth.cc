@@ -7,46 +7,57 @@ namespace {
 
 // A scanner that only tracks structure: strings (with escapes), brackets and
 // the current key or index of each open container. It finds the first place
-// where nesting passes the limit, with its path, in one pass and O(depth) memory.
+// where nesting passes the limit, with its path, in one pass and O(depth)
+// memory. Every text parsed goes through it, so keys are kept as views into
+// the text (nothing copied) and decoded only for the path of an error.
 struct Frame {
   bool is_object;
   size_t index = 0;
-  std::string key;
+  std::string_view key;  // raw, between its quotes
 };
+
+// A raw key as the path names it: escapes reduced to the escaped character,
+// at most 256 characters besides those.
+std::string decode_key(std::string_view raw) {
+  std::string key;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\\' && i + 1 < raw.size()) key += raw[++i];
+    else if (key.size() < 256) key += raw[i];
+  }
+  return key;
+}
 
 std::string path_of(const std::vector<Frame>& stack) {
   std::string path = "$";
   for (const auto& f : stack) {
-    path = f.is_object ? child(path, f.key) : index(path, f.index);
+    path = f.is_object ? child(path, decode_key(f.key)) : index(path, f.index);
   }
   return path;
 }
 
 std::optional<std::string> find_too_deep(std::string_view text, int max_depth) {
   std::vector<Frame> stack;
-  std::string last_string;
+  std::string_view last_string;
   bool in_string = false;
   bool escaped = false;
-  std::string current;
-  for (char c : text) {
+  size_t string_start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     if (in_string) {
       if (escaped) {
         escaped = false;
-        current += c;
       } else if (c == '\\') {
         escaped = true;
       } else if (c == '"') {
         in_string = false;
-        last_string = current;
-      } else if (current.size() < 256) {
-        current += c;
+        last_string = text.substr(string_start, i - string_start);
       }
       continue;
     }
     switch (c) {
       case '"':
         in_string = true;
-        current.clear();
+        string_start = i + 1;
         break;
       case ':':
         if (!stack.empty() && stack.back().is_object) stack.back().key = last_string;
@@ -68,29 +79,6 @@ std::optional<std::string> find_too_deep(std::string_view text, int max_depth) {
     }
   }
   return std::nullopt;
-}
-
-// True if brackets nest deeper than `max_depth` anywhere in `text`: the
-// cheap first pass (no key tracking, nothing copied), so that only a text
-// that is too deep pays for find_too_deep's path.
-bool deeper_than(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return true;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
 }
 
 // nlohmann's DOM builder, keeping the message of a syntax error. The one
@@ -124,10 +112,8 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::stri
                                    std::to_string(limits.max_bytes) + " bytes"});
     return out;
   }
-  if (deeper_than(text, limits.max_depth)) {
-    // The same scan with the path; "$" only if the two ever disagreed.
-    const std::string where = find_too_deep(text, limits.max_depth).value_or("$");
-    out.errors.push_back({where, std::string(what) + " nests deeper than " +
+  if (auto where = find_too_deep(text, limits.max_depth)) {
+    out.errors.push_back({*where, std::string(what) + " nests deeper than " +
                                       std::to_string(limits.max_depth) + " levels"});
     return out;
   }

@@ -67,10 +67,7 @@ void Segments::load(std::shared_ptr<const artifact::Artifact> next, const std::d
                     const rules::ProfileView& profile, TimeMs now, std::vector<Transition>& out) {
   std::vector<State> old = std::move(states_);
   std::shared_ptr<const artifact::Artifact> before = artifact_;
-  artifact_ = std::move(next);
-  index_types();
-  deadlines_.clear();
-  states_.assign(artifact_->segments.size(), {});
+  switch_to(std::move(next));
   Flags dirty(states_.size(), true);
   Flags kept(old.size(), false);
   for (size_t s = 0; s < states_.size(); ++s) {
@@ -98,6 +95,13 @@ void Segments::load(std::shared_ptr<const artifact::Artifact> next, const std::d
     }
   }
   evaluate_dirty(dirty, profile, now, out);
+}
+
+void Segments::switch_to(std::shared_ptr<const artifact::Artifact> artifact) {
+  artifact_ = std::move(artifact);
+  index_types();
+  deadlines_.clear();
+  states_.assign(artifact_->segments.size(), {});
 }
 
 void Segments::index_types() {
@@ -189,10 +193,7 @@ json Segments::to_json() const {
 
 bool Segments::load_saved(std::shared_ptr<const artifact::Artifact> artifact, const json& saved,
                           const std::deque<event::Event>& history, const rules::ProfileView& profile, TimeMs now) {
-  artifact_ = std::move(artifact);
-  index_types();
-  deadlines_.clear();
-  states_.assign(artifact_->segments.size(), {});
+  switch_to(std::move(artifact));
   Flags restored(states_.size(), false);
   if (!restore(saved, restored)) return false;
   Flags dirty(states_.size(), false);

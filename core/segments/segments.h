@@ -93,6 +93,8 @@ class Segments {
   void set_deadline(size_t s, std::optional<TimeMs> t);
   void rebuild(size_t s, const std::deque<event::Event>& history, const rules::ProfileView& profile);
 
+  // Takes `artifact` with a fresh state per segment (no deadlines).
+  void switch_to(std::shared_ptr<const artifact::Artifact> artifact);
   void index_types();
   // Reads what `to_json` wrote into the segments of the loaded artifact with
   // the same id and rule, flagging them in `restored`; others are ignored.

@@ -120,6 +120,15 @@ TEST(EventParse, RefusesDeepNestingWithItsPath) {
   EXPECT_NE(r.errors[0].reason.find("deeper than 32"), std::string::npos);
   EXPECT_EQ(r.errors[0].path.rfind("$.data.k.k", 0), 0u) << r.errors[0].path;
 
+  // The path names escaped keys by their characters, and a long key by its
+  // first 256 characters.
+  deep = 1;
+  for (int i = 0; i < 40; ++i) deep = json{{i == 39 ? std::string(300, 'x') : "q\"[", deep}};
+  doc["data"] = deep;
+  r = parse(doc.dump());
+  ASSERT_EQ(r.errors.size(), 1u) << describe(r);
+  EXPECT_EQ(r.errors[0].path.rfind("$.data." + std::string(256, 'x') + "[\"q\\\"[\"]", 0), 0u) << r.errors[0].path;
+
   // Brackets inside strings are not nesting.
   doc["data"] = {{"text", std::string(100, '[')}};
   EXPECT_TRUE(parse(doc.dump()).ok());

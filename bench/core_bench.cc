@@ -220,6 +220,27 @@ void BM_DecideEligibility(benchmark::State& state) {
 }
 BENCHMARK(BM_DecideEligibility);
 
+// Engine::test on the rule compiled as a host's condition (what
+// condition.test() runs in the wasm): consent, the condition's paths looked up
+// once, the rule.
+void BM_ConditionTest(benchmark::State& state) {
+  rekindle::engine::Engine engine("bench-device");
+  json artifact = {{"version", "bench-rule"}, {"consent", {{"defaults", {{"personalize", "granted"}}}}}};
+  require(engine.load_artifact(rekindle::dump(artifact), kT0), "the condition artifact");
+  require(engine.set_attributes(rekindle::dump(nested_profile()), kT0), "set_attributes");
+  rekindle::Errors errors;
+  auto condition = rekindle::engine::Condition::compile(rekindle::dump(five_comparisons()), errors);
+  if (!condition || !engine.test(*condition)) {
+    std::fprintf(stderr, "core_bench: the condition does not compile or does not hold\n");
+    std::exit(1);
+  }
+  for (auto _ : state) {
+    bool v = engine.test(*condition);
+    benchmark::DoNotOptimize(v);
+  }
+}
+BENCHMARK(BM_ConditionTest);
+
 // One ingest as the binding does it: the event as JSON text in, the result as
 // JSON text out. Args: segments, history (also the history limit, so the
 // history stays at that length while events are measured: the oldest fall out).

@@ -11,5 +11,6 @@ Module['ready'] = Module['ready'].then(function () {
     'rk_pending': _rk_pending, 'rk_ack': _rk_ack, 'rk_outbox_size': _rk_outbox_size,
     'rk_accepted': _rk_accepted, 'rk_duplicates': _rk_duplicates, 'rk_snapshot': _rk_snapshot,
     'rk_restore': _rk_restore, 'rk_version': _rk_version,
+    'rk_condition': _rk_condition, 'rk_test': _rk_test, 'rk_condition_free': _rk_condition_free,
   };
 });

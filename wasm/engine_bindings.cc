@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,12 +25,15 @@
 namespace {
 
 using rekindle::TimeMs;
+using rekindle::engine::Condition;
 using rekindle::engine::Engine;
 
-// One engine and the text of its last result.
+// One engine, the conditions compiled for it (freed with it) and the text of
+// its last result.
 struct Handle {
   explicit Handle(std::string device_id) : engine(std::move(device_id)) {}
   Engine engine;
+  std::vector<std::unique_ptr<Condition>> conditions;
   std::string result;
 };
 
@@ -129,6 +133,25 @@ EMSCRIPTEN_KEEPALIVE double rk_ack(Handle* h, const char* ids_json, size_t size)
   for (const auto& id : parsed.value)
     if (id.is_string()) ids.push_back(id.get<std::string>());
   return static_cast<double>(h->engine.ack(ids));
+}
+
+// A compiled condition's address (a JSON number: its handle for rk_test), or
+// the errors that prevented it (a JSON array). A handle like the engine's:
+// web/runtime.js never passes it on after rk_condition_free or rk_engine_free.
+EMSCRIPTEN_KEEPALIVE const char* rk_condition(Handle* h, const char* condition_json, size_t size) {
+  rekindle::Errors errors;
+  auto c = Condition::compile(text(condition_json, size), errors);
+  if (!c) return give(h, rekindle::dump(rekindle::to_json(errors)));
+  h->conditions.push_back(std::make_unique<Condition>(std::move(*c)));
+  return give(h, std::to_string(reinterpret_cast<uintptr_t>(h->conditions.back().get())));
+}
+
+// 1 if the visitor meets the condition, 0 if not: one call, no text.
+EMSCRIPTEN_KEEPALIVE int rk_test(const Handle* h, const Condition* c) { return h->engine.test(*c) ? 1 : 0; }
+
+EMSCRIPTEN_KEEPALIVE void rk_condition_free(Handle* h, const Condition* c) {
+  auto& all = h->conditions;
+  all.erase(std::remove_if(all.begin(), all.end(), [c](const auto& p) { return p.get() == c; }), all.end());
 }
 
 EMSCRIPTEN_KEEPALIVE double rk_outbox_size(const Handle* h) { return static_cast<double>(h->engine.outbox().size()); }

@@ -233,6 +233,22 @@ export function engineAbi(wasm) {
       return n;
     }
 
+    /** JSON text: the compiled condition's handle (a number), or its errors (an array). */
+    _condition(conditionJson) {
+      const h = live(this);
+      encode(conditionJson);
+      return result(wasm.rk_condition(h, p1, n1));
+    }
+
+    /** 1 if met, 0 if not. `condition` must be a live handle from _condition() (web/runtime.js keeps track). */
+    _test(condition) {
+      return wasm.rk_test(live(this), condition);
+    }
+
+    _conditionFree(condition) {
+      wasm.rk_condition_free(live(this), condition);
+    }
+
     _outboxSize() {
       return wasm.rk_outbox_size(live(this));
     }

@@ -6,10 +6,10 @@
 // so the .wasm defaults to `rekindle.wasm` next to the script.
 import {
   createRekindle as createPageRekindle, createEngine as createBareEngine,
-  RekindleOptionsError, RekindleArtifactError,
+  RekindleOptionsError, RekindleArtifactError, RekindleConditionError,
 } from './index.js';
 
-export { RekindleOptionsError, RekindleArtifactError };
+export { RekindleOptionsError, RekindleArtifactError, RekindleConditionError };
 
 const scriptUrl = import.meta.url;
 const defaultWasmUrl = scriptUrl ? new URL('rekindle.wasm', scriptUrl).href : undefined;

@@ -197,6 +197,12 @@ export interface RekindleEngine {
   setConsent(purposes: Partial<Record<ConsentPurpose, ConsentState>>): UpdateResult;
   /** The best offer for a placement now, or null. */
   decide(placement: string): Decision | null;
+  /**
+   * Compiles a condition over the profile's attributes and segment memberships
+   * (the language of offer eligibility) once; throws a RekindleConditionError
+   * listing every problem with its path when it is invalid.
+   */
+  condition(rule: Condition): CompiledCondition;
   /** Records waiting for the server that consent allows sending, oldest first. */
   pending(maxRecords?: number, maxBytes?: number): OutboxRecord[];
   /** Records the server acknowledged leave the outbox; returns how many did. */
@@ -221,6 +227,26 @@ export interface RekindleEngine {
   stats(): { accepted: number; duplicates: number; outbox: number };
   /** Frees the engine. */
   destroy(): void;
+}
+
+/**
+ * A condition of the rule language that reads only the profile's attributes
+ * and segment memberships (docs/rules.md, "Conditions"), e.g.
+ * `{ and: [{ path: 'profile.tier', op: 'in', value: ['gold'] }, { segment: 'abandoned-cart' }] }`.
+ */
+export type Condition = Record<string, unknown>;
+
+/** A compiled condition. */
+export interface CompiledCondition {
+  /** True if the visitor meets the condition now; false without consent to personalization. */
+  test(): boolean;
+  /** Frees it; test() throws afterwards. */
+  dispose(): void;
+}
+
+/** Thrown by `condition()` for an invalid condition. */
+export class RekindleConditionError extends Error {
+  readonly errors: RekindleError[];
 }
 
 /** Thrown by `createRekindle` for an option a developer must fix. */
@@ -278,6 +304,8 @@ export interface Rekindle {
   setConsent(purposes: Partial<Record<ConsentPurpose, ConsentState>>): Promise<UpdateResult>;
   setAttributes(attributes: Record<string, unknown>): Promise<UpdateResult>;
   decide(placement: string): Decision | null;
+  /** Compiles a condition once; see RekindleEngine.condition(). */
+  condition(rule: Condition): CompiledCondition;
   /** Renders every [data-rk-placement] element from the current decisions. */
   render(): void;
   /** Calls `handler` for each effect of that type ('*' for all); returns an unsubscribe function. */

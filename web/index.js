@@ -2,10 +2,10 @@
 // storage, transport, tabs); `createEngine` is the bare engine for hosts that
 // do those themselves. The .wasm is fetched from next to this module unless
 // `wasmUrl` says otherwise.
-import { createWithModule, RekindleOptionsError, RekindleArtifactError } from './runtime.js';
+import { createWithModule, RekindleOptionsError, RekindleArtifactError, RekindleConditionError } from './runtime.js';
 import { createPageRekindle } from './page/rekindle.js';
 
-export { RekindleOptionsError, RekindleArtifactError };
+export { RekindleOptionsError, RekindleArtifactError, RekindleConditionError };
 
 function moduleOptions(options) {
   const url = options?.wasmUrl ?? new URL('./dist/rekindle.wasm', import.meta.url);

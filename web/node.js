@@ -3,10 +3,10 @@
 // without a page (memory storage, transport when an endpoint is given);
 // `createEngine` is the bare engine (the server and the CLI use it).
 import { readFile } from 'node:fs/promises';
-import { createWithModule, RekindleOptionsError, RekindleArtifactError } from './runtime.js';
+import { createWithModule, RekindleOptionsError, RekindleArtifactError, RekindleConditionError } from './runtime.js';
 import { createPageRekindle } from './page/rekindle.js';
 
-export { RekindleOptionsError, RekindleArtifactError };
+export { RekindleOptionsError, RekindleArtifactError, RekindleConditionError };
 
 let wasmBytes = null;
 async function moduleOptions(options) {

@@ -12,12 +12,26 @@ export class RekindleOptionsError extends Error {
   }
 }
 
+// "rekindle: the <what> is invalid (n errors):" and a line per error with its path.
+function invalid(what, errors) {
+  const lines = errors.map((e) => `  ${e.path}: ${e.reason}`).join('\n');
+  return `rekindle: the ${what} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${lines}`;
+}
+
 /** Thrown when a campaign artifact given as an option is invalid; `errors` lists every problem with its path. */
 export class RekindleArtifactError extends Error {
   constructor(errors) {
-    const lines = errors.map((e) => `  ${e.path}: ${e.reason}`).join('\n');
-    super(`rekindle: the artifact is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${lines}`);
+    super(invalid('artifact', errors));
     this.name = 'RekindleArtifactError';
+    this.errors = errors;
+  }
+}
+
+/** Thrown by `condition()` for an invalid condition; `errors` lists every problem with its path. */
+export class RekindleConditionError extends Error {
+  constructor(errors) {
+    super(invalid('condition', errors));
+    this.name = 'RekindleConditionError';
     this.errors = errors;
   }
 }
@@ -221,6 +235,37 @@ export async function createWithModule(options, moduleOptions, internal = null) 
       alive('decide');
       if (typeof placement !== 'string') throw new TypeError('rekindle: decide(placement) needs a placement id string');
       return call('_decide', placement, now());
+    },
+
+    /**
+     * Compiles a condition over the profile's attributes and segment
+     * memberships (the language of offer eligibility, docs/rules.md) once;
+     * its `test()` then tells whether the visitor meets it now, without
+     * crossing the boundary with any text. Throws RekindleConditionError,
+     * listing every problem with its path, when the condition is invalid.
+     */
+    condition(rule) {
+      alive('condition');
+      const { text, error } = toJsonText(rule, 'a condition');
+      if (error) throw new RekindleConditionError(error.errors);
+      const handle = JSON.parse(engine._condition(text));
+      if (typeof handle !== 'number') throw new RekindleConditionError(handle);
+      // The handle is an address in the module: it never reaches it again after dispose() or destroy().
+      let disposed = false;
+      return {
+        /** True if the visitor meets the condition now; false without consent to personalization. */
+        test() {
+          if (disposed) throw new Error('rekindle: test() called on a disposed condition');
+          alive('test');
+          return engine._test(handle) === 1;
+        },
+        /** Frees the compiled condition; test() throws afterwards. */
+        dispose() {
+          if (disposed || engine === null) return;
+          disposed = true;
+          engine._conditionFree(handle);
+        },
+      };
     },
 
     /** Records waiting for the server that consent allows sending, oldest first. */

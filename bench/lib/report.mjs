@@ -55,10 +55,11 @@ Rekindle's core natively (C++, Google Benchmark, no wasm and no JS): the compile
 **${cell(nat)} ns** (${times(nat.median, node.closure.median)} the closure in Node);
 \`decide()\` with the result as JSON text, as the binding returns it, ${cell(dec)} ns.
 
-The JS API has no call that evaluates one rule: \`decide()\` is the closest, and it does
-more than the rule (consent, journey tiles, caps, rendering the offer's templates, JSON
-text out of wasm and \`JSON.parse\`), so it is the per-call cost of the API, not of the
-rule. "Inside wasm" is the same compiled rule looped in WebAssembly by
+Through the JS API, the rule is evaluated per call by a compiled condition
+(\`engine.condition(rule)\` once, then \`test()\`: one call into wasm, a number back, no
+text). \`decide()\` does more than the rule (consent, journey tiles, caps, rendering the
+offer's templates, JSON text out of wasm and \`JSON.parse\`): it is the per-call cost of a
+decision, not of the rule. "Inside wasm" is the same compiled rule looped in WebAssembly by
 \`bench/wasm/rule_eval.cc\`, built with the shipped module's flags (\`-Oz -flto\`, emmalloc; the rule evaluator \`core/rules/compare.cc\` at \`-O2\`, as in the module).
 `;
 }
@@ -214,8 +215,10 @@ export function targets(r) {
   const interpreterRows = [['native core', nat, jl, gb]];
   for (const [env, e] of envs) {
     closureRows.push([`inside wasm (${env})`, e['rekindle-wasm'].median, e.closure.median]);
+    closureRows.push([`through the JS API, condition.test() (${env})`, e['rekindle-test'].median, e.closure.median]);
     closureRows.push([`through the JS API, decide() (${env})`, e['rekindle-decide'].median, e.closure.median]);
     interpreterRows.push([`inside wasm (${env})`, e['rekindle-wasm'].median, e['json-logic'].median, e.growthbook.median]);
+    interpreterRows.push([`through the JS API, condition.test() (${env})`, e['rekindle-test'].median, e['json-logic'].median, e.growthbook.median]);
     interpreterRows.push([`through the JS API, decide() (${env})`, e['rekindle-decide'].median, e['json-logic'].median, e.growthbook.median]);
   }
   const rows = [
@@ -299,6 +302,10 @@ Figures of this run; the profile behind them is in [README.md](README.md#profile
   is about 4× slower. What is left against the closure: a call into the evaluator, the walk of the
   condition tree, nlohmann's type tests and libc++'s string compares, where the closure reads
   JS object properties through hidden classes.
+- **Through the JS API, a rule costs the call into wasm.** \`condition.test()\` takes ${sig(node['rekindle-test'].median)} ns in Node
+  and ${sig(chromium['rekindle-test'].median)} ns in Chromium, against ${sig(node['rekindle-wasm'].median)} and ${sig(chromium['rekindle-wasm'].median)} ns for the rule looped inside wasm: the
+  rest is the JS wrapper, the call across the boundary, the consent check and the lookup of the
+  condition by id.
 - **decide() is mostly not the rule.** A call costs ${sig(node['rekindle-decide'].median)} ns in Node and
   ${sig(chromium['rekindle-decide'].median)} ns in Chromium (natively ${sig(decideNative)} ns): the eligibility
   rule is one part; rendering the offer's templates, building and dumping the result JSON, the string

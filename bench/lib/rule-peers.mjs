@@ -223,6 +223,25 @@ export const PEERS = [
     },
   },
   {
+    id: 'rekindle-test',
+    label: 'Rekindle compiled condition through the JS API',
+    what: 'condition.test() on the rule compiled once by engine.condition(rule): one call from JS into wasm per evaluation (consent, the profile paths\' values looked up once per change of the profile, the rule), a number back, no text',
+    async prepare(profile, env) {
+      const engine = await env.createEngine({ now: () => T0, artifact: DECIDE_ARTIFACT });
+      const set = engine.setAttributes(profile);
+      if (!set.ok) throw new Error(`setAttributes failed: ${JSON.stringify(set.errors)}`);
+      const condition = engine.condition(FIVE_COMPARISONS);
+      return {
+        evaluate: () => condition.test(),
+        run(n) {
+          let hits = 0;
+          for (let i = 0; i < n; ++i) if (condition.test()) ++hits;
+          return hits;
+        },
+      };
+    },
+  },
+  {
     id: 'rekindle-decide',
     label: 'Rekindle decide() through the JS API',
     what: 'engine.decide(placement) where the placement\'s only offer has the rule as eligibility: JS -> C ABI -> engine (consent, journeys, caps, the rule, rendering the offer) -> JSON text -> JSON.parse',

@@ -34,6 +34,10 @@ inline constexpr std::array<std::string_view, 5> kKnownPurposes = {
     purposes::kAnalytics, purposes::kMarketingEmail, purposes::kMarketingPush,
     purposes::kMarketingSms, purposes::kPersonalize};
 
+// Where personalize sits in kKnownPurposes, for checks on a hot path (Consent::state).
+inline constexpr size_t kPersonalizeIndex = 4;
+static_assert(kKnownPurposes[kPersonalizeIndex] == purposes::kPersonalize);
+
 bool is_known_purpose(std::string_view purpose);
 
 // One purpose whose effective state changed, so the caller can act on it
@@ -67,6 +71,8 @@ class Consent {
 
   // The effective state; an unknown purpose is denied, so it is never acted on.
   State get(std::string_view purpose) const;
+  // The effective state of kKnownPurposes[i], without a lookup by name.
+  State state(size_t i) const { return entries_[i].effective(); }
   bool granted(std::string_view purpose) const;
 
   struct SetResult {

@@ -43,6 +43,28 @@ struct IngestResult : UpdateResult {
 // The result of loading an artifact: on errors the previous one stays.
 using LoadResult = UpdateResult;
 
+// A condition the host compiles once and tests whenever it likes
+// (Engine::test): comparisons over the profile's attributes and segment
+// memberships, the language of offer eligibility (docs/rules.md, "Conditions").
+// It holds no state of an engine's, so one condition may be tested against
+// any engine; like an engine, it is used by one thread at a time.
+class Condition {
+ public:
+  // Parses and compiles JSON text. On errors, returns nothing and appends
+  // each, with its JSON path (`$` is the condition).
+  static std::optional<Condition> compile(std::string_view text, Errors& errors);
+
+ private:
+  friend class Engine;
+  Condition() = default;
+  rules::Rule rule_;
+  rules::ProfilePaths paths_;
+  // The values at `paths_` in the profile of generation `generation_` (no
+  // profile has generation 0): looked up again only when the profile changed.
+  mutable std::vector<const nlohmann::json*> slots_;
+  mutable uint64_t generation_ = 0;
+};
+
 // The facade the page runtime and the server call. It owns all state of one
 // profile; time is always an argument, and `now` never goes backwards: an
 // earlier `now` is taken as the latest one seen, and one outside [0, kMaxTime]
@@ -77,6 +99,11 @@ class Engine {
 
   // The best offer for a placement now, or nothing.
   std::optional<offers::Decision> decide(std::string_view placement, TimeMs now);
+
+  // Whether the visitor meets `condition` now, from the profile and the
+  // memberships as the last call left them. False without the visitor's
+  // consent to personalization, as decide() then offers nothing.
+  bool test(const Condition& condition) const;
 
   // Records waiting for the server that consent allows sending, oldest first.
   std::vector<outbox::Record> pending(size_t max_records, size_t max_bytes) const;

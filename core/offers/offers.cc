@@ -37,9 +37,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kBehavioural =
-    "behavioural conditions belong in a segment; reference it with {\"segment\": ...}";
-
 // ^[a-z0-9][a-z0-9._-]{0,63}$
 bool valid_id(std::string_view id) {
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
@@ -165,29 +162,11 @@ void parse_content(const json& c, const std::string& path, Errors& errors) {
   if (auto cta = c.find("cta"); cta != c.end()) parse_cta(*cta, child(path, "cta"), errors);
 }
 
-// Reports every count/sum/since/sequence node reachable through and/or/not.
-void find_behaviour(const json& j, const std::string& path, Errors& errors) {
-  if (!j.is_object()) return;
-  for (const char* form : {"count", "sum", "since", "sequence"}) {
-    if (j.contains(form)) {
-      errors.push_back({path, kBehavioural});
-      return;
-    }
-  }
-  for (const char* form : {"and", "or"}) {
-    auto it = j.find(form);
-    if (it == j.end() || !it->is_array()) continue;
-    for (size_t i = 0; i < it->size(); ++i) find_behaviour((*it)[i], index(child(path, form), i), errors);
-  }
-  if (auto it = j.find("not"); it != j.end()) find_behaviour(*it, child(path, "not"), errors);
-}
-
 std::optional<rules::Rule> parse_eligibility(const json& j, const std::string& path,
                                              const std::function<bool(std::string_view)>& segment_exists,
                                              Errors& errors) {
   size_t before = errors.size();
-  auto rule = rules::compile(j, path, errors);
-  find_behaviour(j, path, errors);
+  auto rule = rules::compile_static(j, path, errors);
   if (!rule) return std::nullopt;
   for (size_t r = 0; r < rule->segment_refs.size(); ++r) {
     const std::string& ref = rule->segment_refs[r];

@@ -438,18 +438,22 @@ class Compiler {
 };
 
 // Reports each count/sum/since/sequence node under `j` at its path.
+// Reports every count/sum/since/sequence node reachable through and/or/not
+// (literals are not conditions, whatever their keys).
 void refuse_behaviour(const json& j, const std::string& path, Errors& errors) {
-  if (j.is_object()) {
-    for (const char* form : {"count", "sum", "since", "sequence"}) {
-      if (j.contains(form)) {
-        errors.push_back({child(path, form), "behavioural conditions belong in a segment; reference it with {\"segment\": ...}"});
-        return;
-      }
+  if (!j.is_object()) return;
+  for (const char* form : {"count", "sum", "since", "sequence"}) {
+    if (j.contains(form)) {
+      errors.push_back({child(path, form), "behavioural conditions belong in a segment; reference it with {\"segment\": ...}"});
+      return;
     }
-    for (const auto& item : j.items()) refuse_behaviour(item.value(), child(path, item.key()), errors);
-  } else if (j.is_array()) {
-    for (size_t i = 0; i < j.size(); ++i) refuse_behaviour(j[i], index(path, i), errors);
   }
+  for (const char* form : {"and", "or"}) {
+    auto it = j.find(form);
+    if (it == j.end() || !it->is_array()) continue;
+    for (size_t i = 0; i < it->size(); ++i) refuse_behaviour((*it)[i], index(child(path, form), i), errors);
+  }
+  if (auto it = j.find("not"); it != j.end()) refuse_behaviour(*it, child(path, "not"), errors);
 }
 
 }  // namespace
@@ -467,8 +471,10 @@ std::optional<FilterRule> compile_filter(const json& j, std::string_view path, E
 std::optional<Rule> compile_static(const json& j, std::string_view path, Errors& errors) {
   size_t before = errors.size();
   refuse_behaviour(j, std::string(path), errors);
+  // Compiled even so: a malformed aggregate is reported next to the refusal.
+  auto rule = compile(j, path, errors);
   if (errors.size() != before) return std::nullopt;
-  return compile(j, path, errors);
+  return rule;
 }
 
 std::optional<Op> parse_op(std::string_view name) {

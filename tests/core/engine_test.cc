@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/error_matchers.h"
+
 namespace rekindle::engine {
 namespace {
 
@@ -92,6 +94,82 @@ TEST(Engine, ProfileRulesSeeEveryChangeOfTheProfileAndTheArtifact) {
   EXPECT_EQ(member_ids(restored), std::vector<std::string>{});
   EXPECT_EQ(offer_in(restored, "hero", t0 + 7), "");
   EXPECT_EQ(offer_in(engine, "hero", t0 + 7), "rich-offer");
+}
+
+Condition compiled(const char* text) {
+  Errors errors;
+  auto c = Condition::compile(text, errors);
+  EXPECT_TRUE(c) << describe(errors);
+  return c ? std::move(*c) : *Condition::compile("{\"segment\":\"never\"}", errors);
+}
+
+// A host's condition reads the attributes and the memberships as the engine
+// holds them after each call, through its own profile paths (looked up again
+// after every change), only with consent to personalize, and one condition
+// serves several engines.
+TEST(Engine, TestsAConditionAgainstTheProfileAndTheMemberships) {
+  const TimeMs t0 = 1796399580000;
+  const char* artifact = R"({"version":"1","consent":{"defaults":{"personalize":"granted"}},
+    "segments":[{"id":"carted","rule":{"count":{"event":{"type":"commerce.productListAdds"}},"op":"gte","value":1}}]})";
+  Condition gold_fr = compiled(R"({"and":[{"path":"profile.tier","op":"in","value":["gold","platinum"]},
+                                           {"path":"profile.address.country","op":"eq","value":"FR"}]})");
+  Condition carted_or_big = compiled(R"({"or":[{"segment":"carted"},{"path":"profile.stats.spend","op":"gt","value":100}]})");
+  Condition unknown_segment = compiled(R"({"segment":"no-such-segment"})");
+
+  Engine engine("device-1");
+  EXPECT_FALSE(engine.test(gold_fr));  // no consent yet: the defaults come with the artifact
+  ASSERT_TRUE(engine.load_artifact(artifact, t0).ok);
+  EXPECT_FALSE(engine.test(gold_fr));
+  EXPECT_FALSE(engine.test(carted_or_big));
+  ASSERT_TRUE(engine.set_attributes(R"({"tier":"gold","address":{"country":"FR"}})", t0 + 1).ok);
+  EXPECT_TRUE(engine.test(gold_fr));
+  ASSERT_TRUE(engine.set_attributes(R"({"address":{"country":"DE"}})", t0 + 2).ok);
+  EXPECT_FALSE(engine.test(gold_fr));
+  ASSERT_TRUE(engine.set_attributes(R"({"tier":"platinum","address":{"country":"FR"}})", t0 + 3).ok);
+  EXPECT_TRUE(engine.test(gold_fr));
+
+  EXPECT_FALSE(engine.test(carted_or_big));
+  ASSERT_TRUE(engine.ingest(kEvent, t0 + 4).ok);
+  EXPECT_TRUE(engine.test(carted_or_big));
+  EXPECT_FALSE(engine.test(unknown_segment));
+
+  ASSERT_TRUE(engine.set_consent(R"({"personalize":"denied"})", t0 + 5).ok);
+  EXPECT_FALSE(engine.test(gold_fr));
+  EXPECT_FALSE(engine.test(carted_or_big));
+  ASSERT_TRUE(engine.set_consent(R"({"personalize":"granted"})", t0 + 6).ok);
+  EXPECT_TRUE(engine.test(gold_fr));
+
+  // Another engine, and a restored one, with the same conditions.
+  Engine other("device-2");
+  ASSERT_TRUE(other.load_artifact(artifact, t0).ok);
+  EXPECT_FALSE(engine.test(gold_fr) && other.test(gold_fr));
+  ASSERT_TRUE(other.set_attributes(R"({"stats":{"spend":250}})", t0 + 1).ok);
+  EXPECT_TRUE(other.test(carted_or_big));
+  EXPECT_FALSE(other.test(gold_fr));
+  EXPECT_TRUE(engine.test(gold_fr));
+  ASSERT_TRUE(other.restore(engine.snapshot()).ok);
+  EXPECT_TRUE(other.test(gold_fr));
+  ASSERT_TRUE(other.set_attributes(R"({"tier":"silver"})", t0 + 7).ok);
+  EXPECT_FALSE(other.test(gold_fr));
+  EXPECT_TRUE(engine.test(gold_fr));
+}
+
+TEST(Engine, RefusesAnInvalidConditionNamingEachProblem) {
+  Errors errors;
+  EXPECT_FALSE(Condition::compile("{\"and\":[", errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "$");
+  errors.clear();
+  EXPECT_FALSE(Condition::compile(R"({"and":[{"path":"profile.tier","op":"bigger","value":1},{"path":"tier","op":"eq","value":1}]})", errors));
+  EXPECT_TRUE(has_error(errors, "$.and[0].op", "bigger")) << describe(errors);
+  EXPECT_TRUE(has_error(errors, "$.and[1].path", "")) << describe(errors);
+  errors.clear();
+  EXPECT_FALSE(Condition::compile(R"({"and":[{"count":{"event":{"type":"commerce.purchases"}},"op":"gte","value":1}]})", errors));
+  EXPECT_TRUE(has_error(errors, "$.and[0].count", "belong in a segment")) << describe(errors);
+  errors.clear();
+  EXPECT_FALSE(Condition::compile(std::string(20000, ' ') + "true", errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "$");
 }
 
 TEST(Engine, HasAVersion) { EXPECT_STREQ(Engine::version(), "0.1.0"); }

@@ -311,23 +311,23 @@ TEST(OfferCatalog, RefusesBehaviouralEligibility) {
       {"count": {"event": {"type": "commerce.productViews"}, "within": "1d"}, "op": "gte", "value": 2},
       {"or": [{"segment": "vip"}, {"not": {"since": {"event": {"type": "commerce.purchases"}}, "op": "gt", "value": "30d"}}]}]})");
   });
-  EXPECT_TRUE(has_error(e, "$.offers[0].eligibility.and[1]", reason)) << describe(e);
-  EXPECT_TRUE(has_error(e, "$.offers[0].eligibility.and[2].or[1].not", reason)) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].eligibility.and[1].count", reason)) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].eligibility.and[2].or[1].not.since", reason)) << describe(e);
   EXPECT_EQ(e.size(), 2u) << describe(e);
 
   e = offer_errors([](json& x) {
     x["eligibility"] = parse(R"({"sum": {"event": {"type": "commerce.purchases"}, "field": "event.commerce.order.priceTotal"},
                                  "op": "gt", "value": 100})");
   });
-  EXPECT_TRUE(has_error(e, "$.offers[0].eligibility", reason)) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].eligibility.sum", reason)) << describe(e);
   e = offer_errors([](json& x) {
     x["eligibility"] = parse(R"({"sequence": [{"event": {"type": "commerce.productListAdds"}},
                                  {"absent": {"type": "commerce.purchases"}, "for": "30m"}]})");
   });
-  EXPECT_TRUE(has_error(e, "$.offers[0].eligibility", reason)) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].eligibility.sequence", reason)) << describe(e);
   // A malformed aggregate is still reported as behavioural, next to the rule's own error.
   e = offer_errors([](json& x) { x["eligibility"] = parse(R"({"count": {}, "op": "gte", "value": 1})"); });
-  EXPECT_TRUE(has_error(e, "$.offers[0].eligibility", reason)) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].eligibility.count", reason)) << describe(e);
   EXPECT_TRUE(has_error(e, "$.offers[0].eligibility.count.event", "is required")) << describe(e);
 }
 

@@ -474,9 +474,19 @@ test('destroy() applies and saves the changes asked for; the API then refuses wi
   const { page, seen } = await open(srv, context, { options: { artifact: artifact(), deviceId: 'dev-destroy' } });
   const outcome = await page.evaluate(async () => {
     const tracked = window.rk.track('commerce.productViews', { productListItems: [{ SKU: 'sku-destroy' }] });
+    await window.rk.setAttributes({ firstName: 'Ada' });
+    const ada = window.rk.condition({ path: 'profile.firstName', op: 'eq', value: 'Ada' });
+    const grace = window.rk.condition({ path: 'profile.firstName', op: 'eq', value: 'Grace' });
+    const before = [ada.test(), grace.test()];
     await window.rk.destroy();
     const { eventId } = await tracked;
-    const out = { eventId, rejected: {}, thrown: {} };
+    const out = { eventId, before, rejected: {}, thrown: {} };
+    try {
+      ada.test();
+      out.thrown.test = 'returned';
+    } catch (e) {
+      out.thrown.test = e.message;
+    }
     const calls = {
       track: () => window.rk.track('commerce.productViews'),
       identify: () => window.rk.identify('email', 'a@example.com'),
@@ -488,7 +498,7 @@ test('destroy() applies and saves the changes asked for; the API then refuses wi
       const p = call();
       out.rejected[name] = p instanceof Promise ? await p.then(() => 'resolved', (e) => e.message) : 'not a promise';
     }
-    for (const name of ['decide', 'segments', 'nextDeadline', 'snapshot', 'render', 'on']) {
+    for (const name of ['decide', 'condition', 'segments', 'nextDeadline', 'snapshot', 'render', 'on']) {
       try {
         window.rk[name](name === 'on' ? '*' : 'hero', () => {});
         out.thrown[name] = 'returned';
@@ -502,6 +512,7 @@ test('destroy() applies and saves the changes asked for; the API then refuses wi
   for (const [name, message] of [...Object.entries(outcome.rejected), ...Object.entries(outcome.thrown)]) {
     assert.equal(message, `rekindle: ${name}() was called after destroy(); create a new instance with createRekindle()`);
   }
+  assert.deepEqual(outcome.before, [true, false], 'a compiled condition reads the profile');
   assert.equal(outcome.again, 'resolved', 'destroy() twice is fine');
   // Collection stopped too: a click tracks nothing and throws nothing.
   await page.click('#add');

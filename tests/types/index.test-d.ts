@@ -58,6 +58,10 @@ async function main(): Promise<void> {
   const marketing: 'granted' | 'denied' | 'pending' = state.consent['marketing.email'].state;
   const wake: number | undefined = state.journeys.active[0]?.wake;
   void [email, marketing, wake];
+  const vip = rk.condition({ and: [{ path: 'profile.tier', op: 'eq', value: 'gold' }, { segment: 'abandoned-cart' }] });
+  const isVip: boolean = vip.test();
+  vip.dispose();
+  void isVip;
   // @ts-expect-error consent is by known purpose
   void state.consent.newsletter;
   const saved: string = rk.snapshot();

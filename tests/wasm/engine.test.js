@@ -1,7 +1,7 @@
 // The wasm module in Node, through the npm package's public entry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEngine, RekindleOptionsError } from 'rekindle';
+import { createEngine, RekindleOptionsError, RekindleConditionError } from 'rekindle';
 
 const T0 = Date.parse('2026-12-04T15:53:00Z');
 
@@ -55,6 +55,11 @@ test('no malformed input makes the module abort', async () => {
   assert.match(rk.trackJson('{"_id": }').errors[0].reason, /not valid JSON: parse error at line 1, column 9/);
   assert.match(rk.track(circular).errors[0].reason, /cannot be serialized/);
   assert.match(rk.track(42).errors[0].reason, /must be an object or an event type string, not number/);
+  // The same texts as conditions: each refused with errors, none aborts.
+  for (const t of [...texts, '{"path":"profile.a","op":"eq","value":'.repeat(300)]) {
+    assert.throws(() => rk.condition(t), (err) => err.name === 'RekindleConditionError' && err.errors.length >= 1
+      && err.errors.every((e) => e.path.startsWith('$') && e.reason), `condition ${t.slice(0, 20)} is refused`);
+  }
   // Still alive and correct afterwards.
   const ok = rk.track('commerce.purchases', { commerce: { order: { priceTotal: 10 } } });
   assert.equal(ok.ok, true);
@@ -117,6 +122,72 @@ test('an invalid artifact is refused with every error and the old one stays', as
     assert.deepEqual(err.errors, [{ path: '$.version', reason: 'is required' }]);
     return true;
   });
+});
+
+test('a compiled condition tests the profile and memberships as they change, with consent', async () => {
+  let clock = T0;
+  const rk = await createEngine({
+    now: () => clock,
+    artifact: {
+      version: '1',
+      consent: { defaults: { personalize: 'granted' } },
+      segments: [{ id: 'carted', rule: { count: { event: { type: 'commerce.productListAdds' } }, op: 'gte', value: 1 } }],
+    },
+  });
+  const goldFr = rk.condition({ and: [
+    { path: 'profile.tier', op: 'in', value: ['gold', 'platinum'] },
+    { path: 'profile.address.country', op: 'eq', value: 'FR' },
+  ] });
+  const carted = rk.condition('{"segment": "carted"}');
+  assert.equal(goldFr.test(), false);
+  rk.setAttributes({ tier: 'gold', address: { country: 'FR' } });
+  assert.equal(goldFr.test(), true);
+  rk.setAttributes({ address: { country: 'DE' } });
+  assert.equal(goldFr.test(), false);
+  rk.setAttributes({ address: { country: 'FR' } });
+  assert.equal(carted.test(), false);
+  rk.track('commerce.productListAdds', { productListItems: [{ SKU: 'sku-1' }] });
+  assert.equal(carted.test(), true);
+  rk.setConsent({ personalize: 'denied' });
+  assert.equal(goldFr.test(), false, 'no personalization without consent');
+  assert.equal(carted.test(), false);
+  rk.setConsent({ personalize: 'granted' });
+  assert.equal(goldFr.test(), true);
+  // A restore keeps the conditions: they hold no state of the engine's.
+  const saved = rk.snapshot();
+  rk.setAttributes({ tier: 'silver' });
+  assert.equal(goldFr.test(), false);
+  assert.equal(rk.restore(saved).ok, true);
+  assert.equal(goldFr.test(), true);
+  goldFr.dispose();
+  goldFr.dispose();
+  assert.throws(() => goldFr.test(), /disposed condition/);
+  assert.equal(carted.test(), true, 'disposing one condition leaves the others');
+  rk.destroy();
+  assert.throws(() => carted.test(), /called after destroy\(\)/);
+  carted.dispose();
+});
+
+test('an invalid condition throws with every problem and its path', async () => {
+  const rk = await createEngine();
+  const refused = (rule, expected) => assert.throws(() => rk.condition(rule), (err) => {
+    assert.ok(err instanceof RekindleConditionError);
+    assert.deepEqual(err.errors.map((e) => e.path), expected);
+    assert.match(err.message, /the condition is invalid/);
+    return true;
+  });
+  refused({ and: [{ path: 'profile.tier', op: 'like', value: 1 }, { path: 'tier', op: 'eq', value: 1 }] }, ['$.and[0].op', '$.and[1].path']);
+  refused({ or: [{ count: { event: { type: 'commerce.purchases' } }, op: 'gte', value: 1 }] }, ['$.or[0].count']);
+  refused('{"and": [', ['$']);
+  refused(42, ['$']);
+  const cyclic = {};
+  cyclic.self = cyclic;
+  refused(cyclic, ['$']);
+  // The engine goes on: a valid condition compiles after the refusals.
+  rk.setConsent({ personalize: 'granted' });
+  rk.setAttributes({ tier: 'gold' });
+  assert.equal(rk.condition({ path: 'profile.tier', op: 'eq', value: 'gold' }).test(), true);
+  rk.destroy();
 });
 
 test('state() holds the profile, consent and journeys, and not the history', async () => {

@@ -1068,6 +1068,23 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       guard('decide');
       return engine.decide(placement);
     },
+    /**
+     * Compiles a condition over the profile and segment memberships once;
+     * its test() tells whether the visitor meets it now (engine.condition()).
+     */
+    condition(rule) {
+      guard('condition');
+      const compiled = engine.condition(rule);
+      return {
+        test() {
+          guard('test');
+          return compiled.test();
+        },
+        dispose() {
+          compiled.dispose();
+        },
+      };
+    },
     /** Renders every [data-rk-placement] element from the current decisions. */
     render() {
       guard('render');

@@ -60,13 +60,13 @@ function nlohmannInclude() {
 }
 
 // The sources the module compiles with -O2 inside its -Oz build (the rule
-// evaluator; core/CMakeLists.txt, set_source_files_properties): the 'shipped'
+// evaluator; wasm/CMakeLists.txt, set_source_files_properties): the 'shipped'
 // harness does the same, so that it measures what ships. Keep in step.
 const SPEED_SOURCES = ['core/rules/compare.cc'];
 
 /**
  * bench/wasm/rule_eval.cc -> build/bench-run/wasm/rule_eval.{mjs,wasm} with
- * the module's flags (-Oz, SPEED_SOURCES -O2), and rule_eval_o2.* with -O2
+ * the module's flags (-Oz, SPEED_SOURCES -O2 -finline-functions), and rule_eval_o2.* with -O2
  * everywhere for comparison.
  */
 export function buildRuleHarness() {
@@ -93,7 +93,9 @@ export function buildRuleHarness() {
       src,
       obj: join(dir, `${out.name}-${src.slice(ROOT.length).replace(/[/.]/g, '_')}.o`),
     }));
-    const precompile = objects.map(({ src, obj }) => [...compile, '-O2', '-c', src, '-o', obj]);
+    // As CMake compiles them: the build's -Oz, then the file's own options
+    // (wasm/CMakeLists.txt; -Oz alone would leave -fno-inline-functions on).
+    const precompile = objects.map(({ src, obj }) => [...compile, '-Oz', '-O2', '-finline-functions', '-c', src, '-o', obj]);
     const args = [
       ...compile, opt,
       ...sources.filter((src) => !speed.includes(src)),

@@ -53,6 +53,7 @@ ${rows.join('\n')}
 
 Rekindle's core natively (C++, Google Benchmark, no wasm and no JS): the compiled rule
 **${cell(nat)} ns** (${times(nat.median, node.closure.median)} the closure in Node);
+\`Engine::test\` on the rule compiled as a host's condition (what \`condition.test()\` runs), ${r.native.BM_ConditionTest ? cell(r.native.BM_ConditionTest) : 'not measured'} ns;
 \`decide()\` with the result as JSON text, as the binding returns it, ${cell(dec)} ns.
 
 Through the JS API, the rule is evaluated per call by a compiled condition
@@ -304,8 +305,8 @@ Figures of this run; the profile behind them is in [README.md](README.md#profile
   JS object properties through hidden classes.
 - **Through the JS API, a rule costs the call into wasm.** \`condition.test()\` takes ${sig(node['rekindle-test'].median)} ns in Node
   and ${sig(chromium['rekindle-test'].median)} ns in Chromium, against ${sig(node['rekindle-wasm'].median)} and ${sig(chromium['rekindle-wasm'].median)} ns for the rule looped inside wasm: the
-  rest is the JS wrapper, the call across the boundary, the consent check and the lookup of the
-  condition by id.
+  rest is the JS wrapper, the call across the boundary, the consent check, and the evaluator
+  itself, which runs slower in the module than in the harness (bench/README.md#profile).
 - **decide() is mostly not the rule.** A call costs ${sig(node['rekindle-decide'].median)} ns in Node and
   ${sig(chromium['rekindle-decide'].median)} ns in Chromium (natively ${sig(decideNative)} ns): the eligibility
   rule is one part; rendering the offer's templates, building and dumping the result JSON, the string

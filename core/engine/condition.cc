@@ -1,6 +1,5 @@
-// A host's compiled conditions (engine.h). Built for speed in the wasm
-// (wasm/CMakeLists.txt), like the rule evaluator: a test is one call from JS,
-// and at -Oz the map, consent and vector accessors on its way are calls too.
+// A host's compiled conditions (engine.h): compiled once, then each test is
+// one call from JS, so nothing on its way looks anything up by name.
 #include "core/engine/engine.h"
 
 #include "core/common/json_depth.h"

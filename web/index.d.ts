@@ -102,6 +102,15 @@ export interface UpdateResult {
   effects: Effect[];
 }
 
+/** What loading an artifact did. */
+export interface LoadResult extends UpdateResult {
+  /**
+   * True when it is the artifact the engine runs already (an equal document):
+   * nothing changed but the clock, exactly as advance() would have.
+   */
+  same: boolean;
+}
+
 /** What tracking one event did. */
 export interface TrackResult extends UpdateResult {
   /** True when an event with the same `_id` had already been accepted. */
@@ -188,7 +197,7 @@ export interface RekindleEngine {
   /** Tracks an event given as JSON text (for hosts that already hold the text). */
   trackJson(json: string): TrackResult;
   /** Switches to a campaign artifact; on errors the engine keeps the one it had. */
-  loadArtifact(artifact: CampaignArtifact | string): UpdateResult;
+  loadArtifact(artifact: CampaignArtifact | string): LoadResult;
   /** Sets profile attributes (nested objects set nested attributes). */
   setAttributes(attributes: Record<string, unknown>): UpdateResult;
   /** Links a known id (namespace + id) to this profile. */

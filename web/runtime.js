@@ -200,7 +200,7 @@ export async function createWithModule(options, moduleOptions, internal = null) 
     loadArtifact(artifact) {
       alive('loadArtifact');
       const { text, error } = toJsonText(artifact, 'artifact');
-      return error ?? call('_loadArtifact', text, now());
+      return error ? { ...error, same: false } : call('_loadArtifact', text, now());
     },
 
     /** Sets profile attributes (nested objects set nested attributes). */

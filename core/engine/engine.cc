@@ -116,7 +116,16 @@ TimeMs Engine::tick(TimeMs now) {
 LoadResult Engine::load_artifact(std::string_view text, TimeMs now) {
   LoadResult out;
   auto parsed = artifact::parse(text);
-  if (!parsed.ok()) return refused(std::move(parsed.errors));
+  if (!parsed.ok()) {
+    static_cast<UpdateResult&>(out) = refused(std::move(parsed.errors));
+    return out;
+  }
+  // A page loads its artifact at every start: the same one only catches up.
+  if (parsed.artifact->document == artifact_->document) {
+    static_cast<UpdateResult&>(out) = advance(now);
+    out.same = true;
+    return out;
+  }
   now = tick(now);
   run_until(now, out);
   artifact_ = parsed.artifact;
@@ -446,6 +455,12 @@ json to_json(const UpdateResult& r) {
           {"errors", rekindle::to_json(r.errors)},
           {"transitions", transitions_json(r.transitions)},
           {"effects", effects_json(r.effects)}};
+}
+
+json to_json(const LoadResult& r) {
+  json out = to_json(static_cast<const UpdateResult&>(r));
+  out["same"] = r.same;
+  return out;
 }
 
 json to_json(const IngestResult& r) {

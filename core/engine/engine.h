@@ -41,7 +41,12 @@ struct IngestResult : UpdateResult {
 };
 
 // The result of loading an artifact: on errors the previous one stays.
-using LoadResult = UpdateResult;
+// `same`: it is the artifact the engine runs already (an equal document), so
+// nothing changed but the clock, exactly as advance(now) would have: a host
+// that journals its calls may record it as that instead of the artifact.
+struct LoadResult : UpdateResult {
+  bool same = false;
+};
 
 // A condition the host compiles once and tests whenever it likes
 // (Engine::test): comparisons over the profile's attributes and segment
@@ -171,6 +176,7 @@ inline constexpr int kSnapshotFormat = 1;
 
 // Boundary forms.
 nlohmann::json to_json(const IngestResult& result);
+nlohmann::json to_json(const LoadResult& result);
 nlohmann::json to_json(const UpdateResult& result);
 nlohmann::json to_json(const std::vector<segments::Membership>& members);
 

@@ -36,6 +36,38 @@ TEST(Segments, AbandonedCartQualifiesAtTheDeadlineNotOnReturn) {
   EXPECT_FALSE(bought.transitions[0].entered);
 }
 
+// A page loads its artifact at every start. The same artifact again (an
+// equal document, however written) only catches up, exactly as advance()
+// would: the deadline that passed is processed at its time, and the state is
+// that of a twin engine that advanced instead. Another artifact is a load.
+TEST(Segments, TheSameArtifactAgainOnlyCatchesUp) {
+  const std::string a = artifact("1", kAbandoned);
+  const std::string respelled = R"({ "segments": [ )" + std::string(kAbandoned) + R"( ], "version": "1" })";
+  engine::Engine e("d1");
+  engine::Engine twin("d1");
+  for (auto* x : {&e, &twin}) {
+    auto first = x->load_artifact(a, kT0);
+    ASSERT_TRUE(first.ok);
+    EXPECT_FALSE(first.same);
+    ASSERT_TRUE(x->ingest(event("a", "commerce.productListAdds", kT0), kT0).ok);
+  }
+  auto again = e.load_artifact(respelled, kT0 + kDay);
+  ASSERT_TRUE(again.ok);
+  EXPECT_TRUE(again.same);
+  EXPECT_EQ(engine::to_json(again)["same"], true);
+  ASSERT_EQ(again.transitions.size(), 1u);
+  EXPECT_EQ(again.transitions[0], (segments::Transition{"abandoned-cart", true, kT0 + 30 * kMinute}));
+  auto advanced = twin.advance(kT0 + kDay);
+  EXPECT_EQ(engine::to_json(advanced)["transitions"], engine::to_json(again)["transitions"]);
+  EXPECT_EQ(engine::to_json(advanced)["effects"], engine::to_json(again)["effects"]);
+  EXPECT_EQ(e.snapshot(), twin.snapshot());
+
+  auto other = e.load_artifact(artifact("2", kAbandoned), kT0 + kDay + 1);
+  ASSERT_TRUE(other.ok);
+  EXPECT_FALSE(other.same);
+  EXPECT_NE(e.snapshot(), twin.snapshot());
+}
+
 TEST(Segments, AnInvalidArtifactKeepsTheOneLoaded) {
   engine::Engine e("d1");
   ASSERT_TRUE(e.load_artifact(artifact("1", kAbandoned), kT0).ok);

@@ -190,10 +190,16 @@ test('a reload restores exactly the same state, from journal entries and right a
   const segments = await tab.page.evaluate(() => window.rk.segments().map((s) => s.segment));
   assert.ok(segments.includes('abandoned-cart') || segments.includes('browser'), `the replay has segments to get right (${segments})`);
 
-  // Reload: the snapshot restored, the journal replayed.
+  // Reload: the snapshot restored, the journal replayed. The start loads the
+  // same artifact again, which only catches up: a journal entry, no snapshot.
   await reload(tab);
   assert.equal(await snapshotOf(tab), before, 'the state after the reload is the state before it');
   assert.deepEqual(await errorsOf(tab), []);
+  await settled(tab);
+  const started = await stored(tab);
+  assert.equal(await tab.page.evaluate(() => window.rkWrites.snapshot), 0, 'the start wrote no snapshot');
+  assert.equal(started.snapshotVersion, db.snapshotVersion, 'the stored snapshot is the one before the reload');
+  assert.ok(started.version > db.version && started.journal.at(-1) === started.version, 'the start wrote journal entries');
   const history = outboxIds(before);
   for (const id of ids) assert.ok(history.includes(id));
 

@@ -1,7 +1,7 @@
 // Compiled with `tsc --noEmit`: lines marked @ts-expect-error must fail to
 // type-check, everything else must pass.
 import {
-  createRekindle, createEngine, type Rekindle, type RekindleEngine, type TrackResult, type UpdateResult, type SegmentMembership,
+  createRekindle, createEngine, type Rekindle, type RekindleEngine, type TrackResult, type UpdateResult, type LoadResult, type SegmentMembership,
   RekindleOptionsError, RekindleArtifactError,
 } from 'rekindle';
 
@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   const r2: TrackResult = rk.track({ _id: 'e1', eventType: 'acme.custom', timestamp: '2026-12-04T15:53:00Z' });
   const r3: TrackResult = rk.trackJson('{"_id":"e2"}');
   const firstPath: string | undefined = r1.errors[0]?.path;
-  const loaded: UpdateResult = rk.loadArtifact({ version: '1', segments: [{ id: 'a', rule: { segment: 'b' } }] });
+  const loaded: LoadResult = rk.loadArtifact({ version: '1', segments: [{ id: 'a', rule: { segment: 'b' } }] });
+  const same: boolean = loaded.same;
+  void same;
   const at: string | undefined = loaded.transitions[0]?.at;
   const next: number | null = rk.nextDeadline();
   const members: SegmentMembership[] = rk.segments();

@@ -336,6 +336,13 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     // A refused artifact is refused before anything changes (engine.cc load_artifact).
     if (method === '_loadArtifact') {
       if (!result?.ok) return;
+      // The artifact the engine runs already (every start loads it): only
+      // the clock moved, exactly as advance(now) (engine.h, LoadResult), so
+      // the journal gets that rather than the artifact, and no snapshot.
+      if (result.same) {
+        recordCall('_advance', [args[1]], result);
+        return;
+      }
       artifactLoaded = true;
     }
     if (unsaved === null) return;

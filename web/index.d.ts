@@ -211,7 +211,7 @@ export interface RekindleEngine {
    * (the language of offer eligibility) once; throws a RekindleConditionError
    * listing every problem with its path when it is invalid.
    */
-  condition(rule: Condition): CompiledCondition;
+  condition(rule: Condition | string): CompiledCondition;
   /** Records waiting for the server that consent allows sending, oldest first. */
   pending(maxRecords?: number, maxBytes?: number): OutboxRecord[];
   /** Records the server acknowledged leave the outbox; returns how many did. */
@@ -249,7 +249,7 @@ export type Condition = Record<string, unknown>;
 export interface CompiledCondition {
   /** True if the visitor meets the condition now; false without consent to personalization. */
   test(): boolean;
-  /** Frees it; test() throws afterwards. */
+  /** Frees it now (one no longer referenced is freed when garbage-collected); test() throws afterwards. */
   dispose(): void;
 }
 
@@ -314,7 +314,7 @@ export interface Rekindle {
   setAttributes(attributes: Record<string, unknown>): Promise<UpdateResult>;
   decide(placement: string): Decision | null;
   /** Compiles a condition once; see RekindleEngine.condition(). */
-  condition(rule: Condition): CompiledCondition;
+  condition(rule: Condition | string): CompiledCondition;
   /** Renders every [data-rk-placement] element from the current decisions. */
   render(): void;
   /** Calls `handler` for each effect of that type ('*' for all); returns an unsubscribe function. */

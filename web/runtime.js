@@ -166,6 +166,12 @@ export async function createWithModule(options, moduleOptions, internal = null) 
     if (engine === null) throw new Error(`rekindle: ${method}() called after destroy()`);
   }
 
+  // A condition dropped without dispose() is freed once collected, while the
+  // engine lives (destroy() frees them all with it).
+  const dropped = typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry((handle) => engine?._conditionFree(handle))
+    : null;
+
   return {
     /** The engine's version. */
     version: abi.version(),
@@ -252,20 +258,23 @@ export async function createWithModule(options, moduleOptions, internal = null) 
       if (typeof handle !== 'number') throw new RekindleConditionError(handle);
       // The handle is an address in the module: it never reaches it again after dispose() or destroy().
       let disposed = false;
-      return {
+      const condition = {
         /** True if the visitor meets the condition now; false without consent to personalization. */
         test() {
           if (disposed) throw new Error('rekindle: test() called on a disposed condition');
           alive('test');
           return engine._test(handle) === 1;
         },
-        /** Frees the compiled condition; test() throws afterwards. */
+        /** Frees the compiled condition now; test() throws afterwards. */
         dispose() {
-          if (disposed || engine === null) return;
+          if (disposed) return;
           disposed = true;
-          engine._conditionFree(handle);
+          dropped?.unregister(condition);
+          if (engine !== null) engine._conditionFree(handle);
         },
       };
+      dropped?.register(condition, handle, condition);
+      return condition;
     },
 
     /** Records waiting for the server that consent allows sending, oldest first. */

@@ -1,5 +1,6 @@
 // A host's compiled conditions (engine.h): compiled once, then each test is
-// one call from JS, so nothing on its way looks anything up by name.
+// one call from JS that reads consent by index and the profile through the
+// condition's own slots (a segment reference is still looked up by id).
 #include "core/engine/engine.h"
 
 #include "core/common/json_depth.h"

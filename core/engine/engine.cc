@@ -121,7 +121,8 @@ LoadResult Engine::load_artifact(std::string_view text, TimeMs now) {
     return out;
   }
   // A page loads its artifact at every start: the same one only catches up.
-  if (parsed.artifact->document == artifact_->document) {
+  // Compared as text: 1 and 1.0 are equal JSON values but not the same artifact.
+  if (dump(parsed.artifact->document) == dump(artifact_->document)) {
     static_cast<UpdateResult&>(out) = advance(now);
     out.same = true;
     return out;
@@ -422,6 +423,10 @@ UpdateResult Engine::restore(std::string_view text) {
     errors.push_back({"$.journeys", "is missing or damaged"});
     return out;
   }
+
+  // The snapshot keeps a purpose's default only while the visitor has not
+  // decided it: the artifact's defaults are what a decision falls back to.
+  cons->set_defaults(art->consent_defaults, "$.artifact.consent.defaults");
 
   artifact_ = std::move(art);
   profile_ = std::move(*prof);

@@ -41,9 +41,10 @@ struct IngestResult : UpdateResult {
 };
 
 // The result of loading an artifact: on errors the previous one stays.
-// `same`: it is the artifact the engine runs already (an equal document), so
-// nothing changed but the clock, exactly as advance(now) would have: a host
-// that journals its calls may record it as that instead of the artifact.
+// `same`: it is the artifact the engine runs already (the same JSON text once
+// parsed and written again), so the call did exactly what advance(now) does
+// (deadlines up to `now`, the history's retention): a host that journals its
+// calls may record it as that instead of the artifact.
 struct LoadResult : UpdateResult {
   bool same = false;
 };

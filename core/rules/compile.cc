@@ -437,7 +437,6 @@ class Compiler {
   Errors& errors_;
 };
 
-// Reports each count/sum/since/sequence node under `j` at its path.
 // Reports every count/sum/since/sequence node reachable through and/or/not
 // (literals are not conditions, whatever their keys).
 void refuse_behaviour(const json& j, const std::string& path, Errors& errors) {

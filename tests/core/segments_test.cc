@@ -62,10 +62,17 @@ TEST(Segments, TheSameArtifactAgainOnlyCatchesUp) {
   EXPECT_EQ(engine::to_json(advanced)["effects"], engine::to_json(again)["effects"]);
   EXPECT_EQ(e.snapshot(), twin.snapshot());
 
+  // Another artifact is loaded; so is one that only writes a number otherwise.
   auto other = e.load_artifact(artifact("2", kAbandoned), kT0 + kDay + 1);
   ASSERT_TRUE(other.ok);
   EXPECT_FALSE(other.same);
-  EXPECT_NE(e.snapshot(), twin.snapshot());
+  EXPECT_EQ(e.artifact().version, "2");
+  const char* counted = R"({"id":"views","rule":{"count":{"event":{"type":"commerce.productViews"}},"op":"gte","value":1}})";
+  const char* counted_float = R"({"id":"views","rule":{"count":{"event":{"type":"commerce.productViews"}},"op":"gte","value":1.0}})";
+  ASSERT_TRUE(e.load_artifact(artifact("3", counted), kT0 + kDay + 2).ok);
+  auto respelled_number = e.load_artifact(artifact("3", counted_float), kT0 + kDay + 3);
+  ASSERT_TRUE(respelled_number.ok);
+  EXPECT_FALSE(respelled_number.same);
 }
 
 TEST(Segments, AnInvalidArtifactKeepsTheOneLoaded) {

@@ -79,6 +79,24 @@ TEST(Snapshot, RestoredAtAnyStepContinuesIdentically) {
 
 // A segment the snapshot holds no state for (a snapshot from an older engine,
 // or edited) is rebuilt from the history; the others take their saved state.
+// A decided purpose's default is not in the snapshot: a restored engine takes
+// it from the artifact, so a later "pending" falls back to the same state as
+// in the engine that never stopped.
+TEST(Snapshot, ARestoredEngineFallsBackToTheArtifactsConsentDefaults) {
+  const char* with_defaults = R"({"version":"c1","consent":{"defaults":{"personalize":"granted","analytics":"denied"}}})";
+  engine::Engine original("d1");
+  ASSERT_TRUE(original.load_artifact(with_defaults, kT0).ok);
+  ASSERT_TRUE(original.set_consent(R"({"personalize":"denied","analytics":"granted"})", kT0 + 1).ok);
+  engine::Engine restored("d1");
+  ASSERT_TRUE(restored.restore(original.snapshot()).ok);
+  for (auto* e : {&original, &restored}) {
+    ASSERT_TRUE(e->set_consent(R"({"personalize":"pending","analytics":"pending"})", kT0 + 2).ok);
+    EXPECT_EQ(e->consent().get("personalize"), consent::State::kGranted);
+    EXPECT_EQ(e->consent().get("analytics"), consent::State::kDenied);
+  }
+  EXPECT_EQ(restored.snapshot(), original.snapshot());
+}
+
 TEST(Snapshot, ASegmentMissingFromTheSnapshotIsRebuiltFromTheHistory) {
   const auto steps = script();
   const size_t cut = steps.size() / 2;

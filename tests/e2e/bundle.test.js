@@ -97,7 +97,7 @@ test('the script-tag build defines one global, finds rekindle.wasm next to itsel
     keys: Object.keys(window.Rekindle).sort(),
     added: Object.keys(window).filter((k) => k !== 'globalsBefore' && !window.globalsBefore.includes(k)).sort(),
   }));
-  assert.deepEqual(api.keys, ['RekindleArtifactError', 'RekindleOptionsError', 'createEngine', 'createRekindle']);
+  assert.deepEqual(api.keys, ['RekindleArtifactError', 'RekindleConditionError', 'RekindleOptionsError', 'createEngine', 'createRekindle']);
   assert.deepEqual(api.added, ['Rekindle', 'before', 'rk', 'rkErrors']);
 
   // The bare engine and the error classes work through the global too.

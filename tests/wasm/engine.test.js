@@ -1,9 +1,12 @@
 // The wasm module in Node, through the npm package's public entry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createEngine, RekindleOptionsError, RekindleConditionError } from 'rekindle';
 
 const T0 = Date.parse('2026-12-04T15:53:00Z');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 test('loads in Node and reports its version', async () => {
   const rk = await createEngine();
@@ -166,6 +169,28 @@ test('a compiled condition tests the profile and memberships as they change, wit
   rk.destroy();
   assert.throws(() => carted.test(), /called after destroy\(\)/);
   carted.dispose();
+});
+
+test('a condition dropped without dispose() is freed once collected', () => {
+  // A child with --expose-gc: 40,000 conditions compiled and dropped, a
+  // collection after each thousand. The wasm memory never grows (without the
+  // finalization it grows by about 50 MB).
+  const script = `
+    const grow = WebAssembly.Memory.prototype.grow;
+    let pages = 0;
+    WebAssembly.Memory.prototype.grow = function counted(n) { pages += n; return grow.call(this, n); };
+    const { createEngine } = await import('rekindle');
+    const rk = await createEngine();
+    const rule = { and: [{ path: 'profile.tier', op: 'in', value: ['gold', 'platinum'] }, { segment: 'vip' }] };
+    for (let batch = 0; batch < 40; ++batch) {
+      for (let i = 0; i < 1000; ++i) rk.condition(rule).test();
+      globalThis.gc();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    console.log(JSON.stringify({ pages }));`;
+  const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: ROOT });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), { pages: 0 });
 });
 
 test('an invalid condition throws with every problem and its path', async () => {

@@ -1081,6 +1081,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
      */
     condition(rule) {
       guard('condition');
+      // The engine's condition lives as long as this wrapper holds it.
       const compiled = engine.condition(rule);
       return {
         test() {

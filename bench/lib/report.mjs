@@ -61,7 +61,7 @@ Through the JS API, the rule is evaluated per call by a compiled condition
 text). \`decide()\` does more than the rule (consent, journey tiles, caps, rendering the
 offer's templates, JSON text out of wasm and \`JSON.parse\`): it is the per-call cost of a
 decision, not of the rule. "Inside wasm" is the same compiled rule looped in WebAssembly by
-\`bench/wasm/rule_eval.cc\`, built with the shipped module's flags (\`-Oz -flto\`, emmalloc; the rule evaluator \`core/rules/compare.cc\` at \`-O2\`, as in the module).
+\`bench/wasm/rule_eval.cc\`, built with the shipped module's flags (\`-Oz -flto\`, emmalloc; the rule evaluator \`core/rules/compare.cc\` at \`-O2 -finline-functions\`, as in the module). Until 2026-12-05 the module built that file with emcc's \`-Oz\` still in force, which kept it from inlining: its evaluator took about 110 ns against this harness's 25 ([README.md](README.md#profile)).
 `;
 }
 

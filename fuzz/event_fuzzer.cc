@@ -1,5 +1,6 @@
 // Event parser: any bytes as an event. A parsed event must parse again from
-// its own JSON to the same id, type and time; the engine then ingests it
+// its own JSON to the same id, type and time, and its counted size must be
+// that JSON's length; the engine then ingests it
 // (on time, again as a duplicate, and late) under an artifact whose rules read
 // event fields, and its snapshot must round-trip.
 
@@ -18,6 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const event::Event& ev = *parsed.event;
   const std::string again_text = dump(ev.body);
+  fuzz::check(dumped_size(ev.body) == again_text.size(), "an event's counted size is the length of its JSON", again_text);
   event::ParseResult again = event::parse(again_text);
   fuzz::check(again.ok(), "a parsed event parses again from its JSON", again_text);
   fuzz::check(again.event->id == ev.id && again.event->type == ev.type &&

@@ -1,5 +1,8 @@
 #include "core/common/json_depth.h"
 
+#include <cmath>
+#include <cstdint>
+
 #include <vector>
 
 namespace rekindle {
@@ -128,6 +131,85 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::stri
 
 std::string dump(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+
+// What dump() writes for `s` between its quotes: control characters escaped
+// (\n as two bytes, the others as \u00XX), the rest as it is. nullopt when `s`
+// is not valid UTF-8: dump() then replaces what is invalid, and is asked.
+std::optional<size_t> escaped_size(const std::string& s) {
+  size_t n = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t len = s.size();
+  for (size_t i = 0; i < len;) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      n += c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t' ? 2 : c < 0x20 ? 6 : 1;
+      ++i;
+      continue;
+    }
+    // A lead byte, its length, and the range of its first continuation byte
+    // (no overlong forms, no surrogates, nothing past U+10FFFF).
+    size_t k;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) k = 2;
+    else if (c >= 0xE0 && c <= 0xEF) k = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) k = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return std::nullopt;
+    if (i + k > len || p[i + 1] < lo || p[i + 1] > hi) return std::nullopt;
+    for (size_t j = 2; j < k; ++j)
+      if ((p[i + j] & 0xC0) != 0x80) return std::nullopt;
+    n += k;
+    i += k;
+  }
+  return n;
+}
+
+size_t digits(uint64_t v) {
+  size_t n = 1;
+  for (; v >= 10; v /= 10) ++n;
+  return n;
+}
+
+}  // namespace
+
+size_t dumped_size(const nlohmann::json& value) {
+  using nlohmann::json;
+  switch (value.type()) {
+    case json::value_t::null: return 4;
+    case json::value_t::boolean: return value.get<bool>() ? 4 : 5;
+    case json::value_t::number_unsigned: return digits(value.get<uint64_t>());
+    case json::value_t::number_integer: {
+      const int64_t v = value.get<int64_t>();
+      return v < 0 ? 1 + digits(0 - static_cast<uint64_t>(v)) : digits(static_cast<uint64_t>(v));
+    }
+    case json::value_t::number_float: {
+      const double v = value.get<double>();
+      if (!std::isfinite(v)) return 4;  // null
+      char buf[64];
+      return static_cast<size_t>(nlohmann::detail::to_chars(buf, buf + sizeof buf, v) - buf);
+    }
+    case json::value_t::string: {
+      const auto& s = value.get_ref<const std::string&>();
+      auto n = escaped_size(s);
+      return n ? 2 + *n : dump(value).size();
+    }
+    case json::value_t::array: {
+      size_t n = 2 + (value.empty() ? 0 : value.size() - 1);
+      for (const auto& item : value) n += dumped_size(item);
+      return n;
+    }
+    case json::value_t::object: {
+      size_t n = 2 + (value.empty() ? 0 : value.size() - 1);
+      for (const auto& [key, item] : value.get_ref<const json::object_t&>()) {
+        auto k = escaped_size(key);
+        n += (k ? 2 + *k : dump(json(key)).size()) + 1 + dumped_size(item);
+      }
+      return n;
+    }
+    default: return dump(value).size();  // binary and discarded: never parsed from text
+  }
 }
 
 }  // namespace rekindle

@@ -33,4 +33,8 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::stri
 // Serializes without throwing on invalid UTF-8 (replaced by U+FFFD).
 std::string dump(const nlohmann::json& value);
 
+// dump(value).size(), counted without writing the text: the history and the
+// outbox count their bytes by it for every event they take.
+size_t dumped_size(const nlohmann::json& value);
+
 }  // namespace rekindle

@@ -179,7 +179,7 @@ IngestResult Engine::ingest(event::Event ev, TimeMs now) {
   const TimeMs at = late ? *clock_ : ev.timestamp;
   // The body's size is measured once, for the history and the outbox; the
   // event is moved into the history and read there (valid until the prune).
-  const size_t bytes = dump(ev.body).size();
+  const size_t bytes = dumped_size(ev.body);
   const event::Event& stored = *history_.insert(std::move(ev), bytes);
   ++accepted_;
   if (consent_.get("analytics") != consent::State::kDenied)
@@ -321,7 +321,7 @@ namespace {
 
 // One part of a snapshot, read by `parse`, its errors re-rooted under `$.key`.
 template <class T, class Parse>
-std::optional<T> snapshot_part(const json& j, const char* key, Errors& errors, Parse parse) {
+std::optional<T> snapshot_part(json& j, const char* key, Errors& errors, Parse parse) {
   const std::string path = std::string("$.") + key;
   auto it = j.find(key);
   if (it == j.end()) {
@@ -345,7 +345,7 @@ UpdateResult Engine::restore(std::string_view text) {
     out.errors = std::move(parsed.errors);
     return out;
   }
-  const json& j = parsed.value;
+  json& j = parsed.value;
   Errors& errors = out.errors;
   auto format = j.is_object() ? j.find("format") : j.end();
   if (!j.is_object() || format == j.end() || !format->is_string() || *format != "rekindle.snapshot") {
@@ -379,8 +379,8 @@ UpdateResult Engine::restore(std::string_view text) {
   auto prof = snapshot_part<profile::Profile>(j, "profile", errors, [](const json& v, Errors& e) {
     return profile::Profile::from_json(v, e);
   });
-  auto hist = snapshot_part<profile::History>(j, "history", errors, [](const json& v, Errors& e) {
-    return profile::History::from_json(v, e);
+  auto hist = snapshot_part<profile::History>(j, "history", errors, [](json& v, Errors& e) {
+    return profile::History::from_json(std::move(v), e);
   });
   uint64_t accepted = 0, duplicates = 0;
   if (auto c = j.find("counters"); c == j.end() || !c->is_object() || !c->value("accepted", json()).is_number_unsigned() ||

@@ -124,7 +124,7 @@ bool Outbox::add(Record record, size_t bytes) {
   // One lookup finds a queued id and reserves the slot of a new one.
   auto [slot, inserted] = index_.try_emplace(record.id);
   if (!inserted) return false;
-  const size_t size = bytes != 0 ? bytes : dump(record.body).size();
+  const size_t size = bytes != 0 ? bytes : dumped_size(record.body);
   if (size > limits_.max_bytes || limits_.max_records == 0) {
     index_.erase(slot);
     ++dropped_;

@@ -71,7 +71,7 @@ void History::set_limits(HistoryLimits limits) {
 
 const event::Event* History::insert(event::Event ev, size_t bytes) {
   if (!ids_.insert(ev.id).second) return nullptr;  // one lookup: the id is new
-  if (bytes == 0) bytes = dump(ev.body).size();
+  if (bytes == 0) bytes = dumped_size(ev.body);
   const TimeMs t = ev.timestamp;
   events_.push_back(std::move(ev));
   event_bytes_.push_back(bytes);
@@ -120,7 +120,7 @@ nlohmann::json History::to_json() const {
   return out;
 }
 
-std::optional<History> History::from_json(const nlohmann::json& value, Errors& errors) {
+std::optional<History> History::from_json(nlohmann::json value, Errors& errors) {
   if (!value.is_object()) {
     errors.push_back({"$", std::string("a history snapshot must be an object, not ") + type_name(value)});
     return std::nullopt;
@@ -141,7 +141,7 @@ std::optional<History> History::from_json(const nlohmann::json& value, Errors& e
   } else {
     for (size_t i = 0; i < events->size(); ++i) {
       std::string path = index("$.events", i);
-      auto parsed = event::from_json((*events)[i]);
+      auto parsed = event::from_json(std::move((*events)[i]));
       // The event's own paths start at "$"; rebase them on its place here.
       for (auto& e : parsed.errors) errors.push_back({path + e.path.substr(1), e.reason});
       if (parsed.event && !history.insert(std::move(*parsed.event)))

@@ -60,7 +60,8 @@ class History {
   nlohmann::json to_json() const;
   // Restores a snapshot, re-validating every event; a snapshot held over
   // its limits is trimmed (counted as dropped).
-  static std::optional<History> from_json(const nlohmann::json& value, Errors& errors);
+  // Takes the value (a restore moves the snapshot's events in rather than copying them).
+  static std::optional<History> from_json(nlohmann::json value, Errors& errors);
 
  private:
   void pop_oldest();

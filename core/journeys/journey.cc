@@ -11,6 +11,13 @@
 namespace rekindle::journeys {
 namespace {
 
+// An instruction with nothing but its kind (a jump or a hold, filled in later).
+Instruction of_kind(Instruction::Kind kind) {
+  Instruction ins;
+  ins.kind = kind;
+  return ins;
+}
+
 using nlohmann::json;
 
 constexpr std::pair<Channel, const char*> kChannels[] = {
@@ -260,7 +267,7 @@ class Parser {
     if (!j.contains("then")) error(child(path, "then"), "is required");
     else steps(j["then"], child(path, "then"), program, ids);
     const size_t jump = program.size();
-    program.push_back(Instruction{Instruction::Kind::kJump});
+    program.push_back(of_kind(Instruction::Kind::kJump));
     program[at].target = static_cast<int>(program.size());
     if (j.contains("else")) steps(j["else"], child(path, "else"), program, ids);
     program[jump].target = static_cast<int>(program.size());
@@ -303,12 +310,12 @@ class Parser {
       if (arm.holdout) {
         ++holdouts;
         if (a.contains("steps")) error(child(apath, "steps"), "a holdout arm receives no actions: it has no steps");
-        program.push_back(Instruction{Instruction::Kind::kHold});
+        program.push_back(of_kind(Instruction::Kind::kHold));
       } else {
         if (!a.contains("steps")) error(child(apath, "steps"), "is required");
         else steps(a["steps"], child(apath, "steps"), program, ids);
         jumps.push_back(program.size());
-        program.push_back(Instruction{Instruction::Kind::kJump});
+        program.push_back(of_kind(Instruction::Kind::kJump));
       }
       program[at].arms.push_back(std::move(arm));
     }

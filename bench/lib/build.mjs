@@ -59,15 +59,10 @@ function nlohmannInclude() {
   throw new Error('nlohmann/json.hpp not found (bash scripts/setup.sh installs nlohmann-json3-dev)');
 }
 
-// The sources the module compiles with -O2 inside its -Oz build (the rule
-// evaluator; wasm/CMakeLists.txt, set_source_files_properties): the 'shipped'
-// harness does the same, so that it measures what ships. Keep in step.
-const SPEED_SOURCES = ['core/rules/compare.cc'];
-
 /**
  * bench/wasm/rule_eval.cc -> build/bench-run/wasm/rule_eval.{mjs,wasm} with
- * the module's flags (-Oz, SPEED_SOURCES -O2 -finline-functions), and rule_eval_o2.* with -O2
- * everywhere for comparison.
+ * the module's flags (-Oz -finline-functions, CMakeLists.txt), and
+ * rule_eval_o2.* with -O2 everywhere for comparison.
  */
 export function buildRuleHarness() {
   const sources = [
@@ -84,22 +79,13 @@ export function buildRuleHarness() {
   mkdirSync(inc, { recursive: true });
   if (!existsSync(join(inc, 'nlohmann'))) symlinkSync(nlohmannInclude(), join(inc, 'nlohmann'));
   const env = { ...process.env, NODE_PATH: '/usr/share/nodejs' };
-  const compile = ['-std=c++20', '-flto', '-fno-exceptions', '-DNDEBUG', `-I${ROOT}`, `-I${inc}`];
+  // As CMakeLists.txt compiles the module; -finline-functions because emcc's
+  // -Oz would turn inlining off altogether.
+  const compile = ['-std=c++20', '-flto', '-fno-exceptions', '-fno-rtti', '-finline-functions', '-DNDEBUG', `-I${ROOT}`, `-I${inc}`];
   for (const [variant, opt] of [['shipped', '-Oz'], ['o2', '-O2']]) {
     const out = ruleHarness(variant);
-    // 'shipped': the speed sources become -O2 LTO objects, linked with the rest.
-    const speed = variant === 'shipped' ? SPEED_SOURCES.map((s) => join(ROOT, s)) : [];
-    const objects = speed.map((src) => ({
-      src,
-      obj: join(dir, `${out.name}-${src.slice(ROOT.length).replace(/[/.]/g, '_')}.o`),
-    }));
-    // As CMake compiles them: the build's -Oz, then the file's own options
-    // (wasm/CMakeLists.txt; -Oz alone would leave -fno-inline-functions on).
-    const precompile = objects.map(({ src, obj }) => [...compile, '-Oz', '-O2', '-finline-functions', '-c', src, '-o', obj]);
     const args = [
-      ...compile, opt,
-      ...sources.filter((src) => !speed.includes(src)),
-      ...objects.map(({ obj }) => obj),
+      ...compile, opt, ...sources,
       '-sMODULARIZE=1', '-sEXPORT_ES6=1', '-sEXPORT_NAME=createRuleHarness', '-sENVIRONMENT=web,worker',
       '-sFILESYSTEM=0', '-sALLOW_MEMORY_GROWTH=1', '-sMALLOC=emmalloc',
       '-sINCOMING_MODULE_JS_API=[wasmBinary,locateFile]', '-sEXPORTED_RUNTIME_METHODS=[ccall]',
@@ -108,11 +94,10 @@ export function buildRuleHarness() {
     ];
     // Rebuilt when a source is newer or a command changed.
     const stamp = `${out.wasm}.cmd`;
-    const command = JSON.stringify([...precompile, args]);
+    const command = JSON.stringify(args);
     const fresh = existsSync(out.wasm) && existsSync(stamp) && readFileSync(stamp, 'utf8') === command
       && statSync(out.wasm).mtimeMs >= newest(inputs);
     if (fresh) continue;
-    for (const c of precompile) run('em++', c, { env });
     run('em++', args, { env });
     writeFileSync(stamp, command);
   }

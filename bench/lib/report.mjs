@@ -61,7 +61,7 @@ Through the JS API, the rule is evaluated per call by a compiled condition
 text). \`decide()\` does more than the rule (consent, journey tiles, caps, rendering the
 offer's templates, JSON text out of wasm and \`JSON.parse\`): it is the per-call cost of a
 decision, not of the rule. "Inside wasm" is the same compiled rule looped in WebAssembly by
-\`bench/wasm/rule_eval.cc\`, built with the shipped module's flags (\`-Oz -flto\`, emmalloc; the rule evaluator \`core/rules/compare.cc\` at \`-O2 -finline-functions\`, as in the module). Until 2026-12-05 the module built that file with emcc's \`-Oz\` still in force, which kept it from inlining: its evaluator took about 110 ns against this harness's 25 ([README.md](README.md#profile)).
+\`bench/wasm/rule_eval.cc\`, built with the shipped module's flags (\`-Oz -finline-functions -flto\`, emmalloc). Until 2026-12-05 emcc's \`-Oz\` kept the module from inlining anything (\`-fno-inline-functions\`), and the module's evaluator took about 110 ns against this harness's 25 ([README.md](README.md#profile)).
 `;
 }
 
@@ -298,15 +298,14 @@ Figures of this run; the profile behind them is in [README.md](README.md#profile
   when the profile or the artifact changes, and every evaluation reads the values found, with
   the literals decoded at load (a number, a boolean, a list of strings). The compiled rule takes
   ${sig(nat)} ns natively (${times(nat, node.closure.median)} the closure in Node)${lookupNative ? `, ${sig(lookupNative)} ns when the paths are looked up first (the first evaluation after a change)` : ''}.
-  In wasm: ${line('Node', node)}; ${line('Chromium', chromium)}. The module is \`-Oz\` for size, except the
-  rule evaluator, compiled \`-O2\`: at \`-Oz\` LLVM inlines not even one-line accessors, and the rule
-  is about 4× slower. What is left against the closure: a call into the evaluator, the walk of the
+  In wasm: ${line('Node', node)}; ${line('Chromium', chromium)}. The module is \`-Oz\` for size, with
+  \`-finline-functions\` (emcc's \`-Oz\` turns inlining off, and then not even one-line accessors are
+  inlined: the rule took about 110 ns). What is left against the closure: a call into the evaluator, the walk of the
   condition tree, nlohmann's type tests and libc++'s string compares, where the closure reads
   JS object properties through hidden classes.
 - **Through the JS API, a rule costs the call into wasm.** \`condition.test()\` takes ${sig(node['rekindle-test'].median)} ns in Node
   and ${sig(chromium['rekindle-test'].median)} ns in Chromium, against ${sig(node['rekindle-wasm'].median)} and ${sig(chromium['rekindle-wasm'].median)} ns for the rule looped inside wasm: the
-  rest is the JS wrapper, the call across the boundary, the consent check, and the evaluator
-  itself, which runs slower in the module than in the harness (bench/README.md#profile).
+  rest is the JS wrapper, the call across the boundary and the consent check.
 - **decide() is mostly not the rule.** A call costs ${sig(node['rekindle-decide'].median)} ns in Node and
   ${sig(chromium['rekindle-decide'].median)} ns in Chromium (natively ${sig(decideNative)} ns): the eligibility
   rule is one part; rendering the offer's templates, building and dumping the result JSON, the string

@@ -142,7 +142,7 @@ export const PEERS = [
   {
     id: 'rekindle-wasm',
     label: 'Rekindle compiled rule, inside wasm',
-    what: 'rules::evaluate on the compiled rule, looped inside WebAssembly (bench/wasm/rule_eval.cc, built with the shipped module\'s flags: -Oz, the rule evaluator core/rules/compare.cc -O2 -finline-functions): no JS boundary per evaluation. As in the engine, the rule\'s profile paths were looked up once, when the profile last changed (rules::ProfilePaths), and each evaluation reads the values found',
+    what: 'rules::evaluate on the compiled rule, looped inside WebAssembly (bench/wasm/rule_eval.cc, built with the shipped module\'s flags: -Oz -finline-functions): no JS boundary per evaluation. As in the engine, the rule\'s profile paths were looked up once, when the profile last changed (rules::ProfilePaths), and each evaluation reads the values found',
     prepare: (profile, env) => prepareHarness('shipped', profile, env),
   },
   {

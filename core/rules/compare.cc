@@ -1,6 +1,5 @@
 // Evaluation of compiled rules: the condition tree and its comparisons, the
 // hot path of segments, offers and journey branches. Nothing here allocates.
-// Built with -O2 inside the -Oz wasm build (wasm/CMakeLists.txt).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -27,16 +26,7 @@ inline bool same_bytes(const char* a, const char* b, size_t n) {
   return true;
 }
 
-// The general forms (equal, test) are kept small: the common literals are
-// decided by by_literal, inlined where it is used (the wasm build inlines
-// at -O2 in this file). GCC has no minsize.
-#if defined(__clang__)
-#define RK_SMALL [[gnu::noinline, clang::minsize]]
-#else
-#define RK_SMALL [[gnu::noinline]]
-#endif
-
-RK_SMALL bool equal(const json& a, const json& b) {
+bool equal(const json& a, const json& b) {
   if (a.is_number() && b.is_number()) return a.get<double>() == b.get<double>();
   // The common case (tiers, countries) without nlohmann's general operator==.
   if (a.is_string() && b.is_string()) return *a.get_ptr<const json::string_t*>() == *b.get_ptr<const json::string_t*>();
@@ -98,7 +88,7 @@ RK_SMALL bool equal(const json& a, const json& b) {
 // The comparison for one reached value, from the literal as written (the
 // reference for by_literal); `ne`/`notIn` are the negations of `eq`/`in` so
 // that mismatched types count as "not equal".
-RK_SMALL bool test(const Comparison& c, const json& v) {
+bool test(const Comparison& c, const json& v) {
   const json& x = c.value;
   switch (c.op) {
     case Op::kEq: return equal(v, x);

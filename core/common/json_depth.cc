@@ -130,7 +130,16 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::stri
 }
 
 std::string dump(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  dump_to(out, value);
+  return out;
+}
+
+void dump_to(std::string& out, const nlohmann::json& value) {
+  using nlohmann::detail::output_adapter;
+  nlohmann::detail::serializer<nlohmann::json> s(output_adapter<char, std::string>(out), ' ',
+                                                 nlohmann::json::error_handler_t::replace);
+  s.dump(value, false, false, 0);
 }
 
 namespace {

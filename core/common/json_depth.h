@@ -32,6 +32,9 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::stri
 
 // Serializes without throwing on invalid UTF-8 (replaced by U+FFFD).
 std::string dump(const nlohmann::json& value);
+// The same text, appended to `out`: a large document (a snapshot) is written
+// part by part without first being copied into one tree.
+void dump_to(std::string& out, const nlohmann::json& value);
 
 // dump(value).size(), counted without writing the text: the history and the
 // outbox count their bytes by it for every event they take.

@@ -293,20 +293,39 @@ UpdateResult Engine::advance(TimeMs now) {
 }
 
 std::string Engine::snapshot() const {
-  json out = {{"format", "rekindle.snapshot"},
-              {"formatVersion", kSnapshotFormat},
-              {"engineVersion", kVersion},
-              {"artifact", artifact_->document.is_null() ? json(nullptr) : artifact_->document},
-              {"clock", clock_ ? json(*clock_) : json(nullptr)},
-              {"profile", profile_.to_json()},
-              {"history", history_.to_json()},
-              {"segments", segments_.to_json()},
-              {"consent", consent_.to_json()},
-              {"outbox", outbox_.to_json()},
-              {"journeys", journeys_.to_json()},
-              {"profileId", profile_id_},
-              {"counters", {{"accepted", accepted_}, {"duplicates", duplicates_}}}};
-  return dump(out);
+  // Written part by part, the keys in the order dump() gives an object's
+  // (sorted), so the text is what dump() of the whole would be; the history,
+  // most of a snapshot, goes straight from its events into the text.
+  std::string out;
+  out.reserve(history_.bytes() + history_.size() + 64 * 1024);
+  char sep = '{';
+  auto key = [&](const char* name) {
+    out += sep;
+    out += '"';
+    out += name;
+    out += "\":";
+    sep = ',';
+  };
+  auto field = [&](const char* name, const json& value) {
+    key(name);
+    dump_to(out, value);
+  };
+  field("artifact", artifact_->document);  // null before any artifact
+  field("clock", clock_ ? json(*clock_) : json(nullptr));
+  field("consent", consent_.to_json());
+  field("counters", {{"accepted", accepted_}, {"duplicates", duplicates_}});
+  field("engineVersion", kVersion);
+  field("format", "rekindle.snapshot");
+  field("formatVersion", kSnapshotFormat);
+  key("history");
+  history_.write(out);
+  field("journeys", journeys_.to_json());
+  field("outbox", outbox_.to_json());
+  field("profile", profile_.to_json());
+  field("profileId", profile_id_);
+  field("segments", segments_.to_json());
+  out += '}';
+  return out;
 }
 
 std::string Engine::state() const {

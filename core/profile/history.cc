@@ -105,19 +105,21 @@ std::optional<TimeMs> History::latest() const {
   return events_.back().timestamp;
 }
 
-nlohmann::json History::to_json() const {
-  json events = json::array();
-  for (const auto& ev : events_) events.push_back(ev.body);
-  json limits = json::object();
-  limits["maxEvents"] = limits_.max_events;
-  limits["maxBytes"] = limits_.max_bytes;
-  limits["retentionMs"] = limits_.retention;
-  json out = json::object();
-  out["limits"] = std::move(limits);
-  out["expired"] = expired_;
-  out["dropped"] = dropped_;
-  out["events"] = std::move(events);
-  return out;
+void History::write(std::string& out) const {
+  out += "{\"dropped\":";
+  out += std::to_string(dropped_);
+  out += ",\"events\":[";
+  for (size_t i = 0; i < events_.size(); ++i) {
+    if (i != 0) out += ',';
+    dump_to(out, events_[i].body);
+  }
+  out += "],\"expired\":";
+  out += std::to_string(expired_);
+  out += ",\"limits\":";
+  dump_to(out, json{{"maxBytes", limits_.max_bytes},
+                    {"maxEvents", limits_.max_events},
+                    {"retentionMs", limits_.retention}});
+  out += '}';
 }
 
 std::optional<History> History::from_json(nlohmann::json value, Errors& errors) {

@@ -56,8 +56,11 @@ class History {
   std::optional<TimeMs> latest() const;
 
   // Snapshot: {"limits": {"maxEvents", "maxBytes", "retentionMs"},
-  // "expired": n, "dropped": n, "events": [event bodies, oldest first]}.
-  nlohmann::json to_json() const;
+  // "expired": n, "dropped": n, "events": [event bodies, oldest first]},
+  // appended to `out` as JSON text (what dump() writes: keys in order). The
+  // bodies are written where they are held: a tree of the whole history would
+  // copy every event first.
+  void write(std::string& out) const;
   // Restores a snapshot, re-validating every event; a snapshot held over
   // its limits is trimmed (counted as dropped).
   // Takes the value (a restore moves the snapshot's events in rather than copying them).

@@ -61,8 +61,15 @@ TEST(Snapshot, RestoredAtAnyStepContinuesIdentically) {
     engine::Engine original("device-1");
     ASSERT_TRUE(original.load_artifact(kArtifact, kT0).ok);
     for (size_t i = 0; i < cut; ++i) run(original, steps[i]);
+    // Written part by part, the text must still be dump() of the value it
+    // holds: keys in order, nothing missing or doubled.
+    const std::string text = original.snapshot();
+    json parsed = json::parse(text, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << "cut " << cut;
+    EXPECT_EQ(dump(parsed), text) << "cut " << cut;
+    EXPECT_EQ(parsed.size(), 13u);
     engine::Engine restored("other");
-    auto r = restored.restore(original.snapshot());
+    auto r = restored.restore(text);
     ASSERT_TRUE(r.ok) << describe(r.errors);
     EXPECT_EQ(restored.snapshot(), original.snapshot()) << "cut " << cut;
     EXPECT_EQ(restored.next_deadline(), original.next_deadline()) << "cut " << cut;
@@ -75,6 +82,20 @@ TEST(Snapshot, RestoredAtAnyStepContinuesIdentically) {
   }
   // The script must exercise every kind of segment, or the comparison proves little.
   EXPECT_GE(transitions, 20u);
+}
+
+TEST(Snapshot, AnEngineWithoutAnArtifactRoundTrips) {
+  engine::Engine fresh("device-1");
+  const std::string text = fresh.snapshot();
+  json parsed = json::parse(text, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded());
+  EXPECT_EQ(dump(parsed), text);
+  EXPECT_TRUE(parsed["artifact"].is_null());
+  EXPECT_EQ(parsed["history"]["events"], json::array());
+  engine::Engine restored("other");
+  auto r = restored.restore(text);
+  ASSERT_TRUE(r.ok) << describe(r.errors);
+  EXPECT_EQ(restored.snapshot(), text);
 }
 
 // A segment the snapshot holds no state for (a snapshot from an older engine,

@@ -261,7 +261,7 @@ void BM_Ingest(benchmark::State& state) {
   for (auto _ : state) {
     const int i = next + k;
     auto result = engine.ingest(events[static_cast<size_t>(k)], event_time(i));
-    std::string text = rekindle::dump(rekindle::engine::to_json(result));
+    std::string text = rekindle::engine::to_text(result);
     benchmark::DoNotOptimize(text);
     if (!result.ok) {
       state.SkipWithError("an event was refused");

@@ -73,28 +73,28 @@ EMSCRIPTEN_KEEPALIVE Handle* rk_engine_new(const char* device_id, size_t size) {
 EMSCRIPTEN_KEEPALIVE void rk_engine_free(Handle* h) { delete h; }
 
 EMSCRIPTEN_KEEPALIVE const char* rk_ingest(Handle* h, const char* event_json, size_t size, double now) {
-  return give(h, rekindle::dump(rekindle::engine::to_json(h->engine.ingest(text(event_json, size), to_time(now)))));
+  return give(h, rekindle::engine::to_text(h->engine.ingest(text(event_json, size), to_time(now))));
 }
 
 EMSCRIPTEN_KEEPALIVE const char* rk_load_artifact(Handle* h, const char* artifact_json, size_t size, double now) {
-  return give(h, rekindle::dump(rekindle::engine::to_json(h->engine.load_artifact(text(artifact_json, size), to_time(now)))));
+  return give(h, rekindle::engine::to_text(h->engine.load_artifact(text(artifact_json, size), to_time(now))));
 }
 
 EMSCRIPTEN_KEEPALIVE const char* rk_set_attributes(Handle* h, const char* attributes_json, size_t size, double now) {
-  return give(h, rekindle::dump(rekindle::engine::to_json(h->engine.set_attributes(text(attributes_json, size), to_time(now)))));
+  return give(h, rekindle::engine::to_text(h->engine.set_attributes(text(attributes_json, size), to_time(now))));
 }
 
 EMSCRIPTEN_KEEPALIVE const char* rk_identify(Handle* h, const char* ns, size_t ns_size, const char* id, size_t id_size,
                                             double now) {
-  return give(h, rekindle::dump(rekindle::engine::to_json(h->engine.identify(text(ns, ns_size), text(id, id_size), to_time(now)))));
+  return give(h, rekindle::engine::to_text(h->engine.identify(text(ns, ns_size), text(id, id_size), to_time(now))));
 }
 
 EMSCRIPTEN_KEEPALIVE const char* rk_set_consent(Handle* h, const char* states_json, size_t size, double now) {
-  return give(h, rekindle::dump(rekindle::engine::to_json(h->engine.set_consent(text(states_json, size), to_time(now)))));
+  return give(h, rekindle::engine::to_text(h->engine.set_consent(text(states_json, size), to_time(now))));
 }
 
 EMSCRIPTEN_KEEPALIVE const char* rk_advance(Handle* h, double now) {
-  return give(h, rekindle::dump(rekindle::engine::to_json(h->engine.advance(to_time(now)))));
+  return give(h, rekindle::engine::to_text(h->engine.advance(to_time(now))));
 }
 
 // NaN stands for "no deadline".
@@ -161,7 +161,7 @@ EMSCRIPTEN_KEEPALIVE double rk_duplicates(const Handle* h) { return static_cast<
 EMSCRIPTEN_KEEPALIVE const char* rk_snapshot(Handle* h) { return give(h, h->engine.snapshot()); }
 
 EMSCRIPTEN_KEEPALIVE const char* rk_restore(Handle* h, const char* snapshot, size_t size) {
-  return give(h, rekindle::dump(rekindle::engine::to_json(h->engine.restore(text(snapshot, size)))));
+  return give(h, rekindle::engine::to_text(h->engine.restore(text(snapshot, size))));
 }
 
 // A static string: its length goes to the same word as the others'.

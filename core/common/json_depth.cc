@@ -142,6 +142,15 @@ void dump_to(std::string& out, const nlohmann::json& value) {
   s.dump(value, false, false, 0);
 }
 
+std::string& ObjectWriter::key(std::string_view name) {
+  out_ += sep_;
+  out_ += '"';
+  out_ += name;
+  out_ += "\":";
+  sep_ = ',';
+  return out_;
+}
+
 namespace {
 
 // What dump() writes for `s` between its quotes: control characters escaped

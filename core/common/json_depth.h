@@ -36,6 +36,23 @@ std::string dump(const nlohmann::json& value);
 // part by part without first being copied into one tree.
 void dump_to(std::string& out, const nlohmann::json& value);
 
+// Writes one JSON object into `out` field by field, without a tree of the
+// whole object first: for large documents (a snapshot) and for the results
+// returned on every call. Names are written as given: plain identifiers that
+// need no escaping.
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string& out) : out_(out) {}
+  // Writes the field's name; the caller then appends its value to the text.
+  std::string& key(std::string_view name);
+  void field(std::string_view name, const nlohmann::json& value) { dump_to(key(name), value); }
+  void close() { out_ += sep_ == '{' ? "{}" : "}"; }
+
+ private:
+  std::string& out_;
+  char sep_ = '{';
+};
+
 // dump(value).size(), counted without writing the text: the history and the
 // outbox count their bytes by it for every event they take.
 size_t dumped_size(const nlohmann::json& value);

@@ -17,12 +17,6 @@ UpdateResult refused(Errors errors) {
   return out;
 }
 
-json transitions_json(const std::vector<segments::Transition>& ts) {
-  json out = json::array();
-  for (const auto& t : ts) out.push_back(segments::to_json(t));
-  return out;
-}
-
 profile::HistoryLimits history_limits(const artifact::Artifact& a) {
   profile::HistoryLimits l;
   l.max_events = a.limits.history_events;
@@ -298,33 +292,21 @@ std::string Engine::snapshot() const {
   // most of a snapshot, goes straight from its events into the text.
   std::string out;
   out.reserve(history_.bytes() + history_.size() + 64 * 1024);
-  char sep = '{';
-  auto key = [&](const char* name) {
-    out += sep;
-    out += '"';
-    out += name;
-    out += "\":";
-    sep = ',';
-  };
-  auto field = [&](const char* name, const json& value) {
-    key(name);
-    dump_to(out, value);
-  };
-  field("artifact", artifact_->document);  // null before any artifact
-  field("clock", clock_ ? json(*clock_) : json(nullptr));
-  field("consent", consent_.to_json());
-  field("counters", {{"accepted", accepted_}, {"duplicates", duplicates_}});
-  field("engineVersion", kVersion);
-  field("format", "rekindle.snapshot");
-  field("formatVersion", kSnapshotFormat);
-  key("history");
-  history_.write(out);
-  field("journeys", journeys_.to_json());
-  field("outbox", outbox_.to_json());
-  field("profile", profile_.to_json());
-  field("profileId", profile_id_);
-  field("segments", segments_.to_json());
-  out += '}';
+  ObjectWriter w(out);
+  w.field("artifact", artifact_->document);  // null before any artifact
+  w.field("clock", clock_ ? json(*clock_) : json(nullptr));
+  w.field("consent", consent_.to_json());
+  w.field("counters", {{"accepted", accepted_}, {"duplicates", duplicates_}});
+  w.field("engineVersion", kVersion);
+  w.field("format", "rekindle.snapshot");
+  w.field("formatVersion", kSnapshotFormat);
+  history_.write(w.key("history"));
+  w.field("journeys", journeys_.to_json());
+  w.field("outbox", outbox_.to_json());
+  w.field("profile", profile_.to_json());
+  w.field("profileId", profile_id_);
+  w.field("segments", segments_.to_json());
+  w.close();
   return out;
 }
 
@@ -466,34 +448,56 @@ const char* Engine::version() { return kVersion; }
 
 namespace {
 
-json effects_json(const std::vector<journeys::Effect>& effects) {
-  json out = json::array();
-  for (const auto& e : effects) out.push_back(journeys::to_json(e));
+template <class T, class ToJson>
+void write_array(std::string& out, const std::vector<T>& items, ToJson to_json) {
+  out += '[';
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i != 0) out += ',';
+    dump_to(out, to_json(items[i]));
+  }
+  out += ']';
+}
+
+// The fields every result has. Results are written as text, not built as a
+// tree and then dumped: one comes back from every call of the binding.
+void write_update(ObjectWriter& w, const UpdateResult& r) {
+  w.field("ok", r.ok);
+  write_array(w.key("errors"), r.errors, [](const Error& e) { return json{{"path", e.path}, {"reason", e.reason}}; });
+  write_array(w.key("transitions"), r.transitions, [](const segments::Transition& t) { return segments::to_json(t); });
+  write_array(w.key("effects"), r.effects, [](const journeys::Effect& e) { return journeys::to_json(e); });
+}
+
+template <class Result, class More>
+std::string text_of(const Result& r, More more) {
+  std::string out;
+  ObjectWriter w(out);
+  write_update(w, r);
+  more(w);
+  w.close();
   return out;
 }
 
 }  // namespace
 
-json to_json(const UpdateResult& r) {
-  return {{"ok", r.ok},
-          {"errors", rekindle::to_json(r.errors)},
-          {"transitions", transitions_json(r.transitions)},
-          {"effects", effects_json(r.effects)}};
+std::string to_text(const UpdateResult& r) {
+  return text_of(r, [](ObjectWriter&) {});
 }
 
-json to_json(const LoadResult& r) {
-  json out = to_json(static_cast<const UpdateResult&>(r));
-  out["same"] = r.same;
-  return out;
+std::string to_text(const LoadResult& r) {
+  return text_of(r, [&](ObjectWriter& w) { w.field("same", r.same); });
 }
 
-json to_json(const IngestResult& r) {
-  json out = to_json(static_cast<const UpdateResult&>(r));
-  out["duplicate"] = r.duplicate;
-  out["late"] = r.late;
-  out["eventId"] = r.event_id;
-  return out;
+std::string to_text(const IngestResult& r) {
+  return text_of(r, [&](ObjectWriter& w) {
+    w.field("duplicate", r.duplicate);
+    w.field("late", r.late);
+    w.field("eventId", r.event_id);
+  });
 }
+
+json to_json(const UpdateResult& r) { return json::parse(to_text(r), nullptr, false); }
+json to_json(const LoadResult& r) { return json::parse(to_text(r), nullptr, false); }
+json to_json(const IngestResult& r) { return json::parse(to_text(r), nullptr, false); }
 
 json to_json(const std::vector<segments::Membership>& members) {
   json out = json::array();

@@ -176,6 +176,13 @@ class Engine {
 inline constexpr int kSnapshotFormat = 1;
 
 // Boundary forms.
+// A result as the JSON text the binding returns: {"ok", "errors",
+// "transitions", "effects"} and, for an ingest, "duplicate", "late",
+// "eventId"; for an artifact load, "same".
+std::string to_text(const IngestResult& result);
+std::string to_text(const LoadResult& result);
+std::string to_text(const UpdateResult& result);
+// The same as a JSON value, for tests and tools.
 nlohmann::json to_json(const IngestResult& result);
 nlohmann::json to_json(const LoadResult& result);
 nlohmann::json to_json(const UpdateResult& result);

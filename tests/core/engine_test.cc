@@ -34,6 +34,25 @@ TEST(Engine, ReturnsErrorsAsValues) {
   EXPECT_EQ(engine.accepted(), 0u);
 }
 
+TEST(Engine, ResultsAreWrittenAsJsonTextWithEveryField) {
+  Engine engine;
+  auto ok = nlohmann::json::parse(to_text(engine.ingest(kEvent, 1796399580000)), nullptr, false);
+  EXPECT_EQ(ok, (nlohmann::json{{"ok", true}, {"errors", nlohmann::json::array()},
+                                {"transitions", nlohmann::json::array()}, {"effects", nlohmann::json::array()},
+                                {"duplicate", false}, {"late", false}, {"eventId", "e1"}}));
+  // Text that JSON escapes, in a reason: quotes, a backslash, a control character.
+  auto bad = engine.ingest(R"({"_id":"e\"2\n","eventType":7,"timestamp":"2026-12-04T15:53:00Z"})", 1796399580000);
+  ASSERT_FALSE(bad.ok);
+  auto j = nlohmann::json::parse(to_text(bad), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << to_text(bad);
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["errors"].size(), bad.errors.size());
+  EXPECT_EQ(j["errors"][0]["reason"], bad.errors[0].reason);
+  auto load = nlohmann::json::parse(to_text(engine.load_artifact(R"({"version":"1"})", 1796399580000)), nullptr, false);
+  EXPECT_EQ(load["same"], false);
+  EXPECT_EQ(load["ok"], true);
+}
+
 std::vector<std::string> member_ids(const Engine& engine) {
   std::vector<std::string> ids;
   for (const auto& m : engine.segments()) ids.push_back(m.segment);

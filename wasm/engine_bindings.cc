@@ -155,6 +155,7 @@ EMSCRIPTEN_KEEPALIVE void rk_condition_free(Handle* h, const Condition* c) {
 }
 
 EMSCRIPTEN_KEEPALIVE double rk_outbox_size(const Handle* h) { return static_cast<double>(h->engine.outbox().size()); }
+EMSCRIPTEN_KEEPALIVE double rk_outbox_dropped(const Handle* h) { return static_cast<double>(h->engine.outbox().dropped()); }
 EMSCRIPTEN_KEEPALIVE double rk_accepted(const Handle* h) { return static_cast<double>(h->engine.accepted()); }
 EMSCRIPTEN_KEEPALIVE double rk_duplicates(const Handle* h) { return static_cast<double>(h->engine.duplicates()); }
 

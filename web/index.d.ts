@@ -232,8 +232,11 @@ export interface RekindleEngine {
   snapshot(): string;
   /** Replaces the state with a snapshot; a damaged or newer one is refused and nothing changes. */
   restore(snapshot: string): UpdateResult;
-  /** Counts of accepted and duplicate events. */
-  stats(): { accepted: number; duplicates: number; outbox: number };
+  /**
+   * Counts of accepted and duplicate events, of the records waiting in the
+   * outbox, and of the records it dropped unsent at its bounds (kept in the snapshot).
+   */
+  stats(): { accepted: number; duplicates: number; outbox: number; outboxDropped: number };
   /** Frees the engine. */
   destroy(): void;
 }

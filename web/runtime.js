@@ -341,7 +341,12 @@ export async function createWithModule(options, moduleOptions, internal = null) 
     /** Counts of accepted and duplicate events. */
     stats() {
       alive('stats');
-      return { accepted: engine._accepted(), duplicates: engine._duplicates(), outbox: engine._outboxSize() };
+      return {
+        accepted: engine._accepted(),
+        duplicates: engine._duplicates(),
+        outbox: engine._outboxSize(),
+        outboxDropped: engine._outboxDropped(),
+      };
     },
 
     /** Frees the engine. The object must not be used afterwards. */

@@ -139,7 +139,7 @@ async function seed(snapshot, name = 'rekindle') {
   const { openStore } = await import(new URL('../../web/page/storage.js', location.href).href);
   const store = await openStore({ name: `${name}:${DEVICE_ID}` });
   // The record the page runtime writes after each turn (web/page/rekindle.js save()).
-  await store.putAll([['snapshot', { version: 1, snapshot, savedAt: Date.now(), displays: [] }], ['version', 1]]);
+  await store.putAll([['snapshot', { version: 1, snapshot, savedAt: Date.now(), displays: [], dropped: 0 }], ['version', 1]]);
   store.close();
 }
 

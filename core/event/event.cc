@@ -13,10 +13,12 @@ constexpr std::array<std::string_view, 9> kTopLevel = {
 
 constexpr size_t kMaxIdLength = 128;
 
+bool has_type(const json& v, json::value_t want) {
+  return v.type() == want || (want == json::value_t::number_float && v.is_number());
+}
+
 void expect_type(const json& v, json::value_t want, const std::string& path, Errors& errors) {
-  bool ok = v.type() == want ||
-            (want == json::value_t::number_float && v.is_number());
-  if (!ok) {
+  if (!has_type(v, want)) {
     const char* name = want == json::value_t::object   ? "an object"
                        : want == json::value_t::array  ? "an array"
                        : want == json::value_t::string ? "a string"
@@ -24,6 +26,13 @@ void expect_type(const json& v, json::value_t want, const std::string& path, Err
                                                         : "a number";
     errors.push_back({path, std::string("must be ") + name + ", not " + type_name(v)});
   }
+}
+
+// The same for the field `key` of the object at `parent`: the path is built
+// only for an error (every ingest and every event of a restore comes here).
+void expect_field_type(const json& v, json::value_t want, const std::string& parent, std::string_view key,
+                       Errors& errors) {
+  if (!has_type(v, want)) expect_type(v, want, child(parent, key), errors);
 }
 
 void check_identity_map(const json& v, const std::string& path, Errors& errors) {
@@ -48,7 +57,7 @@ void check_identity_map(const json& v, const std::string& path, Errors& errors) 
         errors.push_back({child(id_path, "id"), "must be a non-empty string"});
       }
       if (auto p = entry.find("primary"); p != entry.end())
-        expect_type(*p, json::value_t::boolean, child(id_path, "primary"), errors);
+        expect_field_type(*p, json::value_t::boolean, id_path, "primary", errors);
     }
   }
 }
@@ -63,11 +72,11 @@ void check_commerce(const json& v, const std::string& path, Errors& errors) {
     }
     if (key == "order") {
       if (auto t = value.find("priceTotal"); t != value.end())
-        expect_type(*t, json::value_t::number_float, child(p, "priceTotal"), errors);
+        expect_field_type(*t, json::value_t::number_float, p, "priceTotal", errors);
       if (auto c = value.find("currencyCode"); c != value.end())
-        expect_type(*c, json::value_t::string, child(p, "currencyCode"), errors);
+        expect_field_type(*c, json::value_t::string, p, "currencyCode", errors);
     } else if (auto n = value.find("value"); n != value.end()) {
-      expect_type(*n, json::value_t::number_float, child(p, "value"), errors);
+      expect_field_type(*n, json::value_t::number_float, p, "value", errors);
     }
   }
 }
@@ -83,10 +92,10 @@ void check_items(const json& v, const std::string& path, Errors& errors) {
     }
     for (const char* key : {"SKU", "name", "currencyCode", "productCategory"})
       if (auto f = item.find(key); f != item.end())
-        expect_type(*f, json::value_t::string, child(p, key), errors);
+        expect_field_type(*f, json::value_t::string, p, key, errors);
     for (const char* key : {"quantity", "priceTotal"})
       if (auto f = item.find(key); f != item.end())
-        expect_type(*f, json::value_t::number_float, child(p, key), errors);
+        expect_field_type(*f, json::value_t::number_float, p, key, errors);
   }
 }
 
@@ -102,7 +111,7 @@ void check_web(const json& v, const std::string& path, Errors& errors) {
     }
     for (const char* key : {"name", "URL"})
       if (auto f = s->find(key); f != s->end())
-        expect_type(*f, json::value_t::string, child(p, key), errors);
+        expect_field_type(*f, json::value_t::string, p, key, errors);
   }
 }
 

@@ -215,6 +215,47 @@ test('the artifact from artifactUrl: 200 and cached, then 304, then offline from
   await context.close();
 });
 
+test('a click while the runtime starts is tracked once it is ready, at the time of the click', async () => {
+  const srv = await newServer();
+  const art = await newServer();
+  art.setArtifact(artifact('1s', 'slow-start'));
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const seen = watch(page);
+  // The artifact is held back: the start waits for it, and the visitor clicks meanwhile.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let asked;
+  const artifactAsked = new Promise((resolve) => { asked = resolve; });
+  await page.route('**/v1/artifact', async (route) => {
+    asked();
+    await held;
+    await route.continue();
+  });
+  await page.addInitScript((o) => { window.RK_OPTIONS = o; }, { artifactUrl: `${art.origin}/v1/artifact`, deviceId: 'dev-early' });
+  await page.goto(`${srv.origin}/pages/runtime.html`);
+  await artifactAsked;
+  assert.equal(await page.getAttribute('body', 'data-ready'), null, 'the runtime is still starting');
+  const clickedAt = await page.evaluate(() => Date.now());
+  await page.click('#add');
+  release();
+  await page.waitForSelector('body[data-ready]', { state: 'attached' });
+  assert.equal(await page.getAttribute('body', 'data-ready'), '1', await page.evaluate(() => window.rkStartError));
+  const adds = await until(async () => {
+    const events = (await history(page)).filter((e) => e.eventType === 'commerce.productListAdds');
+    return events.length > 0 && events;
+  }, 3000, 'the early click in the history');
+  assert.equal(adds.length, 1);
+  assert.equal(adds[0].productListItems[0].SKU, 'sku-1');
+  const at = Date.parse(adds[0].timestamp);
+  assert.ok(at >= clickedAt - 50 && at <= clickedAt + 1000, `stamped at the click (${adds[0].timestamp}), not when the start ended`);
+  await page.evaluate(() => window.rk.flush());
+  await until(() => srv.stored().some((r) => r.kind === 'event' && r.body.eventType === 'commerce.productListAdds'), 3000, 'the click on the server');
+  assert.deepEqual(await rkErrors(page), []);
+  assertClean(seen);
+  await context.close();
+});
+
 test('without IndexedDB the runtime warns once, naming IndexedDB, and works from memory', async () => {
   const srv = await newServer();
   const variants = {

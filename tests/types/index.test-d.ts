@@ -71,9 +71,10 @@ async function main(): Promise<void> {
   void restored;
   // @ts-expect-error a snapshot is JSON text
   rk.restore({});
-  const { accepted, duplicates } = rk.stats();
+  const { accepted, duplicates, outbox, outboxDropped } = rk.stats();
   rk.destroy();
-  void [version, r2, r3, firstPath, accepted, duplicates];
+  const counts: number[] = [accepted, duplicates, outbox, outboxDropped];
+  void [version, r2, r3, firstPath, counts];
 
   // @ts-expect-error now must return a number
   await createEngine({ now: () => 'soon' });

@@ -23,7 +23,7 @@ test('tracks a full event and a type + fields, ignoring duplicates', async () =>
   const generated = rk.track('web.webpagedetails.pageViews', { web: { webPageDetails: { name: 'home' } } });
   assert.equal(generated.ok, true);
   assert.match(generated.eventId, /^[0-9a-f-]{36}$/);
-  assert.deepEqual(rk.stats(), { accepted: 2, duplicates: 1, outbox: 2 });
+  assert.deepEqual(rk.stats(), { accepted: 2, duplicates: 1, outbox: 2, outboxDropped: 0 });
   rk.destroy();
 });
 
@@ -272,6 +272,39 @@ test('a snapshot restored in another engine continues identically', async () => 
   assert.match(b.restore({}).errors[0].reason, /must be JSON text/);
   a.destroy();
   b.destroy();
+});
+
+// Text that may need more than the scratch buffer (1 MiB of UTF-8) is written
+// into the module's memory on its own: one byte per unit first, three if
+// that was too little. Each kind must arrive whole.
+test('big text goes in whole: ASCII, multi-byte characters and a lone surrogate', async () => {
+  const rk = await createEngine({ now: () => T0 });
+  rk.setAttributes({ tier: 'gold' });
+  // 40 offers of 10,000 characters elsewhere make the text big; the hero's title is checked.
+  const filler = Array.from({ length: 40 }, (_, i) => ({ id: `f${i}`, placements: ['side'], content: { title: 'x'.repeat(10_000) } }));
+  const artifact = (title) => ({ version: '1', placements: [{ id: 'hero' }, { id: 'side' }],
+    consent: { defaults: { personalize: 'granted' } },
+    offers: [{ id: 'o', placements: ['hero'], eligibility: { path: 'profile.tier', op: 'eq', value: 'gold' }, content: { title } },
+      ...filler] });
+  const cases = [
+    ['ascii', 'plain', 'plain'],
+    ['multi-byte', 'é€😀', 'é€😀'],
+    ['lone surrogate', '\ud800-end', '\ufffd-end'],
+  ];
+  for (const [what, title, expected] of cases) {
+    // JSON.stringify escapes a lone surrogate: put the raw one back, as a page could hand it over.
+    const text = JSON.stringify(artifact(title)).replace('\\ud800', '\ud800');
+    assert.ok(text.length * 3 > 1 << 20, `${what}: the text must take the big path`);
+    const r = rk.loadArtifact(text);
+    assert.equal(r.ok, true, `${what}: ${JSON.stringify(r.errors)}`);
+    assert.equal(rk.decide('hero').content.title, expected, what);
+  }
+  const saved = rk.snapshot();
+  const other = await createEngine({ now: () => T0 });
+  assert.equal(other.restore(saved).ok, true);
+  assert.equal(other.snapshot(), saved);
+  rk.destroy();
+  other.destroy();
 });
 
 test('the example journey through the JS API: tile, consent-checked email, conversion', async () => {

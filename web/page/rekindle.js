@@ -81,10 +81,6 @@ function stableDeviceId(name) {
 }
 
 const DISPLAY_MEMORY = 200;        // propositions whose counted display the device remembers
-// The engine's outbox bounds (core/outbox/outbox.h, Limits): past either, the
-// oldest records are dropped and counted in the snapshot's outbox.dropped.
-const OUTBOX_MAX_RECORDS = 5000;
-const OUTBOX_MAX_BYTES = 2 * 1024 * 1024;
 const ARTIFACT_TIMEOUT_MS = 10000;
 // The stored journal (see createPageRekindle). A turn writes only the engine
 // calls it made; the whole snapshot is written again (and the journal
@@ -137,16 +133,6 @@ function afterDestroy(method) {
   const err = new Error(`rekindle: ${method}() was called after destroy(); create a new instance with createRekindle()`);
   err.name = 'RekindleDestroyedError';
   return err;
-}
-
-// The snapshot's count of records the outbox dropped at its bounds, or null.
-function outboxDropped(snapshot) {
-  try {
-    const n = JSON.parse(snapshot).outbox?.dropped;
-    return Number.isSafeInteger(n) ? n : null;
-  } catch {
-    return null;
-  }
 }
 
 // Why a stored state record cannot be used, or null.
@@ -518,7 +504,8 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     base = saved.version;
     journalChars = 0;
     displays = new Map(displayEntries(saved.displays));
-    dropped = Math.max(dropped, Number.isSafeInteger(saved.dropped) ? saved.dropped : outboxDropped(saved.snapshot) ?? 0);
+    // A record without the count (older runtimes) takes the snapshot's drops as reported.
+    dropped = Math.max(dropped, Number.isSafeInteger(saved.dropped) ? saved.dropped : engine.stats().outboxDropped);
     let done = replay(entries);
     if (done.problem !== null) {
       // A call threw half way: start again from the snapshot, up to that entry.
@@ -545,13 +532,10 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
 
   // Records dropped unsent because the outbox was full (the server was out of
   // reach for long) are reported once, when the snapshot is written (the
-  // count is part of it). Only an outbox at one of its bounds can drop, so a
-  // smaller state is not parsed (UTF-8 takes at most 3 bytes per UTF-16
-  // unit, and the bodies are part of the snapshot).
-  function reportDrops(snapshot) {
-    if (engine.stats().outbox < OUTBOX_MAX_RECORDS && snapshot.length * 3 < OUTBOX_MAX_BYTES) return;
-    const n = outboxDropped(snapshot);
-    if (n === null || n <= dropped) return;
+  // count is part of it and of the stored record).
+  function reportDrops() {
+    const n = engine.stats().outboxDropped;
+    if (n <= dropped) return;
     report(new Error(`the outbox is full: the ${n - dropped} oldest record(s) were dropped unsent (${n} on this device so far)`));
     dropped = n;
   }
@@ -610,7 +594,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     const wasDirty = dirty;
     const wasArtifact = artifactLoaded;
     const snapshot = engine.snapshot();
-    reportDrops(snapshot);
+    reportDrops();
     const record = { version: next, snapshot, savedAt: now(), displays: [...displays], dropped };
     dirty = false;
     artifactLoaded = false;
@@ -1175,9 +1159,23 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     },
   };
 
+  // Automatic collection listens from the start: what the visitor does while
+  // the state is restored (a click on "add to cart" or "place order" on a
+  // slow device) is kept, stamped with its time, and tracked once the start
+  // is done, in order, before anything tracked later.
+  let early = [];
+  const autoTracked = (type, fields) => {
+    if (early !== null) early.push([type, { timestamp: new Date(now()).toISOString(), ...fields }]);
+    else internal(() => engine.track(type, fields), `tracking ${type}`);
+  };
+
   // Start: the latest state and the artifact, consent, then the deadlines that
   // passed while the page was closed, processed at their true times.
   try {
+    if (options.autoTrack !== false && typeof document !== 'undefined') {
+      const parts = typeof options.autoTrack === 'object' ? options.autoTrack : {};
+      stopAutoTrack = startAutoTrack({ track: autoTracked, ...parts });
+    }
     if (options.artifact !== undefined) {
       const r = await enqueue(loadArtifact(options.artifact), 'loadArtifact');
       if (!r.ok) throw new RekindleArtifactError(r.errors);
@@ -1193,6 +1191,9 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   } catch (err) {
     destroyed = true;
     torn = true;
+    stopAutoTrack?.();
+    stopAutoTrack = null;
+    early = null;
     clearTimeout(timer);
     artifactFetch?.abort(new Error('start failed'));
     transport?.stop();
@@ -1207,10 +1208,9 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   render();
   reveal();
 
-  if (options.autoTrack !== false && typeof document !== 'undefined') {
-    const parts = typeof options.autoTrack === 'object' ? options.autoTrack : {};
-    stopAutoTrack = startAutoTrack({ track: (type, fields) => internal(() => engine.track(type, fields), `tracking ${type}`), ...parts });
-  }
+  const seen = early;
+  early = null;
+  for (const [type, fields] of seen) internal(() => engine.track(type, fields), `tracking ${type}`);
 
   // Catch up when the page becomes visible again, or comes back from the
   // back/forward cache (timers may have slept); retry delivery when the

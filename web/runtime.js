@@ -71,7 +71,7 @@ function toJsonText(value, what) {
   }
 }
 
-function newEventId() {
+export function newEventId() {
   if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
   // Older browsers: 128 random bits from getRandomValues, formatted as a UUID v4.
   const b = globalThis.crypto.getRandomValues(new Uint8Array(16));

@@ -2,7 +2,7 @@
 // one deadline timer, tiles, automatic collection, transport to the server,
 // consent and several tabs acting as one device. `index.js` exports it as
 // `createRekindle` for browsers.
-import { createWithModule, RekindleOptionsError, RekindleArtifactError } from '../runtime.js';
+import { createWithModule, newEventId, RekindleOptionsError, RekindleArtifactError } from '../runtime.js';
 import { openStore } from './storage.js';
 import { createTabSync } from './tabs.js';
 import { Transport } from './transport.js';
@@ -81,6 +81,11 @@ function stableDeviceId(name) {
 }
 
 const DISPLAY_MEMORY = 200;        // propositions whose counted display the device remembers
+// Events tracked but not yet written when the page goes away (a click on a
+// link that leaves the page) are kept in localStorage, which writes at once,
+// under `<name>:<deviceId>` + this suffix, and tracked by the next start.
+const KEPT_SUFFIX = ':unwritten-events';
+const KEPT_MAX = 200;
 const ARTIFACT_TIMEOUT_MS = 10000;
 // The stored journal (see createPageRekindle). A turn writes only the engine
 // calls it made; the whole snapshot is written again (and the journal
@@ -298,6 +303,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   const acked = new Set();      // record ids the server acknowledged since the last write
   let stranded = false;         // the last write failed: this tab holds changes no other tab can see
   const queue = [];             // changes waiting for the next turn
+  let inFlight = [];            // the changes of the running turn, until it has written them
   let turnQueued = false;
   let lastTurn = Promise.resolve();
 
@@ -667,6 +673,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   async function turn() {
     turnQueued = false;
     const batch = queue.splice(0);
+    inFlight = batch;
     if (torn) {
       for (const item of batch) item.reject(afterDestroy(item.method));
       return;
@@ -689,6 +696,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       // A tab that holds changes it could not write (a full quota, a broken
       // store) sends them itself: the sender cannot see them.
       stranded = (await save()) === false;
+      inFlight = [];
       updateSending();
       let show = restored;
       for (const { item, result, error } of done) {
@@ -710,14 +718,17 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
         transport?.schedule();
       }
     } catch (err) {
+      inFlight = [];
       for (const item of batch) if (!settled.has(item)) item.reject(err);
       report(new Error(`a state change failed: ${describe(err)}`));
     }
   }
 
-  function enqueue(fn, method) {
+  // `event`: the event object a track() call ingests, kept at pagehide
+  // while no turn has written it (keepUnwritten).
+  function enqueue(fn, method, event = null) {
     return new Promise((resolve, reject) => {
-      queue.push({ fn, method, resolve, reject });
+      queue.push({ fn, method, resolve, reject, event });
       if (turnQueued) return;
       turnQueued = true;
       lastTurn = sync.withLock(turn).catch((err) => {
@@ -730,15 +741,68 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   }
 
   /** A change asked for through the API: rejects after destroy(). */
-  function change(fn, method) {
+  function change(fn, method, event = null) {
     if (destroyed) return Promise.reject(afterDestroy(method));
-    return enqueue(fn, method);
+    return enqueue(fn, method, event);
   }
 
   /** A change the runtime makes by itself (timer, feedback, collection): failures are reported. */
-  function internal(fn, what) {
+  function internal(fn, what, event = null) {
     if (destroyed) return;
-    enqueue(fn, what).catch((err) => report(new Error(`${what} failed: ${describe(err)}`)));
+    enqueue(fn, what, event).catch((err) => report(new Error(`${what} failed: ${describe(err)}`)));
+  }
+
+  // An event as engine.track(type, fields) builds it, but now: its id and
+  // time are fixed when it happens, so it can be kept at pagehide.
+  function newEvent(eventType, fields) {
+    return { _id: newEventId(), eventType, timestamp: new Date(now()).toISOString(), ...fields };
+  }
+
+  // --- events not yet written when the page goes away ---
+  const keptKey = `${key}${KEPT_SUFFIX}`;
+
+  function readKept() {
+    let text = null;
+    try {
+      text = globalThis.localStorage?.getItem(keptKey) ?? null;
+    } catch {
+      return [];
+    }
+    if (text === null) return [];
+    try {
+      const list = JSON.parse(text);
+      if (Array.isArray(list)) return list.filter((e) => e !== null && typeof e === 'object' && !Array.isArray(e));
+    } catch {
+      // reported below
+    }
+    report(new Error(`the events kept in localStorage "${keptKey}" are damaged; they are dropped`));
+    return [];
+  }
+
+  // At pagehide: the events of the turn in flight and of the queue, and the
+  // ones seen before the start was done. Their turn may still finish (the
+  // page goes into the back/forward cache): the next start then finds them
+  // in the history, and the engine ignores them as duplicates.
+  function keepUnwritten() {
+    const events = [...inFlight, ...queue].map((item) => item.event).filter((e) => e !== null);
+    if (early !== null) events.push(...early);
+    if (events.length === 0) return;
+    try {
+      globalThis.localStorage?.setItem(keptKey, JSON.stringify([...readKept(), ...events].slice(-KEPT_MAX)));
+    } catch {
+      // No storage or a full quota, while the page unloads: nothing else can keep them.
+    }
+  }
+
+  // At start: the kept events are tracked again, each kept until written.
+  function trackKept() {
+    const events = readKept();
+    try {
+      globalThis.localStorage?.removeItem(keptKey);
+    } catch {
+      // not readable either: readKept() found nothing
+    }
+    for (const event of events) internal(() => engine.track(event), 'tracking an event kept at pagehide', event);
   }
 
   const sync = createTabSync({
@@ -1040,7 +1104,14 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
 
     /** Tracks an event: an event type and XDM fields (id and timestamp generated). */
     track(eventType, fields = {}) {
-      return change(() => engine.track(eventType, fields), 'track');
+      // A type and fields: the event is built now, so that it can be kept if
+      // the page goes away before it is written. Anything else gets the
+      // engine's own error.
+      if (typeof eventType !== 'string' || fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+        return change(() => engine.track(eventType, fields), 'track');
+      }
+      const event = newEvent(eventType, fields);
+      return change(() => engine.track(event), 'track', event);
     },
     /** Links a known id to this visitor. */
     identify(namespace, id) {
@@ -1165,9 +1236,12 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   // is done, in order, before anything tracked later.
   let early = [];
   const autoTracked = (type, fields) => {
-    if (early !== null) early.push([type, { timestamp: new Date(now()).toISOString(), ...fields }]);
-    else internal(() => engine.track(type, fields), `tracking ${type}`);
+    const event = newEvent(type, fields);
+    if (early !== null) early.push(event);
+    else internal(() => engine.track(event), `tracking ${type}`, event);
   };
+  // Kept at pagehide if the page goes away before they are written (from the start on).
+  globalThis.addEventListener?.('pagehide', keepUnwritten);
 
   // Start: the latest state and the artifact, consent, then the deadlines that
   // passed while the page was closed, processed at their true times.
@@ -1193,6 +1267,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     torn = true;
     stopAutoTrack?.();
     stopAutoTrack = null;
+    globalThis.removeEventListener?.('pagehide', keepUnwritten);
     early = null;
     clearTimeout(timer);
     artifactFetch?.abort(new Error('start failed'));
@@ -1208,9 +1283,11 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   render();
   reveal();
 
+  // What the last page could not write, then what this one saw while starting.
+  trackKept();
   const seen = early;
   early = null;
-  for (const [type, fields] of seen) internal(() => engine.track(type, fields), `tracking ${type}`);
+  for (const event of seen) internal(() => engine.track(event), `tracking ${event.eventType}`, event);
 
   // Catch up when the page becomes visible again, or comes back from the
   // back/forward cache (timers may have slept); retry delivery when the
@@ -1264,6 +1341,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     globalThis.removeEventListener?.('pageshow', onShow);
     globalThis.removeEventListener?.('online', onOnline);
     globalThis.removeEventListener?.('pagehide', onHide);
+    globalThis.removeEventListener?.('pagehide', keepUnwritten);
   }
   electSender();
   return api;

@@ -458,41 +458,58 @@ void write_array(std::string& out, const std::vector<T>& items, ToJson to_json) 
   out += ']';
 }
 
-// The fields every result has. Results are written as text, not built as a
-// tree and then dumped: one comes back from every call of the binding.
-void write_update(ObjectWriter& w, const UpdateResult& r) {
-  w.field("ok", r.ok);
-  write_array(w.key("errors"), r.errors, [](const Error& e) { return json{{"path", e.path}, {"reason", e.reason}}; });
-  write_array(w.key("transitions"), r.transitions, [](const segments::Transition& t) { return segments::to_json(t); });
+// Results are written as text, not built as a tree and then dumped: one
+// comes back from every call of the binding. The fields go in the order
+// dump() gives an object's (sorted), so the text is what it always was.
+void write_effects(ObjectWriter& w, const UpdateResult& r) {
   write_array(w.key("effects"), r.effects, [](const journeys::Effect& e) { return journeys::to_json(e); });
 }
 
-template <class Result, class More>
-std::string text_of(const Result& r, More more) {
-  std::string out;
-  ObjectWriter w(out);
-  write_update(w, r);
-  more(w);
-  w.close();
-  return out;
+void write_errors(ObjectWriter& w, const UpdateResult& r) {
+  write_array(w.key("errors"), r.errors, [](const Error& e) { return json{{"path", e.path}, {"reason", e.reason}}; });
+}
+
+void write_transitions(ObjectWriter& w, const UpdateResult& r) {
+  write_array(w.key("transitions"), r.transitions, [](const segments::Transition& t) { return segments::to_json(t); });
 }
 
 }  // namespace
 
 std::string to_text(const UpdateResult& r) {
-  return text_of(r, [](ObjectWriter&) {});
+  std::string out;
+  ObjectWriter w(out);
+  write_effects(w, r);
+  write_errors(w, r);
+  w.field("ok", r.ok);
+  write_transitions(w, r);
+  w.close();
+  return out;
 }
 
 std::string to_text(const LoadResult& r) {
-  return text_of(r, [&](ObjectWriter& w) { w.field("same", r.same); });
+  std::string out;
+  ObjectWriter w(out);
+  write_effects(w, r);
+  write_errors(w, r);
+  w.field("ok", r.ok);
+  w.field("same", r.same);
+  write_transitions(w, r);
+  w.close();
+  return out;
 }
 
 std::string to_text(const IngestResult& r) {
-  return text_of(r, [&](ObjectWriter& w) {
-    w.field("duplicate", r.duplicate);
-    w.field("late", r.late);
-    w.field("eventId", r.event_id);
-  });
+  std::string out;
+  ObjectWriter w(out);
+  w.field("duplicate", r.duplicate);
+  write_effects(w, r);
+  write_errors(w, r);
+  w.field("eventId", r.event_id);
+  w.field("late", r.late);
+  w.field("ok", r.ok);
+  write_transitions(w, r);
+  w.close();
+  return out;
 }
 
 json to_json(const UpdateResult& r) { return json::parse(to_text(r), nullptr, false); }

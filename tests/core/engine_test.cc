@@ -36,7 +36,9 @@ TEST(Engine, ReturnsErrorsAsValues) {
 
 TEST(Engine, ResultsAreWrittenAsJsonTextWithEveryField) {
   Engine engine;
-  auto ok = nlohmann::json::parse(to_text(engine.ingest(kEvent, 1796399580000)), nullptr, false);
+  const std::string text = to_text(engine.ingest(kEvent, 1796399580000));
+  auto ok = nlohmann::json::parse(text, nullptr, false);
+  EXPECT_EQ(rekindle::dump(ok), text) << "the keys in dump()'s order";
   EXPECT_EQ(ok, (nlohmann::json{{"ok", true}, {"errors", nlohmann::json::array()},
                                 {"transitions", nlohmann::json::array()}, {"effects", nlohmann::json::array()},
                                 {"duplicate", false}, {"late", false}, {"eventId", "e1"}}));
@@ -50,6 +52,8 @@ TEST(Engine, ResultsAreWrittenAsJsonTextWithEveryField) {
   EXPECT_EQ(j["errors"][0]["reason"], bad.errors[0].reason);
   auto load = nlohmann::json::parse(to_text(engine.load_artifact(R"({"version":"1"})", 1796399580000)), nullptr, false);
   EXPECT_EQ(load["same"], false);
+  const std::string load_text = to_text(engine.load_artifact(R"({"version":"2"})", 1796399580000));
+  EXPECT_EQ(rekindle::dump(nlohmann::json::parse(load_text, nullptr, false)), load_text);
   EXPECT_EQ(load["ok"], true);
 }
 

@@ -275,8 +275,8 @@ test('a snapshot restored in another engine continues identically', async () => 
 });
 
 // Text that may need more than the scratch buffer (1 MiB of UTF-8) is written
-// into the module's memory on its own: one byte per unit first, three if
-// that was too little. Each kind must arrive whole.
+// into the module's memory on its own: straight in when it is ASCII, else at
+// its exact size. Each kind must arrive whole.
 test('big text goes in whole: ASCII, multi-byte characters and a lone surrogate', async () => {
   const rk = await createEngine({ now: () => T0 });
   rk.setAttributes({ tier: 'gold' });

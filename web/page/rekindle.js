@@ -258,13 +258,53 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   };
   const deviceId = options.deviceId ?? stableDeviceId(name);
   const key = `${name}:${deviceId}`;
-  const store = await openStore({ name: key, kind: options.storage ?? 'indexeddb', onWarning: (m) => console.warn(`rekindle: ${m}`) });
+  const keptKey = `${key}${KEPT_SUFFIX}`;
+  const queue = [];             // changes waiting for the next turn
+  let inFlight = [];            // the changes of the running turn, until it has written them
+  let stopAutoTrack = null;
+
+  // Automatic collection listens from the start: what the visitor does while
+  // the module loads and the saved state is restored (a click on "add to
+  // cart" on a slow device) is kept, stamped with its time, and tracked once
+  // the start is done. At pagehide, what no turn has written yet is kept in
+  // localStorage for the next start (keepUnwritten), from now on too.
+  let early = [];
+  const autoTracked = (type, fields) => {
+    if (early !== null) {
+      if (early.length < KEPT_MAX) early.push(newEvent(type, fields));
+      return;
+    }
+    const { event, fn } = tracked(type, fields);
+    internal(fn, `tracking ${type}`, event);
+  };
+  globalThis.addEventListener?.('pagehide', keepUnwritten);
+  if (options.autoTrack !== false && typeof document !== 'undefined') {
+    const parts = typeof options.autoTrack === 'object' ? options.autoTrack : {};
+    stopAutoTrack = startAutoTrack({ track: autoTracked, ...parts });
+  }
+  // A start that fails keeps what was seen for the next one.
+  const abandonStart = () => {
+    keepUnwritten();
+    globalThis.removeEventListener?.('pagehide', keepUnwritten);
+    stopAutoTrack?.();
+    stopAutoTrack = null;
+    early = null;
+  };
+
+  let store;
+  try {
+    store = await openStore({ name: key, kind: options.storage ?? 'indexeddb', onWarning: (m) => console.warn(`rekindle: ${m}`) });
+  } catch (err) {
+    abandonStart();
+    throw err;
+  }
   // Every engine call that changes the state, as it happens (web/runtime.js).
   const calls = { onCall: recordCall };
   let engine;
   try {
     engine = await createWithModule({ deviceId, now }, moduleOptions, calls);
   } catch (err) {
+    abandonStart();
     store.close();
     throw err;
   }
@@ -294,7 +334,6 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   let destroying = null;
   let timer = null;
   let tiles = null;
-  let stopAutoTrack = null;
   let artifactFetch = null;     // AbortController of the artifact request in flight
   let displays = new Map();     // proposition -> when a tab of this device counted its display
   let dropped = 0;              // outbox drops already reported (by any tab of the device)
@@ -302,8 +341,6 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   const displayChanges = new Map(); // displays counted since the last write
   const acked = new Set();      // record ids the server acknowledged since the last write
   let stranded = false;         // the last write failed: this tab holds changes no other tab can see
-  const queue = [];             // changes waiting for the next turn
-  let inFlight = [];            // the changes of the running turn, until it has written them
   let turnQueued = false;
   let lastTurn = Promise.resolve();
 
@@ -673,12 +710,12 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   async function turn() {
     turnQueued = false;
     const batch = queue.splice(0);
-    inFlight = batch;
     if (torn) {
       for (const item of batch) item.reject(afterDestroy(item.method));
       return;
     }
     const settled = new Set();
+    inFlight = batch;
     try {
       const restored = await pull();
       const done = [];
@@ -696,7 +733,8 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       // A tab that holds changes it could not write (a full quota, a broken
       // store) sends them itself: the sender cannot see them.
       stranded = (await save()) === false;
-      inFlight = [];
+      // Calls that could not be written stay kept at pagehide until the next turn.
+      if (!stranded) inFlight = [];
       updateSending();
       let show = restored;
       for (const { item, result, error } of done) {
@@ -758,8 +796,16 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     return { _id: newEventId(), eventType, timestamp: new Date(now()).toISOString(), ...fields };
   }
 
+  // A track() for a turn: `event` is what is kept at pagehide until the turn
+  // has written it; `fn` tracks it with the same id and, as every other call,
+  // the time of its turn (a time taken now could be behind a clock that a
+  // call ahead of it moves: the event would be late).
+  function tracked(eventType, fields) {
+    const event = newEvent(eventType, fields);
+    return { event, fn: () => engine.track(eventType, { _id: event._id, ...fields }) };
+  }
+
   // --- events not yet written when the page goes away ---
-  const keptKey = `${key}${KEPT_SUFFIX}`;
 
   function readKept() {
     let text = null;
@@ -787,8 +833,18 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     const events = [...inFlight, ...queue].map((item) => item.event).filter((e) => e !== null);
     if (early !== null) events.push(...early);
     if (events.length === 0) return;
+    // Each on its own: one that cannot be written as JSON (the engine would
+    // refuse it too) does not take the others with it.
+    const texts = [];
+    for (const event of [...readKept(), ...events]) {
+      try {
+        texts.push(JSON.stringify(event));
+      } catch {
+        // skipped
+      }
+    }
     try {
-      globalThis.localStorage?.setItem(keptKey, JSON.stringify([...readKept(), ...events].slice(-KEPT_MAX)));
+      globalThis.localStorage?.setItem(keptKey, `[${texts.slice(-KEPT_MAX).join(',')}]`);
     } catch {
       // No storage or a full quota, while the page unloads: nothing else can keep them.
     }
@@ -802,7 +858,11 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     } catch {
       // not readable either: readKept() found nothing
     }
-    for (const event of events) internal(() => engine.track(event), 'tracking an event kept at pagehide', event);
+    for (const event of events) {
+      enqueue(() => engine.track(event), 'tracking an event kept at pagehide', event).then((r) => {
+        if (r && !r.ok) report(new Error(`an event kept at pagehide (${event._id}) is refused: ${errorList(r.errors)}`));
+      }, (err) => report(new Error(`an event kept at pagehide (${event._id}) failed: ${describe(err)}`)));
+    }
   }
 
   const sync = createTabSync({
@@ -853,7 +913,9 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     const fields = { _experience: { decisioning: { propositions: [{ id: info.proposition, scope: info.placement }] } } };
     if (kind !== 'display') {
       fields.data = { action: kind, offer: info.offer };
-      internal(() => engine.track('decisioning.propositionInteract', fields), `recording a ${kind}`);
+      // A click on a tile's link leaves the page: kept like any tracked event.
+      const { event, fn } = tracked('decisioning.propositionInteract', fields);
+      internal(fn, `recording a ${kind}`, event);
       return;
     }
     const since = shownSince.get(info.proposition) ?? now();
@@ -1110,8 +1172,8 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       if (typeof eventType !== 'string' || fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
         return change(() => engine.track(eventType, fields), 'track');
       }
-      const event = newEvent(eventType, fields);
-      return change(() => engine.track(event), 'track', event);
+      const { event, fn } = tracked(eventType, fields);
+      return change(fn, 'track', event);
     },
     /** Links a known id to this visitor. */
     identify(namespace, id) {
@@ -1230,26 +1292,12 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     },
   };
 
-  // Automatic collection listens from the start: what the visitor does while
-  // the state is restored (a click on "add to cart" or "place order" on a
-  // slow device) is kept, stamped with its time, and tracked once the start
-  // is done, in order, before anything tracked later.
-  let early = [];
-  const autoTracked = (type, fields) => {
-    const event = newEvent(type, fields);
-    if (early !== null) early.push(event);
-    else internal(() => engine.track(event), `tracking ${type}`, event);
-  };
-  // Kept at pagehide if the page goes away before they are written (from the start on).
-  globalThis.addEventListener?.('pagehide', keepUnwritten);
-
   // Start: the latest state and the artifact, consent, then the deadlines that
   // passed while the page was closed, processed at their true times.
   try {
-    if (options.autoTrack !== false && typeof document !== 'undefined') {
-      const parts = typeof options.autoTrack === 'object' ? options.autoTrack : {};
-      stopAutoTrack = startAutoTrack({ track: autoTracked, ...parts });
-    }
+    // What the last page could not write goes first, in the first turn, at
+    // its own times: before the start catches up with the deadlines.
+    trackKept();
     if (options.artifact !== undefined) {
       const r = await enqueue(loadArtifact(options.artifact), 'loadArtifact');
       if (!r.ok) throw new RekindleArtifactError(r.errors);
@@ -1265,10 +1313,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   } catch (err) {
     destroyed = true;
     torn = true;
-    stopAutoTrack?.();
-    stopAutoTrack = null;
-    globalThis.removeEventListener?.('pagehide', keepUnwritten);
-    early = null;
+    abandonStart();
     clearTimeout(timer);
     artifactFetch?.abort(new Error('start failed'));
     transport?.stop();
@@ -1283,8 +1328,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   render();
   reveal();
 
-  // What the last page could not write, then what this one saw while starting.
-  trackKept();
+  // What this page saw while starting.
   const seen = early;
   early = null;
   for (const event of seen) internal(() => engine.track(event), `tracking ${event.eventType}`, event);

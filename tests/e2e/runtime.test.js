@@ -296,10 +296,46 @@ test('a tracked click on a link that leaves the page is written by the next page
     assert.equal(held.length, 1, `click ${i} is held once`);
     await page.evaluate(() => window.rk.flush());
     await until(() => srv.stored().some((r) => r.kind === 'event' && r.body._id === held[0]._id), 3000, `click ${i} on the server`);
-    assert.equal(await page.evaluate((k) => localStorage.getItem(k), `rekindle:${deviceId}:unwritten-events`), null,
+    const keptKeys = () => page.evaluate((prefix) => Object.keys(localStorage).filter((k) => k.startsWith(prefix)), `rekindle:${deviceId}:unwritten-events:`);
+    assert.deepEqual(await until(async () => (await keptKeys()).length === 0 && [], 3000, 'the kept lists emptied'), [],
       'nothing is left kept once the next start has tracked it');
   }
   assert.deepEqual(await rkErrors(page), []);
+  await context.close();
+});
+
+// The back/forward cache: the page is hidden (its unwritten event kept) but
+// lives on, and its turn then writes the event: the kept list must not stay
+// behind to be tracked again by a later start.
+test('an event kept at a pagehide the page survives is dropped from the kept list once written', async () => {
+  const srv = await newServer();
+  const context = await browser.newContext();
+  const deviceId = 'dev-bfcache';
+  const prefix = `rekindle:${deviceId}:unwritten-events:`;
+  const { page, seen } = await open(srv, context, { options: { artifact: artifact(), deviceId } });
+  const holder = await context.newPage();
+  await holder.goto(`${srv.origin}/no-runtime-here`);
+  await holder.evaluate((name) => new Promise((held) => {
+    navigator.locks.request(name, () => { held(); return new Promise((release) => { window.release = release; }); });
+  }), `rekindle:${deviceId}:state`);
+  await page.evaluate(() => {
+    window.viewed = window.rk.track('commerce.productViews', { productListItems: [{ SKU: 'sku-bf' }] });
+    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+  });
+  const kept = await page.evaluate((p) => Object.keys(localStorage).filter((k) => k.startsWith(p)).map((k) => JSON.parse(localStorage.getItem(k))), prefix);
+  assert.equal(kept.length, 1, 'one list, this page\'s');
+  assert.deepEqual(kept[0].map((e) => e.productListItems?.[0]?.SKU), ['sku-bf']);
+  await holder.evaluate(() => window.release());
+  const result = await page.evaluate(() => window.viewed);
+  assert.equal(result.ok, true);
+  assert.equal(result.eventId, kept[0][0]._id, 'the event written is the one kept');
+  await until(async () => (await page.evaluate((p) => Object.keys(localStorage).filter((k) => k.startsWith(p)), prefix)).length === 0,
+    3000, 'the kept list dropped');
+  await page.reload();
+  await page.waitForSelector('body[data-ready]', { state: 'attached' });
+  const views = (await history(page)).filter((e) => e.productListItems?.[0]?.SKU === 'sku-bf');
+  assert.equal(views.length, 1);
+  assertClean(seen);
   await context.close();
 });
 

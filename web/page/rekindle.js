@@ -83,7 +83,7 @@ function stableDeviceId(name) {
 const DISPLAY_MEMORY = 200;        // propositions whose counted display the device remembers
 // Events tracked but not yet written when the page goes away (a click on a
 // link that leaves the page) are kept in localStorage, which writes at once,
-// under `<name>:<deviceId>` + this suffix, and tracked by the next start.
+// under `<name>:<deviceId>` + this suffix + `:<page>`, and tracked by the next start.
 const KEPT_SUFFIX = ':unwritten-events';
 const KEPT_MAX = 200;
 const ARTIFACT_TIMEOUT_MS = 10000;
@@ -259,6 +259,8 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   const deviceId = options.deviceId ?? stableDeviceId(name);
   const key = `${name}:${deviceId}`;
   const keptKey = `${key}${KEPT_SUFFIX}`;
+  const pageKeptKey = `${keptKey}:${newEventId()}`;
+  let keptHere = false;         // this page's list in localStorage is not empty
   const queue = [];             // changes waiting for the next turn
   let inFlight = [];            // the changes of the running turn, until it has written them
   let stopAutoTrack = null;
@@ -734,7 +736,10 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       // store) sends them itself: the sender cannot see them.
       stranded = (await save()) === false;
       // Calls that could not be written stay kept at pagehide until the next turn.
-      if (!stranded) inFlight = [];
+      if (!stranded) {
+        inFlight = [];
+        if (keptHere) keepUnwritten();
+      }
       updateSending();
       let show = restored;
       for (const { item, result, error } of done) {
@@ -806,11 +811,14 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   }
 
   // --- events not yet written when the page goes away ---
+  // Each page keeps under its own key (`<name>:<deviceId>:unwritten-events:<page>`):
+  // tabs that go at once do not overwrite each other, and a page back from
+  // the back/forward cache rewrites only its own list.
 
-  function readKept() {
+  function readKept(k) {
     let text = null;
     try {
-      text = globalThis.localStorage?.getItem(keptKey) ?? null;
+      text = globalThis.localStorage?.getItem(k) ?? null;
     } catch {
       return [];
     }
@@ -821,22 +829,23 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     } catch {
       // reported below
     }
-    report(new Error(`the events kept in localStorage "${keptKey}" are damaged; they are dropped`));
+    report(new Error(`the events kept in localStorage "${k}" are damaged; they are dropped`));
     return [];
   }
 
-  // At pagehide: the events of the turn in flight and of the queue, and the
-  // ones seen before the start was done. Their turn may still finish (the
-  // page goes into the back/forward cache): the next start then finds them
-  // in the history, and the engine ignores them as duplicates.
+  // At pagehide, and after a write once this page has kept something: the
+  // events of the turn in flight and of the queue, and the ones seen before
+  // the start was done. A turn that finishes after all (the page went into
+  // the back/forward cache) makes them duplicates, which the engine ignores;
+  // its write then empties this page's list.
   function keepUnwritten() {
     const events = [...inFlight, ...queue].map((item) => item.event).filter((e) => e !== null);
     if (early !== null) events.push(...early);
-    if (events.length === 0) return;
+    if (events.length === 0 && !keptHere) return;
     // Each on its own: one that cannot be written as JSON (the engine would
     // refuse it too) does not take the others with it.
     const texts = [];
-    for (const event of [...readKept(), ...events]) {
+    for (const event of events.slice(-KEPT_MAX)) {
       try {
         texts.push(JSON.stringify(event));
       } catch {
@@ -844,24 +853,42 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       }
     }
     try {
-      globalThis.localStorage?.setItem(keptKey, `[${texts.slice(-KEPT_MAX).join(',')}]`);
+      if (texts.length === 0) globalThis.localStorage?.removeItem(pageKeptKey);
+      else globalThis.localStorage?.setItem(pageKeptKey, `[${texts.join(',')}]`);
+      keptHere = texts.length > 0;
     } catch {
       // No storage or a full quota, while the page unloads: nothing else can keep them.
     }
   }
 
-  // At start: the kept events are tracked again, each kept until written.
+  // At start: what every page of the device kept is tracked again (each
+  // kept again by this page until written).
   function trackKept() {
-    const events = readKept();
+    let keys = [];
     try {
-      globalThis.localStorage?.removeItem(keptKey);
+      const ls = globalThis.localStorage;
+      for (let i = 0; ls && i < ls.length; ++i) {
+        const k = ls.key(i);
+        if (k?.startsWith(`${keptKey}:`)) keys.push(k);
+      }
     } catch {
-      // not readable either: readKept() found nothing
+      keys = [];
     }
-    for (const event of events) {
-      enqueue(() => engine.track(event), 'tracking an event kept at pagehide', event).then((r) => {
-        if (r && !r.ok) report(new Error(`an event kept at pagehide (${event._id}) is refused: ${errorList(r.errors)}`));
-      }, (err) => report(new Error(`an event kept at pagehide (${event._id}) failed: ${describe(err)}`)));
+    const seen = new Set();
+    for (const k of keys.sort()) {
+      const events = readKept(k);
+      try {
+        globalThis.localStorage?.removeItem(k);
+      } catch {
+        // not readable either: readKept() found nothing
+      }
+      for (const event of events) {
+        if (seen.has(event._id)) continue;
+        seen.add(event._id);
+        enqueue(() => engine.track(event), 'tracking an event kept at pagehide', event).then((r) => {
+          if (r && !r.ok) report(new Error(`an event kept at pagehide (${event._id}) is refused: ${errorList(r.errors)}`));
+        }, (err) => report(new Error(`an event kept at pagehide (${event._id}) failed: ${describe(err)}`)));
+      }
     }
   }
 

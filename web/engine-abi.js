@@ -95,6 +95,14 @@ export function engineAbi(wasm) {
     return encoder.encodeInto(s, heap.subarray(at, at + n * 3)).written;
   }
 
+  // Where the two strings went: `a` at `at`, `b` right after it.
+  function placed(at, na, nb) {
+    p1 = at;
+    n1 = na;
+    p2 = at + na;
+    n2 = nb;
+  }
+
   // Writes the UTF-8 of `a` (and `b`) into the module's memory.
   function encode(a, b = '') {
     string(a);
@@ -110,10 +118,8 @@ export function engineAbi(wasm) {
         capacity = size;
       }
       views();
-      p1 = scratch;
-      n1 = put(a, p1);
-      p2 = p1 + n1;
-      n2 = put(b, p2);
+      const na = put(a, scratch);
+      placed(scratch, na, put(b, scratch + na));
     } else {
       release();
       // ASCII text (most snapshots and artifacts) straight into the module's
@@ -125,10 +131,7 @@ export function engineAbi(wasm) {
       const ra = encoder.encodeInto(a, heap.subarray(temporary, temporary + a.length));
       const rb = ra.read === a.length ? encoder.encodeInto(b, heap.subarray(temporary + ra.written, temporary + size)) : null;
       if (rb !== null && rb.read === b.length) {
-        p1 = temporary;
-        n1 = ra.written;
-        p2 = p1 + n1;
-        n2 = rb.written;
+        placed(temporary, ra.written, rb.written);
         return;
       }
       release();
@@ -138,10 +141,7 @@ export function engineAbi(wasm) {
       views();
       heap.set(ea, temporary);
       heap.set(eb, temporary + ea.length);
-      p1 = temporary;
-      n1 = ea.length;
-      p2 = p1 + n1;
-      n2 = eb.length;
+      placed(temporary, ea.length, eb.length);
     }
   }
 

@@ -106,20 +106,20 @@ std::optional<TimeMs> History::latest() const {
 }
 
 void History::write(std::string& out) const {
-  out += "{\"dropped\":";
-  out += std::to_string(dropped_);
-  out += ",\"events\":[";
+  ObjectWriter w(out);
+  w.field("dropped", dropped_);
+  std::string& events = w.key("events");
+  events += '[';
   for (size_t i = 0; i < events_.size(); ++i) {
-    if (i != 0) out += ',';
-    dump_to(out, events_[i].body);
+    if (i != 0) events += ',';
+    dump_to(events, events_[i].body);
   }
-  out += "],\"expired\":";
-  out += std::to_string(expired_);
-  out += ",\"limits\":";
-  dump_to(out, json{{"maxBytes", limits_.max_bytes},
-                    {"maxEvents", limits_.max_events},
-                    {"retentionMs", limits_.retention}});
-  out += '}';
+  events += ']';
+  w.field("expired", expired_);
+  w.field("limits", json{{"maxBytes", limits_.max_bytes},
+                         {"maxEvents", limits_.max_events},
+                         {"retentionMs", limits_.retention}});
+  w.close();
 }
 
 std::optional<History> History::from_json(nlohmann::json value, Errors& errors) {

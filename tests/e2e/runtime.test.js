@@ -105,6 +105,17 @@ function displayRecords(srv, proposition) {
     && r.body._experience?.decisioning?.propositions?.some((p) => p.id === proposition));
 }
 
+// Holds the device's state lock (web/page/tabs.js) from a page of the same
+// origin that runs no runtime, so that no turn can run; returns release().
+async function holdStateLock(srv, context, deviceId) {
+  const holder = await context.newPage();
+  await holder.goto(`${srv.origin}/no-runtime-here`);
+  await holder.evaluate((name) => new Promise((held) => {
+    navigator.locks.request(name, () => { held(); return new Promise((release) => { window.release = release; }); });
+  }), `rekindle:${deviceId}:state`);
+  return () => holder.evaluate(() => window.release());
+}
+
 async function until(predicate, timeoutMs = 5000, what = 'condition') {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -265,8 +276,6 @@ test('a tracked click on a link that leaves the page is written by the next page
   const srv = await newServer();
   const context = await browser.newContext();
   const deviceId = 'dev-leave';
-  const holder = await context.newPage();
-  await holder.goto(`${srv.origin}/no-runtime-here`);
   let page;
   for (let i = 0; i < 4; ++i) {
     page = page ?? (await open(srv, context, { options: { artifact: artifact(), deviceId } })).page;
@@ -280,13 +289,9 @@ test('a tracked click on a link that leaves the page is written by the next page
       a.setAttribute('data-rk-sku', s);
       document.body.prepend(a);
     }, sku);
-    if (i === 0) {
-      await holder.evaluate((name) => new Promise((held) => {
-        navigator.locks.request(name, () => { held(); return new Promise((release) => { window.release = release; }); });
-      }), `rekindle:${deviceId}:state`);
-    }
+    const release = i === 0 ? await holdStateLock(srv, context, deviceId) : null;
     await Promise.all([page.waitForURL(new RegExp(`after=${sku}$`)), page.click('#leave')]);
-    if (i === 0) await holder.evaluate(() => window.release());
+    await release?.();
     await page.waitForSelector('body[data-ready]', { state: 'attached' });
     assert.equal(await page.getAttribute('body', 'data-ready'), '1', await page.evaluate(() => window.rkStartError));
     const held = await until(async () => {
@@ -313,11 +318,7 @@ test('an event kept at a pagehide the page survives is dropped from the kept lis
   const deviceId = 'dev-bfcache';
   const prefix = `rekindle:${deviceId}:unwritten-events:`;
   const { page, seen } = await open(srv, context, { options: { artifact: artifact(), deviceId } });
-  const holder = await context.newPage();
-  await holder.goto(`${srv.origin}/no-runtime-here`);
-  await holder.evaluate((name) => new Promise((held) => {
-    navigator.locks.request(name, () => { held(); return new Promise((release) => { window.release = release; }); });
-  }), `rekindle:${deviceId}:state`);
+  const release = await holdStateLock(srv, context, deviceId);
   await page.evaluate(() => {
     window.viewed = window.rk.track('commerce.productViews', { productListItems: [{ SKU: 'sku-bf' }] });
     window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
@@ -325,7 +326,7 @@ test('an event kept at a pagehide the page survives is dropped from the kept lis
   const kept = await page.evaluate((p) => Object.keys(localStorage).filter((k) => k.startsWith(p)).map((k) => JSON.parse(localStorage.getItem(k))), prefix);
   assert.equal(kept.length, 1, 'one list, this page\'s');
   assert.deepEqual(kept[0].map((e) => e.productListItems?.[0]?.SKU), ['sku-bf']);
-  await holder.evaluate(() => window.release());
+  await release();
   const result = await page.evaluate(() => window.viewed);
   assert.equal(result.ok, true);
   assert.equal(result.eventId, kept[0][0]._id, 'the event written is the one kept');

@@ -107,6 +107,34 @@ TEST(Segments, ReloadKeepsUnchangedSegmentsAndRebuildsNewOnesFromHistory) {
   EXPECT_EQ(removed.transitions[0], (segments::Transition{"abandoned-cart", false, kT0 + kHour}));
 }
 
+// A segment added later is rebuilt from the history: its sum
+// reads the events' fields and its `where` their items, as a segment that saw
+// the events live did.
+TEST(Segments, ARebuiltSegmentReadsTheHistorysEventsAsTheLiveOneDid) {
+  auto spender = [](const std::string& id) {
+    return R"({"id":")" + id + R"(","rule":{"sum":{"event":{"type":"commerce.purchases","where":{"path":"event.productListItems[].productCategory","op":"eq","value":"shoes"}},"field":"event.commerce.order.priceTotal","within":"1d"},"op":"gte","value":100}})";
+  };
+  auto purchase = [](const std::string& id, const std::string& category, int total, TimeMs ts) {
+    return R"({"_id":")" + id + R"(","eventType":"commerce.purchases","timestamp":")" + format_iso8601(ts) +
+           R"(","commerce":{"order":{"priceTotal":)" + std::to_string(total) +
+           R"(}},"productListItems":[{"SKU":"s1","productCategory":")" + category + R"("}]})";
+  };
+  engine::Engine e("d1");
+  ASSERT_TRUE(e.load_artifact(artifact("1", spender("live")), kT0).ok);
+  ASSERT_TRUE(e.ingest(purchase("p1", "shoes", 60, kT0), kT0).ok);
+  ASSERT_TRUE(e.ingest(purchase("p2", "hats", 500, kT0 + kMinute), kT0 + kMinute).ok);  // not shoes
+  auto live = e.ingest(purchase("p3", "shoes", 45, kT0 + 2 * kMinute), kT0 + 2 * kMinute);
+  ASSERT_EQ(live.transitions.size(), 1u);  // 60 + 45 of shoes
+  // Two new segments at once, rebuilt in one pass over the history: one
+  // qualifies as the live one did, the other (a higher total) does not.
+  std::string higher = spender("big");
+  higher.replace(higher.find(R"("value":100)"), 11, R"("value":106)");
+  auto r = e.load_artifact(artifact("2", spender("live") + "," + spender("rebuilt") + "," + higher), kT0 + kHour);
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.transitions.size(), 1u);
+  EXPECT_EQ(r.transitions[0], (segments::Transition{"rebuilt", true, kT0 + kHour}));
+}
+
 TEST(Segments, ManyDeadlinesBetweenTwoCallsComeOutInTimeOrder) {
   std::string segs;
   for (int i = 1; i <= 20; ++i) {

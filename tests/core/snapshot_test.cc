@@ -84,6 +84,28 @@ TEST(Snapshot, RestoredAtAnyStepContinuesIdentically) {
   EXPECT_GE(transitions, 20u);
 }
 
+// A snapshot written another way than the engine writes it (indented, a key
+// escaped) restores to the same state: the next snapshot is the engine's own
+// text.
+TEST(Snapshot, ASnapshotWrittenAnotherWayRestoresToTheSameState) {
+  const auto steps = script();
+  engine::Engine original("device-1");
+  ASSERT_TRUE(original.load_artifact(kArtifact, kT0).ok);
+  for (const auto& step : steps) run(original, step);
+  const std::string text = original.snapshot();
+  json parsed = json::parse(text, nullptr, false);
+  ASSERT_GE(parsed["history"]["events"].size(), 3u);
+  std::string escaped = text;
+  escaped.replace(escaped.find(R"("events":[)"), 9, R"("even\u0074s":)");
+  for (const std::string& other : {parsed.dump(2), escaped}) {
+    engine::Engine restored("other");
+    auto r = restored.restore(other);
+    ASSERT_TRUE(r.ok) << describe(r.errors);
+    EXPECT_EQ(restored.snapshot(), text);
+    EXPECT_EQ(restored.history().size(), original.history().size());
+  }
+}
+
 TEST(Snapshot, AnEngineWithoutAnArtifactRoundTrips) {
   engine::Engine fresh("device-1");
   const std::string text = fresh.snapshot();

@@ -70,11 +70,12 @@ void History::set_limits(HistoryLimits limits) {
 }
 
 const event::Event* History::insert(event::Event ev, size_t bytes) {
-  if (!ids_.insert(ev.id).second) return nullptr;  // one lookup: the id is new
+  auto [id, added] = ids_.insert(ev.id);  // one lookup: the id is new
+  if (!added) return nullptr;
   if (bytes == 0) bytes = dumped_size(ev.body);
   const TimeMs t = ev.timestamp;
   events_.push_back(std::move(ev));
-  event_bytes_.push_back(bytes);
+  entries_.push_back({bytes, id});
   bytes_ += bytes;
   // A late event moves back past every later one, so it lands after the
   // events with its own timestamp; an in-order event stays at the end. (One
@@ -82,7 +83,7 @@ const event::Event* History::insert(event::Event ev, size_t bytes) {
   size_t i = events_.size() - 1;
   for (; i > 0 && events_[i - 1].timestamp > t; --i) {
     std::swap(events_[i], events_[i - 1]);
-    std::swap(event_bytes_[i], event_bytes_[i - 1]);
+    std::swap(entries_[i], entries_[i - 1]);
   }
   return &events_[i];
 }
@@ -158,10 +159,10 @@ std::optional<History> History::from_json(nlohmann::json value, Errors& errors) 
 }
 
 void History::pop_oldest() {
-  ids_.erase(events_.front().id);
-  bytes_ -= event_bytes_.front();
+  ids_.erase(entries_.front().id);
+  bytes_ -= entries_.front().bytes;
   events_.pop_front();
-  event_bytes_.pop_front();
+  entries_.pop_front();
 }
 
 void History::enforce_size() {

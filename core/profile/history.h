@@ -29,6 +29,11 @@ struct HistoryLimits {
 class History {
  public:
   explicit History(HistoryLimits limits = {});
+  // Moves only: entries_ points into ids_, whose nodes a move takes along.
+  History(History&&) = default;
+  History& operator=(History&&) = default;
+  History(const History&) = delete;
+  History& operator=(const History&) = delete;
 
   const HistoryLimits& limits() const { return limits_; }
   // Enforces max_events and max_bytes at once (counted as dropped); the new
@@ -72,10 +77,17 @@ class History {
 
   HistoryLimits limits_;
   std::deque<event::Event> events_;
-  std::deque<size_t> event_bytes_;  // parallel to events_: rekindle::dump(body).size()
   // Ordered rather than hashed: the module then carries no hash table code
   // (libc++'s is ~2 KB gzip in the wasm), at O(log n) string compares.
   std::set<std::string> ids_;
+  // Parallel to events_: dump(body).size(), and the event's id in ids_, which
+  // the prune erases without looking it up again (with 100,000 events that
+  // lookup, a cache miss per level, was half of an ingest).
+  struct Entry {
+    size_t bytes;
+    std::set<std::string>::iterator id;
+  };
+  std::deque<Entry> entries_;
   size_t bytes_ = 0;
   uint64_t expired_ = 0;
   uint64_t dropped_ = 0;

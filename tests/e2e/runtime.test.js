@@ -368,6 +368,34 @@ test('without IndexedDB the runtime warns once, naming IndexedDB, and works from
   }));
 });
 
+test('a module that cannot be loaded fails the start with an error naming the file; the next page starts', async () => {
+  const srv = await newServer();
+  const context = await browser.newContext();
+  // The store opens while the module loads: the failed start must give the
+  // store back and stop collecting, so the next page starts as usual.
+  await context.route('**/rekindle.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  const page = await context.newPage();
+  const seen = watch(page);
+  await page.addInitScript((o) => { window.RK_OPTIONS = o; }, { artifact: artifact() });
+  await page.goto(`${srv.origin}/pages/runtime.html`);
+  await page.waitForSelector('body[data-ready]', { state: 'attached' });
+  assert.equal(await page.getAttribute('body', 'data-ready'), 'failed');
+  assert.match(await page.evaluate(() => window.rkStartError), /failed to load .*rekindle\.wasm: HTTP 404/);
+  // Nothing listens any more: a click is not collected and throws nothing.
+  await page.click('#add');
+  await page.close();  // a pagehide: what a start still collecting had seen would be kept now
+  await context.unroute('**/rekindle.wasm');
+  const next = await open(srv, context);
+  await next.page.click('#add');
+  await until(async () => (await history(next.page)).some((e) => e.eventType === 'commerce.productListAdds'), 5000,
+    'the add of the next page');
+  assert.equal((await history(next.page)).filter((e) => e.eventType === 'commerce.productListAdds').length, 1,
+    'the failed page kept nothing for the next one: its click was not collected');
+  assertClean(seen, { errors: [/404/] });
+  assertClean(next.seen);
+  await context.close();
+});
+
 test('a damaged stored state is reported through onError and replaced, never fatal', async () => {
   const srv = await newServer();
   const garbage = {

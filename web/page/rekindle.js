@@ -293,23 +293,22 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     early = null;
   };
 
-  let store;
-  try {
-    store = await openStore({ name: key, kind: options.storage ?? 'indexeddb', onWarning: (m) => console.warn(`rekindle: ${m}`) });
-  } catch (err) {
-    abandonStart();
-    throw err;
-  }
   // Every engine call that changes the state, as it happens (web/runtime.js).
   const calls = { onCall: recordCall };
-  let engine;
-  try {
-    engine = await createWithModule({ deviceId, now }, moduleOptions, calls);
-  } catch (err) {
+  // The store and the module do not wait for each other: the database opens
+  // while the wasm is fetched and compiled.
+  const [opened, created] = await Promise.allSettled([
+    openStore({ name: key, kind: options.storage ?? 'indexeddb', onWarning: (m) => console.warn(`rekindle: ${m}`) }),
+    createWithModule({ deviceId, now }, moduleOptions, calls),
+  ]);
+  if (opened.status === 'rejected' || created.status === 'rejected') {
     abandonStart();
-    store.close();
-    throw err;
+    if (opened.status === 'fulfilled') opened.value.close();
+    if (created.status === 'fulfilled') created.value.destroy();
+    throw opened.status === 'rejected' ? opened.reason : created.reason;
   }
+  const store = opened.value;
+  const engine = created.value;
 
   const listeners = new Map();
   function listen(type, handler) {

@@ -10,8 +10,22 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 9> kTopLevel = {
     "_id", "eventType", "timestamp", "identityMap", "commerce",
     "productListItems", "web", "data", "_experience"};
+// Their places in kTopLevel.
+enum TopLevel : size_t { kId, kEventType, kTimestamp, kIdentityMap, kCommerce, kItems, kWeb, kData, kExperience };
 
 constexpr size_t kMaxIdLength = 128;
+
+// A product item's typed fields: four strings, then two numbers.
+constexpr std::array<std::string_view, 6> kItemFields = {
+    "SKU", "name", "currencyCode", "productCategory", "quantity", "priceTotal"};
+
+// The index of `key` in `names`, or names.size().
+template <size_t N>
+size_t position(const std::array<std::string_view, N>& names, std::string_view key) {
+  size_t k = 0;
+  while (k < N && names[k] != key) ++k;
+  return k;
+}
 
 bool has_type(const json& v, json::value_t want) {
   return v.type() == want || (want == json::value_t::number_float && v.is_number());
@@ -90,12 +104,14 @@ void check_items(const json& v, const std::string& path, Errors& errors) {
       expect_type(item, json::value_t::object, p, errors);
       continue;
     }
-    for (const char* key : {"SKU", "name", "currencyCode", "productCategory"})
-      if (auto f = item.find(key); f != item.end())
-        expect_field_type(*f, json::value_t::string, p, key, errors);
-    for (const char* key : {"quantity", "priceTotal"})
-      if (auto f = item.find(key); f != item.end())
-        expect_field_type(*f, json::value_t::number_float, p, key, errors);
+    // One pass over the item's members, then the checks in a fixed order.
+    std::array<const json*, kItemFields.size()> field{};
+    for (const auto& [key, member] : item.get_ref<const json::object_t&>())
+      if (size_t k = position(kItemFields, key); k < kItemFields.size()) field[k] = &member;
+    for (size_t k = 0; k < kItemFields.size(); ++k)
+      if (field[k] != nullptr)
+        expect_field_type(*field[k], k < 4 ? json::value_t::string : json::value_t::number_float, p, kItemFields[k],
+                          errors);
   }
 }
 
@@ -138,13 +154,16 @@ ParseResult from_json(json value) {
   Event ev;
   Errors& errors = out.errors;
 
-  for (const auto& [key, _] : value.items()) {
-    bool known = false;
-    for (auto k : kTopLevel) known = known || k == key;
-    if (!known) errors.push_back({child("$", key), "is not a known top-level field"});
+  // One pass over the members finds the known fields: a lookup per field
+  // would compare the keys again for each (a restore validates every event
+  // of the history).
+  std::array<const json*, kTopLevel.size()> field{};
+  for (const auto& [key, member] : value.get_ref<const json::object_t&>()) {
+    if (size_t k = position(kTopLevel, key); k < kTopLevel.size()) field[k] = &member;
+    else errors.push_back({child("$", key), "is not a known top-level field"});
   }
 
-  if (auto id = value.find("_id"); id == value.end()) {
+  if (const json* id = field[kId]; id == nullptr) {
     errors.push_back({"$._id", "is required"});
   } else if (!id->is_string() || id->get_ref<const std::string&>().empty()) {
     errors.push_back({"$._id", "must be a non-empty string"});
@@ -154,7 +173,7 @@ ParseResult from_json(json value) {
     ev.id = id->get<std::string>();
   }
 
-  if (auto type = value.find("eventType"); type == value.end()) {
+  if (const json* type = field[kEventType]; type == nullptr) {
     errors.push_back({"$.eventType", "is required"});
   } else if (!type->is_string()) {
     errors.push_back({"$.eventType", std::string("must be a string, not ") + type_name(*type)});
@@ -165,7 +184,7 @@ ParseResult from_json(json value) {
     ev.type = type->get<std::string>();
   }
 
-  if (auto ts = value.find("timestamp"); ts == value.end()) {
+  if (const json* ts = field[kTimestamp]; ts == nullptr) {
     errors.push_back({"$.timestamp", "is required"});
   } else if (!ts->is_string()) {
     errors.push_back({"$.timestamp", std::string("must be an ISO 8601 string, not ") + type_name(*ts)});
@@ -176,12 +195,12 @@ ParseResult from_json(json value) {
                       "is not an ISO 8601 date-time with offset (e.g. 2026-12-04T15:53:00Z)"});
   }
 
-  if (auto f = value.find("identityMap"); f != value.end()) check_identity_map(*f, "$.identityMap", errors);
-  if (auto f = value.find("commerce"); f != value.end()) check_commerce(*f, "$.commerce", errors);
-  if (auto f = value.find("productListItems"); f != value.end()) check_items(*f, "$.productListItems", errors);
-  if (auto f = value.find("web"); f != value.end()) check_web(*f, "$.web", errors);
-  if (auto f = value.find("data"); f != value.end()) expect_type(*f, json::value_t::object, "$.data", errors);
-  if (auto f = value.find("_experience"); f != value.end()) expect_type(*f, json::value_t::object, "$._experience", errors);
+  if (field[kIdentityMap] != nullptr) check_identity_map(*field[kIdentityMap], "$.identityMap", errors);
+  if (field[kCommerce] != nullptr) check_commerce(*field[kCommerce], "$.commerce", errors);
+  if (field[kItems] != nullptr) check_items(*field[kItems], "$.productListItems", errors);
+  if (field[kWeb] != nullptr) check_web(*field[kWeb], "$.web", errors);
+  if (field[kData] != nullptr) expect_type(*field[kData], json::value_t::object, "$.data", errors);
+  if (field[kExperience] != nullptr) expect_type(*field[kExperience], json::value_t::object, "$._experience", errors);
 
   if (errors.empty()) {
     ev.body = std::move(value);

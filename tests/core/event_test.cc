@@ -58,6 +58,27 @@ TEST(EventParse, AcceptsEveryStandardType) {
   }
 }
 
+// The errors come in a fixed order, whatever the order of the keys in the
+// text: unknown fields (by name), then the fields in the order the event
+// format lists them, an item's fields in its own fixed order.
+TEST(EventParse, ReportsProblemsInAFixedOrder) {
+  const std::string text =
+      R"({"zzz":1,"web":{"webPageDetails":{"URL":5}},"timestamp":"x","productListItems":[)"
+      R"({"quantity":"2","priceTotal":"9","SKU":7,"productCategory":1,"name":2,"currencyCode":3}],)"
+      R"("identityMap":[],"eventType":1,"data":3,"commerce":[],"aaa":2,"_experience":4,"_id":""})";
+  auto r = parse(text);
+  ASSERT_FALSE(r.ok());
+  std::vector<std::string> paths;
+  for (const auto& e : r.errors) paths.push_back(e.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{
+                       "$.aaa", "$.zzz", "$._id", "$.eventType", "$.timestamp", "$.identityMap", "$.commerce",
+                       "$.productListItems[0].SKU", "$.productListItems[0].name",
+                       "$.productListItems[0].currencyCode", "$.productListItems[0].productCategory",
+                       "$.productListItems[0].quantity", "$.productListItems[0].priceTotal", "$.web.webPageDetails.URL",
+                       "$.data", "$._experience"}))
+      << describe(r);
+}
+
 TEST(EventParse, ReportsEveryProblemAtOnceWithPaths) {
   json doc = {{"eventType", 42},
               {"timestamp", "yesterday"},

@@ -135,12 +135,13 @@ std::string dump(const nlohmann::json& value) {
   return out;
 }
 
-void dump_to(std::string& out, const nlohmann::json& value) {
-  using nlohmann::detail::output_adapter;
-  nlohmann::detail::serializer<nlohmann::json> s(output_adapter<char, std::string>(out), ' ',
-                                                 nlohmann::json::error_handler_t::replace);
-  s.dump(value, false, false, 0);
-}
+JsonWriter::JsonWriter(std::string& out)
+    : serializer_(nlohmann::detail::output_adapter<char, std::string>(out), ' ',
+                  nlohmann::json::error_handler_t::replace) {}
+
+void JsonWriter::write(const nlohmann::json& value) { serializer_.dump(value, false, false, 0); }
+
+void dump_to(std::string& out, const nlohmann::json& value) { JsonWriter(out).write(value); }
 
 std::string& ObjectWriter::key(std::string_view name) {
   out_ += sep_;

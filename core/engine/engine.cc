@@ -451,9 +451,10 @@ namespace {
 template <class T, class ToJson>
 void write_array(std::string& out, const std::vector<T>& items, ToJson to_json) {
   out += '[';
+  JsonWriter writer(out);
   for (size_t i = 0; i < items.size(); ++i) {
     if (i != 0) out += ',';
-    dump_to(out, to_json(items[i]));
+    writer.write(to_json(items[i]));
   }
   out += ']';
 }

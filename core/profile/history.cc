@@ -111,9 +111,10 @@ void History::write(std::string& out) const {
   w.field("dropped", dropped_);
   std::string& events = w.key("events");
   events += '[';
+  JsonWriter writer(events);
   for (size_t i = 0; i < events_.size(); ++i) {
     if (i != 0) events += ',';
-    dump_to(events, events_[i].body);
+    writer.write(events_[i].body);
   }
   events += ']';
   w.field("expired", expired_);

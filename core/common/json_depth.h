@@ -55,14 +55,18 @@ class JsonWriter {
 // need no escaping.
 class ObjectWriter {
  public:
-  explicit ObjectWriter(std::string& out) : out_(out) {}
+  explicit ObjectWriter(std::string& out) : out_(out), values_(out) {}
   // Writes the field's name; the caller then appends its value to the text.
   std::string& key(std::string_view name);
-  void field(std::string_view name, const nlohmann::json& value) { dump_to(key(name), value); }
+  void field(std::string_view name, const nlohmann::json& value) {
+    key(name);
+    values_.write(value);
+  }
   void close() { out_ += sep_ == '{' ? "{}" : "}"; }
 
  private:
   std::string& out_;
+  JsonWriter values_;  // one serializer for all the fields
   char sep_ = '{';
 };
 

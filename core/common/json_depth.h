@@ -62,6 +62,9 @@ class ObjectWriter {
     key(name);
     values_.write(value);
   }
+  // Writes a value with the fields' serializer, after key() and whatever
+  // the caller appended (the items of an array, say).
+  void value(const nlohmann::json& v) { values_.write(v); }
   void close() { out_ += sep_ == '{' ? "{}" : "}"; }
 
  private:

@@ -448,13 +448,14 @@ const char* Engine::version() { return kVersion; }
 
 namespace {
 
+// The field `name` of `w`, an array of the items, through `w`'s serializer.
 template <class T, class ToJson>
-void write_array(std::string& out, const std::vector<T>& items, ToJson to_json) {
+void write_array(ObjectWriter& w, std::string_view name, const std::vector<T>& items, ToJson to_json) {
+  std::string& out = w.key(name);
   out += '[';
-  JsonWriter writer(out);
   for (size_t i = 0; i < items.size(); ++i) {
     if (i != 0) out += ',';
-    writer.write(to_json(items[i]));
+    w.value(to_json(items[i]));
   }
   out += ']';
 }
@@ -463,15 +464,15 @@ void write_array(std::string& out, const std::vector<T>& items, ToJson to_json) 
 // comes back from every call of the binding. The fields go in the order
 // dump() gives an object's (sorted), so the text is what it always was.
 void write_effects(ObjectWriter& w, const UpdateResult& r) {
-  write_array(w.key("effects"), r.effects, [](const journeys::Effect& e) { return journeys::to_json(e); });
+  write_array(w, "effects", r.effects, [](const journeys::Effect& e) { return journeys::to_json(e); });
 }
 
 void write_errors(ObjectWriter& w, const UpdateResult& r) {
-  write_array(w.key("errors"), r.errors, [](const Error& e) { return json{{"path", e.path}, {"reason", e.reason}}; });
+  write_array(w, "errors", r.errors, [](const Error& e) { return json{{"path", e.path}, {"reason", e.reason}}; });
 }
 
 void write_transitions(ObjectWriter& w, const UpdateResult& r) {
-  write_array(w.key("transitions"), r.transitions, [](const segments::Transition& t) { return segments::to_json(t); });
+  write_array(w, "transitions", r.transitions, [](const segments::Transition& t) { return segments::to_json(t); });
 }
 
 }  // namespace

@@ -111,10 +111,9 @@ void History::write(std::string& out) const {
   w.field("dropped", dropped_);
   std::string& events = w.key("events");
   events += '[';
-  JsonWriter writer(events);
   for (size_t i = 0; i < events_.size(); ++i) {
     if (i != 0) events += ',';
-    writer.write(events_[i].body);
+    w.value(events_[i].body);
   }
   events += ']';
   w.field("expired", expired_);

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const web = `${root}web/`;
 const out = `${web}dist/rekindle.global.js`;
+const meta = `${web}dist/rekindle.global.meta.json`;
 
 if (!existsSync(`${web}dist/rekindle.mjs`)) {
   console.error('build-web: web/dist/rekindle.mjs is missing; run `bash scripts/build.sh module` first');
@@ -59,6 +60,8 @@ const result = await esbuild.build({
   plugins: [scriptUrlModule],
   banner: { js: '/* rekindle: on-device re-engagement engine; script-tag build (global `Rekindle`), loads rekindle.wasm from next to this file. Apache-2.0 */' },
   write: false,
+  // Each source file's share of the output, for the benchmark's size breakdown.
+  metafile: true,
   logLevel: 'silent',
 });
 if (result.warnings.length > 0) {
@@ -78,6 +81,7 @@ if (/import\.meta|\bimport\s*\(|^\s*export\s/m.test(text)) {
 await mkdir(`${web}dist`, { recursive: true });
 const previous = existsSync(out) ? await readFile(out) : null;
 if (previous === null || !previous.equals(Buffer.from(code))) await writeFile(out, code);
+await writeFile(meta, `${JSON.stringify(result.metafile)}\n`);
 
 function size(bytes) {
   return `${bytes.length.toLocaleString('en-US')} B raw, ${gzipSync(bytes, { level: 9 }).length.toLocaleString('en-US')} B gzipped (zlib level 9)`;

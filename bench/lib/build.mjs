@@ -45,7 +45,7 @@ export function buildNative() {
 
 /** web/dist: built by the project's own script when a file is missing. */
 export function buildModule() {
-  const missing = [PATHS.wasmModule, PATHS.wasmGlue, PATHS.globalBuild].filter((p) => !existsSync(p));
+  const missing = [PATHS.wasmModule, PATHS.wasmGlue, PATHS.wasmSymbols, PATHS.globalBuild, PATHS.globalMeta].filter((p) => !existsSync(p));
   if (missing.length > 0) {
     console.log(`bench: ${missing.map((p) => p.slice(ROOT.length)).join(', ')} missing`);
     run('bash', ['scripts/build.sh', 'module']);

@@ -172,6 +172,44 @@ Issue 8's target is ${kb(s.budget.targetBytes)}: ${total.gzip <= s.budget.target
 
 How each peer was bundled (entries in \`bench/lib/sizes.mjs\`; the npm SDKs tree-shaken to a typical integration's calls):
 ${how}
+${partsSection(s, total)}`;
+}
+
+/** What Rekindle's download is made of (bench/lib/size-parts.mjs). */
+function partsSection(s, total) {
+  const { wasm, js } = s.parts ?? {};
+  if (!wasm || !js) return '\nThe breakdown by part needs web/dist/rekindle.symbols and rekindle.global.meta.json: `bash scripts/build.sh module` writes them.\n';
+  const pct = (part, whole) => `${((100 * part) / whole).toFixed(0)} %`;
+  const wasmRows = wasm.parts.map((p) => `| ${p.part} | ${p.functions || ''} | ${kb(p.raw)} | ${kb(p.gzip)} | ${pct(p.gzip, wasm.gzip)} | ${p.biggest ? `\`${p.biggest.name}\` (${kb(p.biggest.raw)})` : ''} |`);
+  const jsRows = js.files.map((f) => `| \`${f.file}\` | ${kb(f.minified)} | ${pct(f.minified, js.minified)} |`);
+  const jsFile = s.rekindle.files.find((f) => f.file.endsWith('.js'));
+  const over = total.gzip - s.budget.targetBytes;
+  const heaviest = wasm.parts[0];
+  const core = wasm.parts.filter((p) => p.part.startsWith('core/') || p.part.startsWith('wasm/'));
+  const coreGzip = core.reduce((a, p) => a + p.gzip, 0);
+  return `
+### What Rekindle's download is made of
+
+The wasm, ${kb(wasm.gzip)} gzip (${kb(wasm.raw)} raw, ${wasm.functions} functions), by part of the code base. A
+part's gzip weight is what gzip -9 of the module loses when the part's function bodies are left
+out (gzip shares its window across parts, so the weights add up to a little less than the whole).
+With link-time optimization a function called once is inlined into its caller and counted there:
+most of the engine's methods (\`core/engine/\`, the snapshot parts, the history) sit inside the C
+ABI's \`rk_*\` functions. Names from the module's symbol map (\`web/dist/rekindle.symbols\`).
+
+| part | functions | raw | gzip weight | of the wasm | biggest function |
+| --- | --: | --: | --: | --: | --- |
+${wasmRows.join('\n')}
+
+The script-tag build, ${kb(jsFile.gzip)} gzip (${kb(js.minified)} minified), by source file (esbuild's metafile):
+
+| source file | minified | of the build |
+| --- | --: | --: |
+${jsRows.join('\n')}
+
+${over > 0 ? `Reaching the ${kb(s.budget.targetBytes)} target means losing ${kb(over)} (${pct(over, total.gzip)} of the download). No part is that
+heavy on its own (the heaviest, ${heaviest.part}, weighs ${kb(heaviest.gzip)}): Rekindle's own C++ is
+${kb(coreGzip)} of the wasm, spread over every feature, and the page runtime's JavaScript ${kb(jsFile.gzip)}.` : `The download is within the ${kb(s.budget.targetBytes)} target.`}
 `;
 }
 

@@ -7,6 +7,7 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { readFileSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PATHS, ROOT } from './paths.mjs';
+import { measureParts } from './size-parts.mjs';
 
 export function compressed(bytes) {
   return {
@@ -126,6 +127,7 @@ export async function measureSizes() {
       npmBundle: { js: npmJs, total: sum([npmJs, wasm]), how: 'esbuild --bundle --minify of `import { createRekindle } from "rekindle"` (web/index.js), plus rekindle.wasm' },
     },
     budget: { gzipBytes: budget.gzipBytes, targetBytes: budget.targetBytes },
+    parts: measureParts(PATHS),
     peers,
   };
 }

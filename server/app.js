@@ -53,13 +53,16 @@ const etagOf = (text) => `"${createHash('sha256').update(text).digest('hex').sli
 
 /**
  * Builds the server. Options: `config` (from loadConfig), or `configOverrides`;
- * `clock` ({now()}) for tests; `logger` for fastify.
+ * `clock` ({now()}) for tests; `logger` for fastify; without one, warnings and
+ * errors are written as lines to `logStream` (stderr).
  */
-export async function createServer({ config, configOverrides = {}, clock = systemClock, logger = false, plugins = [] } = {}) {
+export async function createServer({ config, configOverrides = {}, clock = systemClock, logger = false, logStream = process.stderr, plugins = [] } = {}) {
   config ??= loadConfig({ overrides: configOverrides }).config;
   const store = new SqliteStore(config.database);
-  // Without a fastify logger, errors (never expected) still reach stderr.
-  const log = { info() {}, warn() {}, error: (fields, message) => console.error(`rekindle server: ${message}`, JSON.stringify(fields)) };
+  // Without a fastify logger, what an operator must hear of (a stored event the
+  // engine refuses, a delivery retried, a failure) still reaches stderr.
+  const line = (level) => (fields, message) => logStream.write(`rekindle server: ${level}: ${message} ${JSON.stringify(fields)}\n`);
+  const log = { info() {}, warn: line('warn'), error: line('error') };
   const app = Fastify({ logger, bodyLimit: config.limits.bodyBytes, trustProxy: Boolean(config.trustProxy) });
   const appLog = logger ? app.log : log;
   const ingest = new Ingest({ store, clock, log: appLog, sites: config.sites });

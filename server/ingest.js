@@ -7,8 +7,23 @@
 import { check } from './schemas.js';
 import { createHash } from 'node:crypto';
 import { canonicalJson, mergeFragments } from './fragment.js';
+import { deeperThan } from './json-depth.js';
 
 const DEVICE = 'device';
+
+// The engine's limits on one event (docs/events.md, Limits): an event over
+// them would be stored, then refused by every run of the engine.
+export const MAX_EVENT_BYTES = 32 * 1024;
+export const MAX_EVENT_DEPTH = 32;
+
+/** Why the engine would refuse an event body (as the runner sends it), or null. */
+export function eventLimitProblem(body, path) {
+  const text = JSON.stringify(body);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_EVENT_BYTES) return `${path}: the event is ${bytes} bytes, over the limit of ${MAX_EVENT_BYTES} bytes`;
+  if (deeperThan(text, MAX_EVENT_DEPTH) >= 0) return `${path}: the event nests deeper than ${MAX_EVENT_DEPTH} levels`;
+  return null;
+}
 
 export class Ingest {
   constructor({ store, clock, log, sites = [] }) {
@@ -148,6 +163,8 @@ export class Ingest {
   importLine(site, line) {
     const errors = check('importLine', line, '$');
     if (errors.length > 0) return { status: 'rejected', reason: errors.map((e) => `${e.path}: ${e.reason}`).join('; ') };
+    const tooLarge = line.type === 'event' ? eventLimitProblem(line.event, '$.event') : null;
+    if (tooLarge) return { status: 'rejected', reason: tooLarge };
     const now = this.clock.now();
     return this.store.transaction(() => {
       const { profileId } = this.profileForImport(site, line);
@@ -188,5 +205,6 @@ function recordProblem(record, i) {
     return `$.records[${i}].id: must equal body.dispatch for a dispatch record`;
   }
   if (!Number.isFinite(record.at)) return `$.records[${i}].at: must be a finite number of milliseconds`;
+  if (record.kind === 'event' || record.kind === 'feedback') return eventLimitProblem(record.body, `$.records[${i}].body`);
   return null;
 }

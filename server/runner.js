@@ -96,7 +96,8 @@ export class Runner {
     if (result.loadErrors) this.log?.error?.({ site, errors: result.loadErrors }, 'the stored artifact was refused by the engine');
     for (const r of result.rejected) {
       this.stats.rejectedEvents += 1;
-      this.log?.warn?.({ site, profileId, id: r.id, errors: r.errors }, 'the engine refused a stored event');
+      // Stored, yet never evaluated: the operator must know (an event over the engine's limits stored by an older server).
+      this.log?.error?.({ site, profileId, id: r.id, errors: r.errors }, 'the engine refused a stored event; it is not evaluated');
     }
     const more = records.length === RECORDS_PER_RUN;
     if (records.length > 0) cursor = records[records.length - 1].seq;

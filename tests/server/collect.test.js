@@ -2,7 +2,7 @@
 // path with a clear reason, keys, CORS, limits and the rate limit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, collect, batch, addToCart, eventRecord, fragmentRecord, KEY, T0 } from './harness.js';
+import { startServer, collect, admin, batch, addToCart, purchase, eventRecord, fragmentRecord, KEY, T0 } from './harness.js';
 
 let s;
 before(async () => {
@@ -55,6 +55,44 @@ test('invalid records are rejected by id with the field named; the others are st
   assert.match(reasons['frag-bad'], /\$\.records\[4\]\.body\.fields\["attributes\.x"\]\.value: must not be of type object/);
   assert.match(reasons.d1, /\$\.records\[5\]\.body/);
   assert.ok(!storedIds().includes('other-id'));
+});
+
+// A large purchase: 300 line items of about 120 bytes, some 40 KB of JSON.
+function largePurchase(at) {
+  const record = purchase(at);
+  record.body.productListItems = Array.from({ length: 300 }, (_, i) => ({ SKU: `sku-${i}`, name: `Item ${i} ${'n'.repeat(80)}`, quantity: 1, priceTotal: 9 }));
+  return record;
+}
+
+test('an event over the engine\'s 32 KiB limit is rejected at intake, naming the limit; the batch\'s others are stored', async () => {
+  const large = largePurchase(T0 + 30);
+  const bytes = Buffer.byteLength(JSON.stringify(large.body));
+  assert.ok(bytes > 32 * 1024);
+  const good = addToCart(T0 + 31);
+  const res = await collect(s.base, batch('dev-large', [good, large]));
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body.accepted, [good.id]);
+  assert.deepEqual(res.body.rejected, [{ id: large.id, reason: `$.records[1].body: the event is ${bytes} bytes, over the limit of 32768 bytes` }]);
+  assert.ok(!storedIds().includes(large.id), 'an event the engine would refuse is never stored');
+  // The bulk import refuses the same event on its line.
+  const line = JSON.stringify({ type: 'event', deviceId: 'dev-large', event: large.body });
+  const imported = await admin(s.base, '/v1/admin/import', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: line });
+  assert.deepEqual(await imported.json(), { lines: 1, accepted: 0, duplicates: 0,
+    rejected: [{ line: 1, reason: `$.event: the event is ${bytes} bytes, over the limit of 32768 bytes` }] });
+  assert.ok(!storedIds().includes(large.id));
+});
+
+test('an event stored before the limit was checked at intake, and refused by the engine, is logged, not dropped silently', async () => {
+  const large = largePurchase(T0 + 32);
+  s.store.insertRecords('shop', 'dev-old', 'dev-old', [large], 'page', T0);
+  s.store.ensureProfile('shop', 'dev-old', T0);
+  s.store.markDirty('shop', 'dev-old', T0);
+  await s.runner.runProfile('shop', 'dev-old');
+  const line = s.logs.find((l) => l.includes('the engine refused a stored event'));
+  assert.ok(line, `logged: ${s.logs.join('\n')}`);
+  assert.match(line, /^rekindle server: error: /);
+  assert.ok(line.includes(large.id), 'the line names the record');
+  assert.match(line, /over the limit of 32768 bytes/);
 });
 
 test('a bad envelope is refused as a whole, naming the field', async () => {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
+import { Writable } from 'node:stream';
 import { SMTPServer } from 'smtp-server';
 import { createServer } from '../../server/app.js';
 
@@ -71,7 +72,8 @@ export async function startSmsWebhook() {
 
 /**
  * A server over a fresh SQLite file in a temp folder, listening on 127.0.0.1,
- * with a clock the test moves (`t.clock.set(ms)`, `t.clock.advance(ms)`).
+ * with a clock the test moves (`t.clock.set(ms)`, `t.clock.advance(ms)`),
+ * and what it logged in `logs`.
  */
 export async function startServer({ smtp = null, sms = null, overrides = {}, sites } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'rekindle-server-'));
@@ -93,7 +95,10 @@ export async function startServer({ smtp = null, sms = null, overrides = {}, sit
     },
     ...overrides,
   };
-  const server = await createServer({ configOverrides: config, clock });
+  // What the server logs (warnings and errors, one per line), for tests to read.
+  const logs = [];
+  const logStream = new Writable({ write(chunk, encoding, done) { logs.push(chunk.toString().trimEnd()); done(); } });
+  const server = await createServer({ configOverrides: config, clock, logStream });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${server.app.server.address().port}`;
   return {
@@ -101,6 +106,7 @@ export async function startServer({ smtp = null, sms = null, overrides = {}, sit
     base,
     dir,
     clock,
+    logs,
     async close() {
       await server.app.close();
       rmSync(dir, { recursive: true, force: true });

@@ -128,10 +128,13 @@ test('deeply nested JSON at every entry point: a clear 400 naming the depth, no 
   assert.equal(after.records, before.records + 1, 'only the sound import line was stored');
   assert.equal(after.artifact, before.artifact);
 
-  // Nesting within the bound is data like any other.
-  const fine = eventRecord('commerce.productViews', T0, { data: JSON.parse(nested(60)) });
-  const ok = await collect(s.base, batch('dev-deep', [fine]));
+  // Nesting within the engine's 32 levels for an event (the body is the first) is data
+  // like any other; past them the record is rejected, not stored and then refused by the engine.
+  const fine = eventRecord('commerce.productViews', T0, { data: JSON.parse(nested(31)) });
+  const tooDeep = eventRecord('commerce.productViews', T0, { data: JSON.parse(nested(32)) });
+  const ok = await collect(s.base, batch('dev-deep', [fine, tooDeep]));
   assert.deepEqual(ok.body.accepted, [fine.id]);
+  assert.deepEqual(ok.body.rejected, [{ id: tooDeep.id, reason: '$.records[1].body: the event nests deeper than 32 levels' }]);
   await assertServing();
 });
 

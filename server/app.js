@@ -1,6 +1,7 @@
 // The reference server's HTTP application (docs/http-api.md): collection,
 // the artifact, profile fragments and identities, the bulk import, audience
-// export and reporting, plus the demo page and the npm module's files.
+// export and reporting, plus the npm module's files. The demo store, the
+// mailbox and the dashboard are plugins (server/demo, server/dashboard).
 // `createServer` builds everything without listening, so tests can start it
 // on any port with a clock of their own.
 import Fastify from 'fastify';
@@ -196,7 +197,6 @@ export async function createServer({ config, configOverrides = {}, clock = syste
       if (path.endsWith('.wasm')) reply.header('content-type', 'application/wasm');
     },
   });
-  app.get('/', (request, reply) => reply.sendFile('demo/index.html', webDir));
   app.get('/healthz', async () => ({ ok: true }));
 
   // ---- collection --------------------------------------------------------

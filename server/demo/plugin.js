@@ -1,7 +1,8 @@
 // The demo's routes, mounted on the reference server by `npm start`
 // (server/demo/start.js): the store's pages (one page, web/demo/index.html,
-// for every route; `/` itself is served by the server), the mailbox page and
-// its API, and the webhook that stands in for an SMS provider.
+// for every route, `/` included), the mailbox page and its API, and the
+// webhook that stands in for an SMS provider. `rekindle serve` mounts none of
+// them: a production server is no shop.
 import { readFile } from 'node:fs/promises';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +48,7 @@ export function demoPlugin({ mailbox, webhookSecret }) {
       if (!/^[a-z0-9-]{1,64}$/.test(request.params.id)) return reply.code(404).send({ error: 'no such product' });
       return store(request, reply);
     });
-    for (const path of ['/cart', '/checkout', '/thanks']) app.get(path, store);
+    for (const path of ['/', '/cart', '/checkout', '/thanks']) app.get(path, store);
 
     // ---- the mailbox ------------------------------------------------------
     file(app, '/mailbox', 'mailbox.html', { 'content-security-policy': MAILBOX_CSP, 'x-frame-options': 'DENY' });

@@ -49,6 +49,22 @@ test('rekindle serve answers health checks and serves the artifact from its conf
   assert.equal(artifact.status, 200);
 });
 
+test('rekindle serve mounts the campaign dashboard, which reads the reports with the admin token; no demo store', async () => {
+  const page = await fetch(`${base}/dashboard`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-security-policy'), /default-src 'none'/);
+  assert.match(await page.text(), /dashboard\.js/);
+  assert.equal((await fetch(`${base}/dashboard/dashboard.js`)).status, 200);
+  assert.equal((await fetch(`${base}/dashboard/vendor/uPlot.iife.min.js`)).status, 200);
+  // The token is never handed out: the operator pastes it, and the page sends it.
+  assert.equal((await fetch(`${base}/dashboard/api/token`)).status, 404);
+  assert.equal((await fetch(`${base}/v1/admin/reports/journeys`)).status, 401);
+  const report = await fetch(`${base}/v1/admin/reports/journeys`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(report.status, 200);
+  assert.ok(Array.isArray((await report.json()).journeys));
+  assert.equal((await fetch(`${base}/`)).status, 404, 'no demo store at /');
+});
+
 test('rekindle import sends a JSONL file, reports the counts, and names rejected lines', async () => {
   const file = join(dir, 'crm.jsonl');
   const lines = [];

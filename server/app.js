@@ -96,6 +96,9 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     }
     const result = validator.loadArtifact(text);
     if (!result.ok) return { errors: result.errors };
+    // A template this server cannot render would dead-letter every message of its step.
+    const missing = messages.missingTemplates(parsed);
+    if (missing.length > 0) return { errors: missing };
     const etag = etagOf(text);
     store.putArtifact(siteId, String(parsed.version), etag, text, clock.now());
     return null;

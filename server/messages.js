@@ -99,4 +99,32 @@ export class Messages {
     const channels = Object.hasOwn(this.doc, template) ? this.doc[template] : undefined;
     return channels && Object.hasOwn(channels, channel) ? channels[channel] : null;
   }
+
+  /**
+   * The journey actions of an (engine-validated) artifact that name a template
+   * this file lacks for their channel, as `{path, reason}`: each would be
+   * dead-lettered at send time. A channel with no template here is not
+   * checked (nothing of it can be sent yet, whatever the name).
+   */
+  missingTemplates(artifact) {
+    const errors = [];
+    const walk = (steps, path) => (Array.isArray(steps) ? steps : []).forEach((step, i) => {
+      const at = `${path}[${i}]`;
+      const { channel, template } = step?.action ?? {};
+      if (typeof template === 'string' && !this.get(template, channel)) {
+        const known = Object.keys(this.doc).filter((id) => this.get(id, channel));
+        if (known.length > 0) {
+          errors.push({ path: `${at}.action.template`,
+            reason: `names the ${channel} template "${template}", which the messages file does not have (${channel} templates: ${known.join(', ')})` });
+        }
+      }
+      if (Array.isArray(step?.split)) step.split.forEach((arm, k) => walk(arm?.steps, `${at}.split[${k}].steps`));
+      if (step?.branch) {
+        walk(step.branch.then, `${at}.branch.then`);
+        walk(step.branch.else, `${at}.branch.else`);
+      }
+    });
+    (Array.isArray(artifact?.journeys) ? artifact.journeys : []).forEach((journey, i) => walk(journey?.steps, `$.journeys[${i}].steps`));
+    return errors;
+  }
 }

@@ -59,6 +59,30 @@ test('PUT /v1/artifact needs the admin token, validates with the engine, and lis
   assert.equal((await fetch(`${s.base}/v1/artifact`, withKey())).headers.get('etag'), body.etag);
 });
 
+test('PUT /v1/artifact refuses a journey action naming a message template the server does not have, naming the path and the templates', async () => {
+  const before = (await fetch(`${s.base}/v1/artifact`, withKey())).headers.get('etag');
+  const typo = JSON.parse(artifactText);
+  const steps = typo.journeys[0].steps[0].split[1].steps;
+  assert.equal(steps[2].action.template, 'cart-reminder');
+  steps[2].action.template = 'cart-remindr';
+  steps[4].action.template = 'cart-reminder';  // exists, but as an email: no SMS of that name
+  const res = await admin(s.base, '/v1/artifact', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(typo) });
+  assert.equal(res.status, 422);
+  assert.deepEqual(await res.json(), { errors: [
+    { path: '$.journeys[0].steps[0].split[1].steps[2].action.template',
+      reason: 'names the email template "cart-remindr", which the messages file does not have (email templates: cart-reminder)' },
+    { path: '$.journeys[0].steps[0].split[1].steps[4].action.template',
+      reason: 'names the sms template "cart-reminder", which the messages file does not have (sms templates: cart-last-call)' },
+  ] });
+  assert.equal((await fetch(`${s.base}/v1/artifact`, withKey())).headers.get('etag'), before, 'the served artifact did not change');
+  // A channel the server has no template for at all is not checked: push is sent by nothing here.
+  const push = JSON.parse(artifactText);
+  push.version = '2026-12-05.2';
+  push.journeys[0].steps[0].split[1].steps[4].action = { channel: 'push', template: 'anything' };
+  const ok = await admin(s.base, '/v1/artifact', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(push) });
+  assert.equal(ok.status, 200);
+});
+
 test('admin endpoints refuse other origins even with the token', async () => {
   const res = await admin(s.base, '/v1/admin/reports/journeys', { headers: { origin: 'https://evil.example' } });
   assert.equal(res.status, 403);

@@ -64,7 +64,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
   // engine refuses, a delivery retried, a failure) still reaches stderr.
   const line = (level) => (fields, message) => logStream.write(`rekindle server: ${level}: ${message} ${JSON.stringify(fields)}\n`);
   const log = { info() {}, warn: line('warn'), error: line('error') };
-  const app = Fastify({ logger, bodyLimit: config.limits.bodyBytes, trustProxy: Boolean(config.trustProxy) });
+  const app = Fastify({ logger, bodyLimit: config.limits.bodyBytes, trustProxy: config.trustProxy });
   const appLog = logger ? app.log : log;
   const ingest = new Ingest({ store, clock, log: appLog, sites: config.sites });
   const runner = new Runner({ store, ingest, clock, log: appLog });

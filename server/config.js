@@ -22,6 +22,9 @@ export const DEFAULTS = Object.freeze({
   sites: [{ id: 'default', writeKeys: [], origins: ['*'], artifact: null, identitySecret: null, trustPageIdentities: false }],
   limits: { bodyBytes: 1024 * 1024, records: 500, importBytes: 64 * 1024 * 1024 },
   rateLimit: { max: 600, windowMs: 60_000 },
+  // Behind a reverse proxy or load balancer: which proxies' X-Forwarded-For to believe (their
+  // addresses or CIDR ranges, or true for any), so each visitor has a rate-limit bucket.
+  trustProxy: false,
   scheduler: { enabled: true, intervalMs: 1000, batch: 100 },
   messages: resolve(root, 'examples/messages.json'),
   delivery: {
@@ -100,6 +103,11 @@ function validate(config) {
     if (site.trustPageIdentities !== undefined && typeof site.trustPageIdentities !== 'boolean') {
       problems.push(`sites[${i}].trustPageIdentities: must be true or false`);
     }
+  }
+  const proxy = config.trustProxy;
+  const addresses = (v) => typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === 'string' && a !== ''));
+  if (!(typeof proxy === 'boolean' || (addresses(proxy) && proxy !== ''))) {
+    problems.push('trustProxy: must be true, false, or the proxies\' addresses (a string or an array of addresses or CIDR ranges)');
   }
   if (config.adminToken !== null && (typeof config.adminToken !== 'string' || config.adminToken.length < 16)) {
     problems.push('adminToken: must be a string of at least 16 characters');

@@ -2,6 +2,7 @@
 // path with a clear reason, keys, CORS, limits and the rate limit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { loadConfig } from '../../server/config.js';
 import { startServer, collect, admin, batch, addToCart, purchase, eventRecord, fragmentRecord, KEY, T0 } from './harness.js';
 
 let s;
@@ -207,4 +208,23 @@ test('the rate limit answers 429 with Retry-After and stores nothing', async () 
   } finally {
     await limited.close();
   }
+});
+
+test('behind a trusted proxy each visitor (X-Forwarded-For) has a rate-limit bucket; a client that is not the proxy cannot pick one', async () => {
+  const visit = (server, visitor, i) => fetch(`${server.base}/v1/collect`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-rekindle-key': KEY, 'x-forwarded-for': visitor },
+    body: JSON.stringify(batch(`dev-${visitor}`, [addToCart(T0 + i)])),
+  }).then((res) => res.status);
+  // [trustProxy, what the second visitor gets once the first has used the bucket]
+  for (const [trustProxy, second] of [['127.0.0.1', 200], [['10.0.0.0/8', '127.0.0.1'], 200], ['10.0.0.1', 429], [false, 429]]) {
+    const proxied = await startServer({ overrides: { rateLimit: { max: 2, windowMs: 60_000 }, trustProxy } });
+    try {
+      const first = [await visit(proxied, '203.0.113.1', 0), await visit(proxied, '203.0.113.1', 1), await visit(proxied, '203.0.113.1', 2)];
+      assert.deepEqual(first, [200, 200, 429], `trustProxy ${trustProxy}`);
+      assert.equal(await visit(proxied, '203.0.113.2', 3), second, `trustProxy ${trustProxy}`);
+    } finally {
+      await proxied.close();
+    }
+  }
+  assert.throws(() => loadConfig({ env: {}, overrides: { trustProxy: { proxy: 'lb' } } }), /trustProxy: must be true, false, or the proxies' addresses/);
 });

@@ -279,7 +279,11 @@ export interface RekindleOptions {
   artifact?: CampaignArtifact;
   /** ...or fetched (with ETag, cached for offline use). */
   artifactUrl?: string | URL;
-  /** Initial consent decisions, e.g. from a consent banner. */
+  /**
+   * Initial consent decisions, e.g. from a consent banner: applied at every start to the
+   * purposes the visitor has not decided yet (a decision made with setConsent() stands);
+   * a "denied" always applies.
+   */
   consent?: Partial<Record<ConsentPurpose, ConsentState>>;
   /** A stable id of this device (default: generated once and kept in localStorage). */
   deviceId?: string;

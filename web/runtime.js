@@ -88,7 +88,7 @@ function describeType(value) {
 }
 
 function failure(reason) {
-  return { ok: false, duplicate: false, late: false, eventId: '', errors: [{ path: '$', reason }], transitions: [] };
+  return { ok: false, duplicate: false, late: false, eventId: '', errors: [{ path: '$', reason }], transitions: [], effects: [] };
 }
 
 // The module's calls that can change the engine's state, with the types of

@@ -224,6 +224,8 @@ test('"__proto__" and "constructor" keys in options, events, attributes, consent
     await attempt(() => createRekindle(JSON.parse('{"storage":"memory","__proto__":{"endpoint":"https://evil.example"}}')));
     await attempt(() => createRekindle(JSON.parse('{"storage":"memory","constructor":{"prototype":{"polluted":"yes"}}}')));
     await attempt(() => createEngine(JSON.parse('{"__proto__":{"deviceId":"evil"}}')));
+    // Consent purposes named "__proto__" or "constructor" are no purposes.
+    await attempt(() => createRekindle(JSON.parse('{"storage":"memory","consent":{"__proto__":"granted","constructor":"denied","analytics":"granted"}}')));
     const artifact = {
       version: 'proto', consent: { defaults: { analytics: 'granted', personalize: 'granted' } },
       placements: [{ id: 'hero' }],
@@ -239,7 +241,7 @@ test('"__proto__" and "constructor" keys in options, events, attributes, consent
     const errors = [];
     const rk = await createRekindle({
       artifact, storage: 'indexeddb', deviceId: 'dev-proto', autoTrack: false, render: false, endpoint: location.origin,
-      consent: JSON.parse('{"__proto__":"granted","constructor":"denied","analytics":"granted"}'),
+      consent: { analytics: 'granted' },
       on, onError: (e) => errors.push(e.message),
     });
     const hostile = '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"polluted":"yes"}}';
@@ -278,6 +280,7 @@ test('"__proto__" and "constructor" keys in options, events, attributes, consent
   assert.match(out.refused[0], /^RekindleOptionsError: rekindle: option "__proto__" is not a known option$/);
   assert.match(out.refused[1], /^RekindleOptionsError: rekindle: option "constructor" is not a known option$/);
   assert.match(out.refused[2], /^RekindleOptionsError: rekindle: option "__proto__" is not a known option$/);
+  assert.match(out.refused[3], /^RekindleOptionsError: rekindle: option "consent" has "__proto__", not a purpose/);
   assert.deepEqual(out.after, out.before, 'no prototype gained a property');
   assert.deepEqual(out.polluted, [undefined, undefined, undefined, undefined, undefined, undefined]);
   // The keys were data: each call answered (taken, or refused with a path), none threw.

@@ -164,7 +164,8 @@ test('options are validated with clear errors', async () => {
     const { createRekindle } = await import('/rekindle/index.js');
     const out = [];
     for (const bad of [{ endpont: '/x' }, { endpoint: 'ftp://x' }, { storage: 'cookies' }, { consent: { analytics: 'yes' } },
-      { artifact: {}, artifactUrl: '/a' }, { autoTrack: 'on' }]) {
+      { artifact: {}, artifactUrl: '/a' }, { autoTrack: 'on' }, { consent: { analytix: 'granted' } },
+      { autoTrack: { pageview: false } }, { autoTrack: { commerce: 'no' } }, { render: 'no' }, { name: {} }, { writeKey: 42 }]) {
       try {
         await createRekindle(bad);
         out.push('accepted');
@@ -180,6 +181,13 @@ test('options are validated with clear errors', async () => {
   assert.match(messages[3], /"consent" has "analytics": "yes"/);
   assert.match(messages[4], /cannot both be given/);
   assert.match(messages[5], /"autoTrack" must be a boolean/);
+  // A typo is refused, not ignored: a misspelt purpose would leave it pending and its messages unsent.
+  assert.match(messages[6], /"consent" has "analytix", not a purpose; use analytics, personalize, marketing\.email/);
+  assert.match(messages[7], /"autoTrack" has "pageview", not a part; use pageViews, history or commerce/);
+  assert.match(messages[8], /"autoTrack" has "commerce": it must be true or false/);
+  assert.match(messages[9], /"render" must be true or false/);
+  assert.match(messages[10], /"name" must be a non-empty string/);
+  assert.match(messages[11], /"writeKey" must be a non-empty string/);
   await context.close();
 });
 

@@ -453,7 +453,7 @@ describe('transport in Node with a scripted fetch', () => {
       assert.notEqual(r.retryAt, null);
       assert.equal(source.size, 4);
       assert.equal(calls.length, 1);
-      assert.deepEqual(errors, [{ kind: 'http', status, reason: 'bad key' }]);
+      assert.deepEqual(errors, [{ kind: 'http', status, reason: `HTTP ${status}: bad key (check the endpoint and write key)` }]);
       tr.stop();
     }
   });

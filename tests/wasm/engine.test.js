@@ -47,9 +47,12 @@ test('no malformed input makes the module abort', async () => {
     JSON.stringify({ _id: 'd', eventType: 'x', timestamp: '2026-12-04T15:53:00Z', data: { big: 'y'.repeat(40_000) } }),
   ];
   const values = [circular, 42, null, undefined, Symbol('s'), [1, 2], 'bad type!', 'x'.repeat(1_000_000)];
-  const results = [...texts.map((t) => rk.trackJson(t)), ...values.map((v) => rk.track(v)), rk.trackJson(42)];
+  const results = [...texts.map((t) => rk.trackJson(t)), ...values.map((v) => rk.track(v)), rk.trackJson(42),
+    rk.setAttributes('x'), rk.identify('email', 42), rk.setConsent([]), rk.advance('soon')];
   for (const [i, r] of results.entries()) {
     assert.equal(r.ok, false, `input ${i} is refused`);
+    // Refused in JS or in the module, the result has the documented shape (index.d.ts).
+    assert.ok(Array.isArray(r.effects) && Array.isArray(r.transitions), `input ${i}: ${JSON.stringify(r)}`);
     assert.ok(r.errors.length >= 1);
     assert.ok(r.errors.every((e) => typeof e.path === 'string' && e.path.startsWith('$') && e.reason));
   }

@@ -14,6 +14,8 @@ const OPTIONS = new Set([
   'wasmUrl', 'wasmBinary', 'writeKey', 'now', 'onError', 'name', 'on',
 ]);
 const CONSENT_STATES = new Set(['granted', 'denied', 'pending']);
+const CONSENT_PURPOSES = new Set(['analytics', 'personalize', 'marketing.email', 'marketing.sms', 'marketing.push']);
+const AUTO_TRACK_PARTS = new Set(['pageViews', 'history', 'commerce']);
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function validate(options) {
@@ -23,7 +25,11 @@ function validate(options) {
   for (const key of Object.keys(options)) {
     if (!OPTIONS.has(key)) throw new RekindleOptionsError(key, 'is not a known option');
   }
-  const { endpoint, artifact, artifactUrl, consent, storage, autoTrack, onError, now, on } = options;
+  const { endpoint, artifact, artifactUrl, consent, storage, autoTrack, onError, now, on, name, writeKey, deviceId, render } = options;
+  for (const [key, value] of [['name', name], ['writeKey', writeKey], ['deviceId', deviceId]]) {
+    if (value !== undefined && (typeof value !== 'string' || value === '')) throw new RekindleOptionsError(key, 'must be a non-empty string');
+  }
+  if (render !== undefined && typeof render !== 'boolean') throw new RekindleOptionsError('render', 'must be true or false');
   if (endpoint !== undefined) {
     try {
       const url = new URL(endpoint, globalThis.location?.href);
@@ -46,14 +52,23 @@ function validate(options) {
       throw new RekindleOptionsError('consent', 'must be an object of purpose: "granted" | "denied" | "pending"');
     }
     for (const [purpose, state] of Object.entries(consent)) {
+      if (!CONSENT_PURPOSES.has(purpose)) {
+        throw new RekindleOptionsError('consent', `has "${purpose}", not a purpose; use ${[...CONSENT_PURPOSES].join(', ')}`);
+      }
       if (!CONSENT_STATES.has(state)) throw new RekindleOptionsError('consent', `has "${purpose}": "${state}"; use granted, denied or pending`);
     }
   }
   if (storage !== undefined && storage !== 'indexeddb' && storage !== 'memory') {
     throw new RekindleOptionsError('storage', 'must be "indexeddb" or "memory"');
   }
-  if (autoTrack !== undefined && typeof autoTrack !== 'boolean' && (autoTrack === null || typeof autoTrack !== 'object')) {
-    throw new RekindleOptionsError('autoTrack', 'must be a boolean or { pageViews, history, commerce }');
+  if (autoTrack !== undefined && typeof autoTrack !== 'boolean') {
+    if (autoTrack === null || typeof autoTrack !== 'object' || Array.isArray(autoTrack)) {
+      throw new RekindleOptionsError('autoTrack', 'must be a boolean or { pageViews, history, commerce }');
+    }
+    for (const [part, on] of Object.entries(autoTrack)) {
+      if (!AUTO_TRACK_PARTS.has(part)) throw new RekindleOptionsError('autoTrack', `has "${part}", not a part; use pageViews, history or commerce`);
+      if (typeof on !== 'boolean') throw new RekindleOptionsError('autoTrack', `has "${part}": it must be true or false`);
+    }
   }
   if (onError !== undefined && typeof onError !== 'function') throw new RekindleOptionsError('onError', 'must be a function');
   if (now !== undefined && typeof now !== 'function') throw new RekindleOptionsError('now', 'must be a function returning milliseconds');
@@ -116,7 +131,12 @@ const JOURNAL_PREFIX = 'journal:';
 // are applied again), as when a write fails for good.
 const UNSAVED_MAX_CALLS = 5000;
 const UNSAVED_MAX_CHARS = 4 * 1024 * 1024;
+// What changes the tiles a placement shows: journey tiles shown or withdrawn,
+// consent, and what an offer's eligibility reads (segments, the profile, the
+// artifact). A turn that only counted a display does not redraw: a tile whose
+// cap that display filled stays while it is on screen (journeys.md, caps).
 const TILE_EFFECTS = new Set(['offer.show', 'offer.withdraw', 'consent.changed']);
+const PROFILE_METHODS = new Set(['setAttributes', 'identify', 'loadArtifact']);
 // A flush() in a tab that does not send is handed to the tab that does (see
 // "sending" in createPageRekindle). Without an answer that it started within
 // this long (no sender yet, or one too busy to answer), the tab sends itself;
@@ -298,7 +318,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   // The store and the module do not wait for each other: the database opens
   // while the wasm is fetched and compiled.
   const [opened, created] = await Promise.allSettled([
-    openStore({ name: key, kind: options.storage ?? 'indexeddb', onWarning: (m) => console.warn(`rekindle: ${m}`) }),
+    openStore({ name: key, kind: options.storage ?? 'indexeddb', onWarning: (m) => report(new Error(m)) }),
     createWithModule({ deviceId, now }, moduleOptions, calls),
   ]);
   if (opened.status === 'rejected' || created.status === 'rejected') {
@@ -749,7 +769,8 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
         }
         const effects = result?.effects ?? [];
         emit(effects);
-        if (effects.some((e) => TILE_EFFECTS.has(e.type))) show = true;
+        if (effects.some((e) => TILE_EFFECTS.has(e.type)) || result?.transitions?.length > 0
+          || (PROFILE_METHODS.has(item.method) && result?.ok)) show = true;
         item.resolve(result);
       }
       if (show) render();
@@ -958,6 +979,13 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     }, 'recording a display');
   }
 
+  // What became of the records a delivery error is about, and where they went.
+  function deliveryOutcome(e) {
+    if (e.ids) return `${transport.url}; ${e.ids.length} record(s) dropped`;
+    if (e.kind === 'http' || e.kind === 'network') return `${transport.url}; the records stay in the outbox and are retried`;
+    return 'the outbox';
+  }
+
   const transport = options.endpoint
     ? new Transport({
       endpoint: options.endpoint,
@@ -980,7 +1008,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
           return n;
         },
       },
-      onError: (e) => report(new Error(`delivery: ${e.reason ?? e.kind}${e.ids ? ` (${e.ids.length} record(s))` : ''}`)),
+      onError: (e) => report(new Error(`delivery: ${e.reason ?? e.kind} (${deliveryOutcome(e)})`)),
       standby: true,  // until this tab is the sender (see below)
     })
     : null;
@@ -1318,8 +1346,21 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     },
   };
 
+  // The `consent` option, on every start: a purpose the visitor has decided
+  // since (rk.setConsent) keeps that decision, and a denial always applies.
+  function initialConsent() {
+    const current = engine.state().consent;
+    const initial = Object.fromEntries(Object.entries(options.consent)
+      .filter(([purpose, state]) => state === 'denied' || !current[purpose]?.decided));
+    if (Object.keys(initial).length === 0) return UNCHANGED;
+    const result = engine.setConsent(initial);
+    if (!result.ok) throw new RekindleOptionsError('consent', errorList(result.errors));
+    return result;
+  }
+
   // Start: the latest state and the artifact, consent, then the deadlines that
   // passed while the page was closed, processed at their true times.
+  let seen = [];
   try {
     // What the last page could not write goes first, in the first turn, at
     // its own times: before the start catches up with the deadlines.
@@ -1333,7 +1374,15 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     sync.announce({ version, hello: true });
     if (options.artifactUrl !== undefined) await startArtifact();
     const start = [];
-    if (options.consent) start.push(enqueue(() => engine.setConsent(options.consent), 'setConsent'));
+    if (options.consent) start.push(enqueue(initialConsent, 'setConsent'));
+    // What this page saw while starting (its page view) goes into the start's
+    // turn, at its own times, so that the first render shows what the visit
+    // qualifies for. It stays in `early` until written: a start that fails keeps it.
+    seen = [...early];
+    for (const event of seen) {
+      // A turn that fails fails the start (with the advance below), which keeps them.
+      enqueue(() => engine.track(event), `tracking ${event.eventType}`, event).catch(() => {});
+    }
     start.push(enqueue(() => engine.advance(now()), 'advance'));
     await Promise.all(start);
   } catch (err) {
@@ -1354,10 +1403,10 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   render();
   reveal();
 
-  // What this page saw while starting.
-  const seen = early;
+  // What this page saw after the start's turn began.
+  const later = early.slice(seen.length);
   early = null;
-  for (const event of seen) internal(() => engine.track(event), `tracking ${event.eventType}`, event);
+  for (const event of later) internal(() => engine.track(event), `tracking ${event.eventType}`, event);
 
   // Catch up when the page becomes visible again, or comes back from the
   // back/forward cache (timers may have slept); retry delivery when the

@@ -188,6 +188,9 @@ export class Transport {
   get state() { return this.#state; }
   /** When the next attempt may happen after a failure (ms since epoch), or null. */
   get retryAt() { return this.#retryAt > this.#now() ? this.#retryAt : null; }
+
+  /** Where the batches go. */
+  get url() { return this.#collectUrl; }
   /** Consecutive retryable failures so far. */
   get attempt() { return this.#attempt; }
 
@@ -512,7 +515,8 @@ export class Transport {
 
     let body;
     try { body = JSON.parse(bodyText); } catch { body = undefined; }
-    const reason = (fallback) => (body && typeof body.error === 'string' ? body.error : fallback);
+    // The status first, then what the server said of it.
+    const reason = (what) => (body && typeof body.error === 'string' ? `${what}: ${body.error}` : what);
 
     if (status >= 200 && status < 300) {
       if (!body || typeof body !== 'object' || Array.isArray(body)) {
@@ -520,12 +524,12 @@ export class Transport {
       }
       return { type: 'ok', body };
     }
-    if (status === 413) return { type: 'tooLarge', status, reason: reason('the batch is too large (413)') };
+    if (status === 413) return { type: 'tooLarge', status, reason: reason('HTTP 413, the batch is too large') };
     if (isRetryableStatus(status)) {
       return { type: 'retry', retryAfter, error: { kind: 'http', status, reason: reason(`HTTP ${status}`) } };
     }
     if (CONFIG_STATUSES.has(status)) {
-      return { type: 'retry', retryAfter, error: { kind: 'http', status, reason: reason(`HTTP ${status}: check the endpoint and write key`) } };
+      return { type: 'retry', retryAfter, error: { kind: 'http', status, reason: `${reason(`HTTP ${status}`)} (check the endpoint and write key)` } };
     }
     if (status >= 400 && status < 500) {
       const rejected = body && Array.isArray(body.rejected) ? body.rejected : [];

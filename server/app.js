@@ -215,11 +215,12 @@ export async function createServer({ config, configOverrides = {}, clock = syste
   }, async (request) => {
     const site = siteOf(request);
     const body = request.body;
-    const errors = check('collect', body);
-    if (errors.length > 0) throw new HttpError(400, `the batch is invalid: ${errors.map((e) => `${e.path}: ${e.reason}`).join('; ')}`);
-    if (body.records.length > config.limits.records) {
+    // Before the schema (whose maximum would answer 400): too many records is a 413, which the page splits.
+    if (Array.isArray(body?.records) && body.records.length > config.limits.records) {
       throw new HttpError(413, `the batch has ${body.records.length} records, over this server's limit of ${config.limits.records}`);
     }
+    const errors = check('collect', body);
+    if (errors.length > 0) throw new HttpError(400, `the batch is invalid: ${errors.map((e) => `${e.path}: ${e.reason}`).join('; ')}`);
     return ingest.collect(site.id, body.deviceId, body.records, 'page');
   });
 

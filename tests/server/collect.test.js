@@ -135,13 +135,16 @@ test('size limits: more records than the limit, or a body over the byte limit, g
   const before = s.store.countRecords('shop');
   const many = Array.from({ length: 501 }, (_, i) => addToCart(T0 + 1000 + i));
   const tooMany = await collect(s.base, batch('dev-e', many));
-  assert.equal(tooMany.status, 400, 'over the schema maximum of 500 the envelope is invalid');
+  assert.equal(tooMany.status, 413, 'too many records is the documented 413, which the page splits');
+  assert.deepEqual(tooMany.body, { error: 'the batch has 501 records, over this server\'s limit of 500' });
+  const atTheLimit = Array.from({ length: 500 }, (_, i) => addToCart(T0 + 2000 + i));
+  assert.equal((await collect(s.base, batch('dev-e', atTheLimit))).status, 200);
   const big = addToCart(T0 + 40);
   big.body.padding = 'x'.repeat(1024 * 1024);
   const tooBig = await collect(s.base, batch('dev-e', [big]));
   assert.equal(tooBig.status, 413);
   assert.match(tooBig.body.error, /over this server's limit of 1048576 bytes/);
-  assert.equal(s.store.countRecords('shop'), before);
+  assert.equal(s.store.countRecords('shop'), before + 500, 'only the batch within the limits was stored');
 });
 
 test('keys: a missing or unknown write key is 401, and nothing is stored', async () => {

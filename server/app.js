@@ -123,8 +123,6 @@ export async function createServer({ config, configOverrides = {}, clock = syste
       done(new HttpError(400, 'the body has a "__proto__" key, or a "constructor" key holding "prototype": refused'));
     });
   });
-  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string', bodyLimit: config.limits.importBytes },
-    (req, body, done) => done(null, body));
 
   app.setErrorHandler((err, request, reply) => {
     let status = err.statusCode ?? 500;
@@ -290,7 +288,14 @@ export async function createServer({ config, configOverrides = {}, clock = syste
 
   // ---- admin: import, export, reports, dispatches --------------------------
 
-  app.post('/v1/admin/import', { bodyLimit: config.limits.importBytes }, async (request, reply) => {
+  // NDJSON is the import's alone: registered in its own scope, so every other route answers it 415.
+  await app.register(async (scope) => {
+    scope.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string', bodyLimit: config.limits.importBytes },
+      (req, body, done) => done(null, body));
+    scope.post('/v1/admin/import', { bodyLimit: config.limits.importBytes }, importLines);
+  });
+
+  async function importLines(request) {
     const site = requireAdmin(request);
     if (typeof request.body !== 'string') throw new HttpError(415, 'send the import as application/x-ndjson (one JSON object per line)');
     const result = { lines: 0, accepted: 0, duplicates: 0, rejected: [] };
@@ -317,7 +322,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
       else result.rejected.push({ line: lineNumber, reason: outcome.reason });
     });
     return result;
-  });
+  }
 
   app.get('/v1/admin/segments/:segment/members', async (request, reply) => {
     const site = requireAdmin(request);

@@ -124,6 +124,20 @@ test('malformed JSON, empty bodies and unknown content types are refused without
   assert.match(xml.body.error, /content type/);
 });
 
+test('NDJSON is taken by the bulk import alone: any other route answers it 415, and the import still takes it', async () => {
+  const line = JSON.stringify(batch('dev-nd', [addToCart(T0 + 60)]));
+  for (const contentType of ['application/x-ndjson', 'application/jsonl']) {
+    const res = await collect(s.base, null, { raw: line, contentType });
+    assert.equal(res.status, 415, contentType);
+    assert.equal(res.body.error, 'unsupported content type: send application/json (or text/plain holding JSON)');
+    const put = await admin(s.base, '/v1/artifact', { method: 'PUT', headers: { 'content-type': contentType }, body: '{}' });
+    assert.equal(put.status, 415, `PUT /v1/artifact ${contentType}`);
+  }
+  const imported = await admin(s.base, '/v1/admin/import', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' },
+    body: JSON.stringify({ type: 'event', deviceId: 'dev-nd', event: addToCart(T0 + 61).body }) });
+  assert.deepEqual(await imported.json(), { lines: 1, accepted: 1, duplicates: 0, rejected: [] });
+});
+
 test('the pagehide beacon: text/plain JSON with the key in ?key= is stored like any batch', async () => {
   const r = addToCart(T0 + 30);
   const res = await fetch(`${s.base}/v1/collect?key=${KEY}`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify(batch('dev-d', [r])) });

@@ -22,6 +22,7 @@ import { csvCell, journeyReport, reportCsv } from './reports.js';
 import { check } from './schemas.js';
 import { publicFragment } from './fragment.js';
 import { MAX_JSON_DEPTH, deeperThan } from './json-depth.js';
+import { describeSyntaxError } from './json-syntax.js';
 import { createEngine } from '../web/node.js';
 
 const webDir = fileURLToPath(new URL('../web/', import.meta.url));
@@ -92,7 +93,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     try {
       parsed = JSON.parse(text);
     } catch {
-      return { errors: [{ path: '$', reason: 'is not valid JSON' }] };
+      return { errors: [{ path: '$', reason: `is not valid JSON (${describeSyntaxError(text)})` }] };
     }
     const result = validator.loadArtifact(text);
     if (!result.ok) return { errors: result.errors };
@@ -117,8 +118,8 @@ export async function createServer({ config, configOverrides = {}, clock = syste
       if (!err || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return done(err, value);
       try {
         JSON.parse(body);
-      } catch (syntax) {
-        return done(new HttpError(400, `the body is not valid JSON (${jsonProblem(syntax)})`));
+      } catch {
+        return done(new HttpError(400, `the body is not valid JSON (${describeSyntaxError(body)})`));
       }
       done(new HttpError(400, 'the body has a "__proto__" key, or a "constructor" key holding "prototype": refused'));
     });
@@ -130,7 +131,8 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `the body is over this server's limit of ${request.routeOptions?.bodyLimit ?? config.limits.bodyBytes} bytes`;
     else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = 'unsupported content type: send application/json (or text/plain holding JSON)';
     else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') message = 'the body is empty';
-    else if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') message = `the body is not valid JSON (${jsonProblem(err)})`;
+    // Every JSON body is parsed above, which names the place; this is a safety net without the text at hand.
+    else if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') message = 'the body is not valid JSON';
     else if (status >= 500) {
       appLog.error({ err: err.message, url: request.url }, 'request failed');
       message = 'the server failed; retry later';
@@ -312,8 +314,8 @@ export async function createServer({ config, configOverrides = {}, clock = syste
       let line;
       try {
         line = JSON.parse(text);
-      } catch (err) {
-        result.rejected.push({ line: lineNumber, reason: `not valid JSON (${jsonProblem(err)})` });
+      } catch {
+        result.rejected.push({ line: lineNumber, reason: `not valid JSON (${describeSyntaxError(text)})` });
         return;
       }
       const outcome = ingest.importLine(site.id, line);
@@ -376,12 +378,6 @@ export async function createServer({ config, configOverrides = {}, clock = syste
   });
 
   return server;
-}
-
-// Position only: the parser's message can quote the body, and a response never echoes input.
-function jsonProblem(err) {
-  const m = /position (\d+)/.exec(String(err?.message ?? ''));
-  return m ? `at position ${m[1]}` : 'syntax error';
 }
 
 

@@ -124,6 +124,27 @@ test('malformed JSON, empty bodies and unknown content types are refused without
   assert.match(xml.body.error, /content type/);
 });
 
+test('a malformed body is refused naming the line, column and byte where it stops being JSON, and what was found there', async () => {
+  for (const [raw, place] of [
+    ['{"deviceId": }', 'at line 1, column 14 (byte 13): found "}" where a value was expected'],
+    ['nul', 'at line 1, column 4 (byte 3): found the end of the text where the rest of null was expected'],
+    ['{"version": ', 'at line 1, column 13 (byte 12): found the end of the text where a value was expected'],
+    ['{"deviceId": "d",\n "records": [1 2]}', 'at line 2, column 16 (byte 33): found "2" where "," or "]" was expected'],
+    ['{"deviceId": "caf\u00e9\u0000"}', 'at line 1, column 19 (byte 19): found U+0000 where an escape (a control character in a string is written \\n, \\u0000, …) was expected'],
+  ]) {
+    for (const contentType of ['application/json', 'text/plain']) {
+      const res = await collect(s.base, null, { raw, contentType });
+      assert.equal(res.status, 400, raw);
+      assert.deepEqual(res.body, { error: `the body is not valid JSON (${place})` }, `${contentType} ${JSON.stringify(raw)}`);
+    }
+  }
+  // The bulk import names the place on the rejected line, and the artifact upload too.
+  const imported = await admin(s.base, '/v1/admin/import', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: '{"type": "event",, }' });
+  assert.deepEqual((await imported.json()).rejected, [{ line: 1, reason: 'not valid JSON (at line 1, column 18 (byte 17): found "," where a key (a string in double quotes) was expected)' }]);
+  const put = await admin(s.base, '/v1/artifact', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"version": ' });
+  assert.deepEqual(await put.json(), { error: 'the body is not valid JSON (at line 1, column 13 (byte 12): found the end of the text where a value was expected)' });
+});
+
 test('NDJSON is taken by the bulk import alone: any other route answers it 415, and the import still takes it', async () => {
   const line = JSON.stringify(batch('dev-nd', [addToCart(T0 + 60)]));
   for (const contentType of ['application/x-ndjson', 'application/jsonl']) {

@@ -484,6 +484,12 @@ async function printVersion(out) {
 
 const IMPORT_CHUNK_BYTES = 1024 * 1024;
 
+/** What an import stopped before line `next` (1-based) had sent. */
+function importedSoFar(next) {
+  if (next <= 1) return 'no line was imported';
+  return next === 2 ? 'line 1 was imported' : `lines 1-${next - 1} were imported`;
+}
+
 export async function importFile(file, { server, token, site, json }, out, err) {
   let text;
   try {
@@ -512,12 +518,12 @@ export async function importFile(file, { server, token, site, json }, out, err) 
       res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' }, body: lines.slice(start, end).join('\n') });
     } catch (e) {
       bar?.stop();
-      throw new CliError(`rekindle: cannot reach ${server}: ${e.cause?.message ?? e.message} (lines 1-${start} were imported)`, 1);
+      throw new CliError(`rekindle: cannot reach ${server}: ${e.cause?.message ?? e.message} (${importedSoFar(start + 1)})`, 1);
     }
     const body = await res.json().catch(() => ({}));
     if (!res.ok) {
       bar?.stop();
-      throw new CliError(`rekindle: the server refused lines ${start + 1}-${end}: ${res.status} ${body.error ?? ''} (lines 1-${start} were imported)`, 1);
+      throw new CliError(`rekindle: the server refused lines ${start + 1}-${end}: ${res.status} ${body.error ?? ''} (${importedSoFar(start + 1)})`, 1);
     }
     total.lines += body.lines;
     total.accepted += body.accepted;

@@ -84,7 +84,11 @@ test('rekindle import sends a JSONL file, reports the counts, and names rejected
   db.close();
   const wrong = await run(['import', file, '--server', base, '--token', 'wrong-token-xxxxxxxx']);
   assert.equal(wrong.code, 1);
-  assert.match(wrong.stderr, /401/);
+  assert.equal(wrong.stderr, `rekindle: the server refused lines 1-1201: 401 an admin token is required (Authorization: Bearer …) (no line was imported)\n`);
+  // Port 1: nothing listens there.
+  const unreachable = await run(['import', file, '--server', 'http://127.0.0.1:1', '--token', TOKEN]);
+  assert.equal(unreachable.code, 1);
+  assert.match(unreachable.stderr, /^rekindle: cannot reach http:\/\/127\.0\.0\.1:1: .* \(no line was imported\)\n$/);
   const noToken = await run(['import', file, '--server', base], { REKINDLE_ADMIN_TOKEN: '' });
   assert.equal(noToken.code, 2);
 });

@@ -192,6 +192,9 @@ ParseResult from_json(const json& doc) {
   }
   if (!errors.empty()) return out;
   for (const auto& s : a->segments) a->retention = std::max(a->retention, s.rule.longest_window);
+  // A journey's goal and exits read every event of its lifetime: a purchase
+  // imported late (offline sales, another device) must still end it.
+  for (const auto& j : a->journeys) a->retention = std::max(a->retention, j.max_duration);
   for (auto& s : a->segments) a->profile_paths.assign(s.rule);
   for (auto& o : a->catalog.offers)
     if (o.eligibility) a->profile_paths.assign(*o.eligibility);

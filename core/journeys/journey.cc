@@ -3,6 +3,7 @@
 #include "core/journeys/journey.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/common/json_depth.h"
@@ -403,16 +404,20 @@ bool parse_journeys(const json& doc, const std::function<bool(std::string_view)>
     if (!js->is_array()) {
       errors.push_back({"$.journeys", "must be an array"});
     } else {
-      std::set<std::string> ids;
+      std::map<std::string, size_t> ids;
       for (size_t i = 0; i < js->size(); ++i) {
         std::string path = index("$.journeys", i);
-        auto j = p.journey((*js)[i], path);
-        if (!j) continue;
-        if (!ids.insert(j->id).second) {
-          errors.push_back({child(path, "id"), "duplicates another journey id"});
-          continue;
+        const json& raw = (*js)[i];
+        auto j = p.journey(raw, path);
+        // A journey with other errors still holds its id: every error is reported at once.
+        auto id = raw.is_object() ? raw.find("id") : raw.end();
+        if (id != raw.end() && id->is_string()) {
+          if (auto [first, fresh] = ids.emplace(id->get<std::string>(), i); !fresh) {
+            errors.push_back({child(path, "id"), "duplicates the id of " + index("$.journeys", first->second)});
+            continue;
+          }
         }
-        journeys.push_back(std::move(*j));
+        if (j) journeys.push_back(std::move(*j));
       }
     }
   }

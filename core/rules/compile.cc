@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 
+#include "core/common/json_depth.h"
 #include "core/event/event.h"
 #include "core/rules/rule.h"
 
@@ -333,6 +334,7 @@ class Compiler {
     }
     if (!ok || !op) return -1;
     if (a.within > 0) rule_.longest_window = std::max(rule_.longest_window, a.within);
+    a.source = std::string(form) + dump(spec);
     rule_.aggregates.push_back(std::move(a));
     return add(Node{Node::Kind::kAggregate, {}, static_cast<int>(rule_.aggregates.size()) - 1});
   }
@@ -417,6 +419,7 @@ class Compiler {
     }
     if (!ok) return -1;
     rule_.longest_window = std::max(rule_.longest_window, span);
+    a.source = dump(j);
     rule_.aggregates.push_back(std::move(a));
     return add(Node{Node::Kind::kAggregate, {}, static_cast<int>(rule_.aggregates.size()) - 1});
   }

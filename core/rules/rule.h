@@ -76,6 +76,11 @@ struct Aggregate {
   std::vector<SequenceStep> steps; // sequence event steps
   std::optional<EventFilter> absent;  // sequence absence (last step)
   DurationMs absent_for = 0;
+  // What the state depends on: the aggregate's form and canonical JSON,
+  // without its op and value. An artifact that changes a rule carries over the state of
+  // an aggregate with the same source (the history may no longer hold what
+  // built it: a `since` months old).
+  std::string source;
 
   // True if an event of this type can change the aggregate's state.
   bool watches(std::string_view event_type) const;

@@ -50,13 +50,23 @@ void Segments::evaluate_dirty(Flags& dirty, const rules::ProfileView& profile, T
   }
 }
 
-void Segments::rebuild(size_t s, const std::deque<event::Event>& history, const rules::ProfileView& profile) {
+void Segments::rebuild(size_t s, const std::deque<event::Event>& history, const rules::ProfileView& profile,
+                       const Known& known) {
   const rules::Rule& rule = artifact_->segments[s].rule;
   State& st = states_[s];
   st.aggregates.assign(rule.aggregates.size(), {});
+  Flags from_history(rule.aggregates.size(), true);
+  for (size_t k = 0; k < rule.aggregates.size(); ++k) {
+    for (const auto& [aggregate, state] : known) {
+      if (aggregate->source != rule.aggregates[k].source) continue;
+      st.aggregates[k] = *state;
+      from_history[k] = false;
+      break;
+    }
+  }
   for (const auto& ev : history) {
     for (size_t k = 0; k < rule.aggregates.size(); ++k) {
-      if (!rule.aggregates[k].watches(ev.type)) continue;
+      if (!from_history[k] || !rule.aggregates[k].watches(ev.type)) continue;
       rules::expire(rule.aggregates[k], st.aggregates[k], ev.timestamp);
       rules::observe(rule, rule.aggregates[k], st.aggregates[k], ev, *profile.tree, false, nullptr);
     }
@@ -70,6 +80,21 @@ void Segments::load(std::shared_ptr<const artifact::Artifact> next, const std::d
   switch_to(std::move(next));
   Flags dirty(states_.size(), true);
   Flags kept(old.size(), false);
+  // The old artifact's aggregates by source: a changed rule keeps the state of
+  // those it still has (a lapsed rule's threshold edited from 30 to 28 days
+  // keeps the last visit, which the history no longer holds).
+  Known known;
+  for (size_t o = 0; o < old.size(); ++o) {
+    const rules::Rule& rule = before->segments[o].rule;
+    for (size_t k = 0; k < rule.aggregates.size() && k < old[o].aggregates.size(); ++k)
+      known.emplace_back(&rule.aggregates[k], &old[o].aggregates[k]);
+  }
+  // Changed rules first: they copy from `old`, which kept ones then move from.
+  for (size_t s = 0; s < states_.size(); ++s) {
+    const artifact::Segment& seg = artifact_->segments[s];
+    int o = before->find_segment(seg.id);
+    if (o < 0 || before->segments[static_cast<size_t>(o)].canonical != seg.canonical) rebuild(s, history, profile, known);
+  }
   for (size_t s = 0; s < states_.size(); ++s) {
     const artifact::Segment& seg = artifact_->segments[s];
     int o = before->find_segment(seg.id);
@@ -77,8 +102,6 @@ void Segments::load(std::shared_ptr<const artifact::Artifact> next, const std::d
       states_[s] = std::move(old[static_cast<size_t>(o)]);
       states_[s].deadline.reset();
       kept[static_cast<size_t>(o)] = true;
-    } else {
-      rebuild(s, history, profile);
     }
   }
   // Memberships of segments that are gone end now.

@@ -91,7 +91,12 @@ class Segments {
                       std::vector<Transition>& out);
   bool evaluate(size_t s, const rules::ProfileView& profile, TimeMs at);
   void set_deadline(size_t s, std::optional<TimeMs> t);
-  void rebuild(size_t s, const std::deque<event::Event>& history, const rules::ProfileView& profile);
+  // An aggregate of the artifact being replaced and its state.
+  using Known = std::vector<std::pair<const rules::Aggregate*, const rules::AggregateState*>>;
+  // Rebuilds segment `s`'s aggregates from the history, except those with
+  // the source of one in `known`, which take its state.
+  void rebuild(size_t s, const std::deque<event::Event>& history, const rules::ProfileView& profile,
+               const Known& known = {});
 
   // Takes `artifact` with a fresh state per segment (no deadlines).
   void switch_to(std::shared_ptr<const artifact::Artifact> artifact);

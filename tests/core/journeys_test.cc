@@ -147,6 +147,29 @@ TEST(Journeys, APurchaseEndsEverythingAtOnce) {
   EXPECT_TRUE(cancel_recorded);
 }
 
+// An offline sale imported hours later (the server's clock has moved on)
+// still ends the journey: the history keeps a journey's whole lifetime, not
+// only what its segments need (30 minutes here, so an hour).
+TEST(Journeys, ALatePurchaseWithinTheJourneysLifetimeStillEndsIt) {
+  const char* artifact = R"({"version":"1",
+    "segments":[{"id":"ac","rule":{"sequence":[{"event":{"type":"commerce.productListAdds"}},
+      {"absent":{"type":"commerce.purchases"},"for":"30m"}]}}],
+    "consent":{"defaults":{"marketing.email":"granted"}},
+    "journeys":[{"id":"cart","entry":{"segment":"ac"},"maxDuration":"7d","goal":{"event":{"type":"commerce.purchases"}},
+      "steps":[{"id":"w","wait":"1d"},{"id":"email","action":{"channel":"email","template":"cart-reminder"}}]}]})";
+  engine::Engine e("v1");
+  ASSERT_TRUE(e.load_artifact(artifact, kT0).ok);
+  EXPECT_EQ(e.artifact().retention, 7 * kDay);
+  ASSERT_TRUE(e.ingest(event("add", "commerce.productListAdds", kT0), kT0).ok);
+  e.advance(kT0 + 3 * kHour);
+  auto r = e.ingest(event("pos-1", "commerce.purchases", kT0 + kHour), kT0 + 3 * kHour);
+  ASSERT_TRUE(r.ok) << describe(r.errors);
+  EXPECT_TRUE(r.late);
+  EXPECT_NE(find(r.effects, "journey.converted"), nullptr);
+  // The day-1 email is never asked for.
+  EXPECT_EQ(find(e.advance(kT0 + 2 * kDay).effects, "dispatch.request"), nullptr);
+}
+
 TEST(Journeys, AnAlreadySentDispatchIsNotCancelledAgain) {
   auto e = started(profile_in(false), true);
   auto r = e.advance(kQualified + kDay);
@@ -300,6 +323,19 @@ TEST(Journeys, InvalidJourneysAreRefusedWithPaths) {
   EXPECT_TRUE(has_error(r.errors, steps + "[2].action.channel", "web, email, sms, push")) << describe(r.errors);
   EXPECT_TRUE(has_error(r.errors, "$.caps[0].per", "must be a duration")) << describe(r.errors);
   EXPECT_TRUE(has_error(r.errors, "$.consent.defaults[\"marketing.fax\"]", "")) << describe(r.errors);
+}
+
+// Every error at once: a journey with an error of its own still holds its id.
+TEST(Journeys, ADuplicateJourneyIdIsReportedBesideTheJourneysOtherErrors) {
+  json doc = json::parse(example());
+  json copy = doc["journeys"][0];
+  doc["journeys"][0]["maxDuration"] = "1x";
+  doc["journeys"].push_back(copy);
+  engine::Engine e("x");
+  auto r = e.load_artifact(dump(doc), kT0);
+  ASSERT_FALSE(r.ok);
+  EXPECT_TRUE(has_error(r.errors, "$.journeys[0].maxDuration", "")) << describe(r.errors);
+  EXPECT_TRUE(has_error(r.errors, "$.journeys[1].id", "duplicates the id of $.journeys[0]")) << describe(r.errors);
 }
 
 }  // namespace

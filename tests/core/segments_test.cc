@@ -107,6 +107,38 @@ TEST(Segments, ReloadKeepsUnchangedSegmentsAndRebuildsNewOnesFromHistory) {
   EXPECT_EQ(removed.transitions[0], (segments::Transition{"abandoned-cart", false, kT0 + kHour}));
 }
 
+// Lapsed: at least one visit, the last one 30 days ago or more. Editing the
+// threshold keeps the last visit, which the history (an hour) no longer holds.
+TEST(Segments, AnEditedRuleKeepsTheStateOfTheAggregatesItStillHas) {
+  auto lapsed = [](const std::string& days) {
+    return R"({"id":"lapsed","rule":{"and":[{"count":{"event":{"type":"web.webpagedetails.pageViews"}},"op":"gte","value":1},)"
+           R"({"since":{"event":{"type":"web.webpagedetails.pageViews"}},"op":"gte","value":")" + days + R"("}]}})";
+  };
+  engine::Engine e("d1");
+  ASSERT_TRUE(e.load_artifact(artifact("30", lapsed("30d")), kT0).ok);
+  ASSERT_TRUE(e.ingest(event("pv", "web.webpagedetails.pageViews", kT0), kT0).ok);
+  auto realized = e.advance(kT0 + 32 * kDay);
+  ASSERT_EQ(realized.transitions.size(), 1u);
+  EXPECT_EQ(realized.transitions[0], (segments::Transition{"lapsed", true, kT0 + 30 * kDay}));
+  ASSERT_EQ(e.history().size(), 0u);  // the visit is long out of the history
+
+  // 28 days: still lapsed, silently.
+  auto shorter = e.load_artifact(artifact("28", lapsed("28d")), kT0 + 32 * kDay);
+  ASSERT_TRUE(shorter.ok);
+  EXPECT_TRUE(shorter.transitions.empty());
+  ASSERT_EQ(e.segments().size(), 1u);
+  // 40 days: not yet; lapsed again at 40 days after the same last visit.
+  auto longer = e.load_artifact(artifact("40", lapsed("40d")), kT0 + 32 * kDay);
+  ASSERT_EQ(longer.transitions.size(), 1u);
+  EXPECT_EQ(longer.transitions[0], (segments::Transition{"lapsed", false, kT0 + 32 * kDay}));
+  EXPECT_EQ(e.next_deadline(), kT0 + 40 * kDay);
+  // An aggregate the old rules did not have starts from the history (empty here).
+  const char* ever = R"({"id":"ever","rule":{"count":{"event":{"type":"web.webpagedetails.productViews"}},"op":"gte","value":1}})";
+  auto added = e.load_artifact(artifact("41", lapsed("40d") + "," + ever), kT0 + 32 * kDay);
+  ASSERT_TRUE(added.ok);
+  EXPECT_TRUE(added.transitions.empty());
+}
+
 // A segment added later is rebuilt from the history: its sum
 // reads the events' fields and its `where` their items, as a segment that saw
 // the events live did.

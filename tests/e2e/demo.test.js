@@ -1,11 +1,14 @@
 // The demo store page that `npm start` serves at / (web/demo/index.html), in
-// headless Chromium, on the bare server (buildServer, no demo plugin) with
-// the demo's artifact: the template's attributes start Rekindle, the consent
-// banner asks first, and nothing leaves the page before consent.
+// headless Chromium, on the server with the demo's plugin (the store pages,
+// and the mailbox on a free port) and the demo's artifact: the template's attributes
+// start Rekindle, the consent banner asks first, and nothing leaves the page
+// before consent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildServer } from '../../server/app.js';
 import { DEMO_ARTIFACT, DEMO_WRITE_KEY } from '../../server/demo/start.js';
+import { demoPlugin } from '../../server/demo/plugin.js';
+import { Mailbox } from '../../server/demo/mailbox.js';
 import { launchChromium, watchConsole } from './browser.js';
 
 let app;
@@ -13,12 +16,15 @@ let browser;
 let base;
 
 before(async () => {
+  const mailbox = new Mailbox();
+  await mailbox.listen(0);
   app = await buildServer({
     configOverrides: {
       database: ':memory:',
       sites: [{ id: 'demo', writeKeys: [DEMO_WRITE_KEY], origins: ['*'], artifact: DEMO_ARTIFACT }],
       scheduler: { enabled: false },
     },
+    plugins: [demoPlugin({ mailbox, webhookSecret: 'demo-test' })],
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${app.server.address().port}`;

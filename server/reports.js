@@ -94,6 +94,8 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
         id, name: def?.name ?? id, instances: new Map(), instanceIds: new Set(), steps: new Map(
           stepsOf(def?.steps).map((s) => [s.step, { ...s, sent: 0, suppressed: {}, cancelled: 0, dead: 0, pending: 0, displays: 0, clicks: 0, dismissals: 0, conversions: 0 }]),
         ), events: [],
+        // The funnel counts instances: a tile shown again on a reload is one more display of its step, not one more visitor.
+        displayedBy: new Set(), clickedBy: new Set(), dismissedBy: new Set(),
       });
     }
     return journeys.get(id);
@@ -172,7 +174,9 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
   for (const j of journeys.values()) {
     for (const instance of j.instanceIds) {
       for (const s of j.steps.values()) {
-        if (s.channel === 'web' || s.channel === null) propositions.set(stableId([instance, s.step, 'proposition']), { j, step: s.step });
+        if (s.channel === 'web' || s.channel === null) {
+          propositions.set(stableId([instance, s.step, 'proposition']), { j, step: s.step, instance: canonical.get(instance) ?? instance });
+        }
       }
     }
   }
@@ -184,9 +188,16 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
       const s = stepOf(hit.j, hit.step);
       s.channel ??= 'web';
       let type;
-      if (r.body.eventType === 'decisioning.propositionDisplay') [type, s.displays] = ['displayed', s.displays + 1];
-      else if (r.body.data?.action === 'dismiss') [type, s.dismissals] = ['dismissed', s.dismissals + 1];
-      else [type, s.clicks] = ['clicked', s.clicks + 1];
+      if (r.body.eventType === 'decisioning.propositionDisplay') {
+        [type, s.displays] = ['displayed', s.displays + 1];
+        hit.j.displayedBy.add(hit.instance);
+      } else if (r.body.data?.action === 'dismiss') {
+        [type, s.dismissals] = ['dismissed', s.dismissals + 1];
+        hit.j.dismissedBy.add(hit.instance);
+      } else {
+        [type, s.clicks] = ['clicked', s.clicks + 1];
+        hit.j.clickedBy.add(hit.instance);
+      }
       hit.j.events.push({ t: r.at, type });
     }
   }
@@ -229,9 +240,9 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
       conversionRate: entered > 0 ? converted / entered : null,
       funnel: {
         entered,
-        displayed: sum('web', (s) => s.displays),
-        clicked: sum('web', (s) => s.clicks),
-        dismissed: sum('web', (s) => s.dismissals),
+        displayed: j.displayedBy.size,
+        clicked: j.clickedBy.size,
+        dismissed: j.dismissedBy.size,
         converted,
         emailSent: sum('email', (s) => s.sent),
         emailSuppressed: sum('email', suppressedCount),

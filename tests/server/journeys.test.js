@@ -5,7 +5,7 @@
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, startSmtpSink, startSmsWebhook, collect, batch, addToCart, purchase, fragmentRecord, admin,
+  startServer, startSmtpSink, startSmsWebhook, collect, batch, addToCart, purchase, fragmentRecord, admin, eventRecord,
   T0, MINUTE, HOUR, DAY,
 } from './harness.js';
 import { createEngine } from '../../web/node.js';
@@ -259,6 +259,28 @@ test('holdout: the visitor in the holdout arm gets no message, and the report co
   const csv = await (await admin(s.base, '/v1/admin/reports/journeys?format=csv')).text();
   assert.match(csv, /^journey,step,channel,sent/);
   assert.match(csv, /cart-recovery,email,email,1,/);
+});
+
+test('the funnel counts a visitor whose tile was shown on two page views once; the step counts both views', async () => {
+  // The page's engine names the tile's proposition, from the same records.
+  const add = addToCart(T0);
+  let now = T0;
+  const page = await createEngine({ now: () => now, deviceId: TREATMENT, artifact });
+  page.track(add.body);
+  now = ENTRY;
+  const shown = page.advance(ENTRY).effects.find((e) => e.type === 'offer.show');
+  assert.ok(shown, 'the treatment visitor gets the tile');
+  page.destroy();
+  const view = (at) => eventRecord('decisioning.propositionDisplay', at,
+    { _experience: { decisioning: { propositions: [{ id: shown.proposition, scope: shown.placement }] } } });
+  await collect(s.base, batch(TREATMENT, [add, view(ENTRY + MINUTE), view(ENTRY + 5 * MINUTE)]));
+  await s.runUntil(ENTRY + HOUR);
+  const report = await (await admin(s.base, '/v1/admin/reports/journeys')).json();
+  const j = report.journeys.find((x) => x.id === 'cart-recovery');
+  assert.equal(j.funnel.entered, 1);
+  assert.equal(j.funnel.displayed, 1, 'one visitor saw the tile');
+  const tile = j.steps.find((x) => x.channel === 'web');
+  assert.equal(tile.displays, 2, 'the step counts both views');
 });
 
 test('audience export lists current segment members as JSONL and CSV, paged', async () => {

@@ -116,12 +116,27 @@
 
   // ---- loading ----------------------------------------------------------------
 
+  // A server that hangs must not leave old figures looking fresh: past this
+  // long the request is given up and the status says so.
+  var ANSWER_MS = 10000;
+  var lastUpdate = null;
+
   function get(format) {
-    return fetch(reportUrl(format), { headers: { authorization: 'Bearer ' + token }, cache: 'no-store' }).then(function (res) {
+    var controller = new AbortController();
+    var timeout = setTimeout(function () { controller.abort(); }, ANSWER_MS);
+    var request = fetch(reportUrl(format), { headers: { authorization: 'Bearer ' + token }, cache: 'no-store', signal: controller.signal });
+    return request.then(function (res) {
       if (res.status === 401) throw Object.assign(new Error('the admin token was refused'), { auth: true });
-      if (!res.ok) return res.json().then(function (b) { throw new Error(b.error || 'HTTP ' + res.status); });
+      if (!res.ok) {
+        return res.json().catch(function () { return {}; }).then(function (b) {
+          throw new Error('the server answered HTTP ' + res.status + (b.error ? ': ' + b.error : ''));
+        });
+      }
       return res;
-    });
+    }, function (err) {
+      if (controller.signal.aborted) throw new Error('the server did not answer within ' + ANSWER_MS / 1000 + ' s');
+      throw new Error('the server cannot be reached (' + err.message + ')');
+    }).finally(function () { clearTimeout(timeout); });
   }
 
   function stop() {
@@ -146,6 +161,7 @@
       }
       render(report);
       csvButton.disabled = false;
+      lastUpdate = report.generatedAt;
       status.textContent = 'updated ' + clock(report.generatedAt) + ' · refreshes every 5 s';
       status.className = 'db-status';
       document.body.setAttribute('data-loaded', String(Number(document.body.getAttribute('data-loaded') || 0) + 1));
@@ -163,7 +179,8 @@
           }
         });
       }
-      status.textContent = 'not updated: ' + err.message;
+      status.textContent = 'not updated: ' + err.message + ' · '
+        + (lastUpdate ? 'the figures shown are from ' + clock(lastUpdate) : 'no figures yet') + ' · retrying every 5 s';
       status.className = 'db-status db-status--error';
       schedule();
     });

@@ -134,7 +134,7 @@ describe('page tiles and autotrack in Chromium', { concurrency: true }, () => {
     assert.deepEqual(out.placements, ['hero', 'sidebar', 'below']);
     assert.deepEqual(out.rendered, {
       proposition: 'p-1', offer: 'cart-10', title: 'Still thinking it over, Ada?', body: 'Take 10 % off today.',
-      ctaHref: '/cart', ctaText: 'Back to my cart', dismissLabel: 'Dismiss', dismissText: '\u00d7',
+      ctaHref: '/cart', ctaText: 'Back to my cart', dismissLabel: 'Dismiss: Still thinking it over, Ada?', dismissText: '\u00d7',
       fallbackGone: true, fallbackDetached: true,
     });
     assert.equal(out.sameTileKept, true);
@@ -159,11 +159,14 @@ describe('page tiles and autotrack in Chromium', { concurrency: true }, () => {
     await page.click('#hero .rk-tile__cta');
     await page.click('#hero .rk-tile__cta');
     await page.click('#hero .rk-tile__title'); // not the CTA: nothing
-    await page.click('#hero button[aria-label="Dismiss"]');
+    // From the keyboard: the focus moves to the placement, not to <body>.
+    await page.focus('#hero .rk-tile__dismiss');
+    await page.keyboard.press('Enter');
     const out = await page.evaluate((offer) => {
       const r = {
         feedback: window.feedback.map(({ kind, proposition, placement, offer }) => ({ kind, proposition, placement, offer })),
         fallback: !!document.getElementById('hero-fallback') && !document.querySelector('#hero .rk-tile'),
+        focus: document.activeElement.id,
       };
       // The dismissed proposition is not shown again in this page view; another one is.
       window.tiles.render('hero', offer);
@@ -175,6 +178,7 @@ describe('page tiles and autotrack in Chromium', { concurrency: true }, () => {
     const info = { proposition: 'p-1', placement: 'hero', offer: 'cart-10' };
     assert.deepEqual(out.feedback, [{ kind: 'click', ...info }, { kind: 'click', ...info }, { kind: 'dismiss', ...info }]);
     assert.equal(out.fallback, true);
+    assert.equal(out.focus, 'hero');
     assert.equal(out.dismissedStaysAway, true);
     assert.equal(out.otherShown, true);
     assert.deepEqual(problems, []);

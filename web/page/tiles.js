@@ -281,7 +281,7 @@ export class Tiles {
     const dismiss = doc.createElement('button');
     dismiss.type = 'button';
     dismiss.className = 'rk-tile__dismiss';
-    dismiss.setAttribute('aria-label', 'Dismiss');
+    dismiss.setAttribute('aria-label', 'Dismiss this offer');
     dismiss.setAttribute('data-rk-dismiss', '');
     dismiss.textContent = '\u00d7';
     tile.appendChild(dismiss);
@@ -307,6 +307,8 @@ export class Tiles {
     heading.className = 'rk-tile__title';
     heading.textContent = title;
     tile.appendChild(heading);
+    // A screen reader meets the button first: it names what it dismisses.
+    if (typeof title === 'string' && title !== '') dismiss.setAttribute('aria-label', `Dismiss: ${title}`);
     if (typeof body === 'string' && body !== '') {
       const p = doc.createElement('p');
       p.className = 'rk-tile__body';
@@ -330,8 +332,14 @@ export class Tiles {
     if (!target) return;
     const info = this.#info(state.view);
     if (target.closest('[data-rk-dismiss]')) {
+      const focused = state.el.contains(this.#doc.activeElement);
       this.#dismissed.add(state.view.proposition);
       for (const el of [...state.view.elements]) this.#restore(el);
+      // The focused button is gone: the placement takes the focus, not <body>.
+      if (focused) {
+        if (!state.el.hasAttribute('tabindex')) state.el.setAttribute('tabindex', '-1');
+        state.el.focus({ preventScroll: true });
+      }
       this.#emit('dismiss', info);
       return;
     }

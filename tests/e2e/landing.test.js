@@ -48,6 +48,9 @@ test('the template: consent banner, sign-up form, add to cart, then the campaign
   await page.waitForSelector('html[data-rk-ready]');
   assert.match(await page.textContent('[data-rk-placement="hero"]'), /The autumn collection is here/);
   assert.equal(await page.isVisible('[data-rk-consent-banner]'), true);
+  // From the keyboard the banner comes first, before the page's links and buttons.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.closest('[data-rk-consent-banner]') !== null), true);
 
   await page.click('[data-rk-consent-accept-all]');
   assert.equal(await page.isVisible('[data-rk-consent-banner]'), false);
@@ -75,6 +78,12 @@ test('the template: consent banner, sign-up form, add to cart, then the campaign
   await page.click('.lp-nav [data-rk-consent-open]');
   assert.equal(await page.isVisible('[data-rk-consent-banner]'), true);
   assert.equal(await page.isChecked('[data-rk-consent-banner] [data-rk-consent="personalize"]'), true);
+  // The focus is in it; Escape closes it and gives the focus back to the link.
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('data-rk-consent')), 'analytics');
+  await page.keyboard.press('Escape');
+  assert.equal(await page.isVisible('[data-rk-consent-banner]'), false);
+  assert.equal(await page.evaluate(() => document.activeElement.hasAttribute('data-rk-consent-open')), true);
+  await page.click('.lp-nav [data-rk-consent-open]');
   await page.click('[data-rk-consent-banner] [data-rk-consent-save]');
 
   mkdirSync(RESULTS, { recursive: true });

@@ -97,13 +97,32 @@
     });
   }
 
-  function showBanner(banner, rk) {
+  // The element that opened the banner ("Privacy choices"), which gets the focus back.
+  var opener = null;
+
+  // `focus`: the visitor asked for it, so the focus moves into it (not when it
+  // appears by itself at load: that would take the focus from the page).
+  function showBanner(banner, rk, focus) {
     var s = state(rk);
     Array.prototype.forEach.call(banner.querySelectorAll('input[data-rk-consent]'), function (box) {
       var c = s && s.consent[box.getAttribute('data-rk-consent')];
       box.checked = Boolean(c && c.state === 'granted');
     });
     banner.hidden = false;
+    // The fixed banner covers the bottom of the window: what the keyboard
+    // focuses is scrolled above it.
+    document.documentElement.style.scrollPaddingBottom = banner.offsetHeight + 'px';
+    if (focus) {
+      var first = banner.querySelector('input, button');
+      if (first) first.focus();
+    }
+  }
+
+  function hideBanner(banner) {
+    banner.hidden = true;
+    document.documentElement.style.scrollPaddingBottom = '';
+    if (opener && banner.contains(document.activeElement)) opener.focus();
+    opener = null;
   }
 
   function saveChoices(banner, rk, choice) {
@@ -114,7 +133,7 @@
       box.checked = granted;
       purposes[purpose] = granted ? 'granted' : 'denied';
     });
-    banner.hidden = true;
+    hideBanner(banner);
     return rk.setConsent(purposes).then(function (result) {
       if (!result.ok) warn('consent was not saved: ' + JSON.stringify(result.errors));
       document.dispatchEvent(new CustomEvent('rekindle:consent', { detail: purposes }));
@@ -137,10 +156,16 @@
         : target.hasAttribute('data-rk-consent-reject-all') ? 'none' : 'chosen';
       saveChoices(banner, rk, choice).catch(function (err) { warn('consent: ' + err.message); });
     });
+    // Escape closes it undecided: what was not decided stays pending (nothing is sent for it).
+    banner.addEventListener('keydown', function (event) {
+      if (event.key === 'Escape') hideBanner(banner);
+    });
     document.addEventListener('click', function (event) {
-      if (!event.target.closest('[data-rk-consent-open]')) return;
+      var link = event.target.closest('[data-rk-consent-open]');
+      if (!link) return;
       event.preventDefault();
-      showBanner(banner, rk);
+      opener = link;
+      showBanner(banner, rk, true);
     });
   }
 

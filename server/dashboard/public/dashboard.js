@@ -223,7 +223,8 @@
             el('div', { class: 'db-panel db-funnel' }),
             el('div', { class: 'db-panel db-compare' })),
           el('div', { class: 'db-panel db-chart' },
-            el('h3', null, 'Activity over time ', el('small', null, 'cumulative')),
+            el('h3', null, 'Activity over time ', el('small', null, 'cumulative, since the first record')),
+            el('p', { class: 'db-chart__empty', hidden: '' }, 'No activity yet: the chart starts with the first visitor who enters the journey.'),
             el('div', { class: 'db-chart__plot' })),
           el('div', { class: 'db-panel db-steps' }));
         cards.set(j.id, card);
@@ -236,7 +237,10 @@
       card.querySelector('.db-funnel').replaceChildren.apply(card.querySelector('.db-funnel'), funnel(j));
       card.querySelector('.db-compare').replaceChildren.apply(card.querySelector('.db-compare'), comparison(j.comparison));
       card.querySelector('.db-steps').replaceChildren.apply(card.querySelector('.db-steps'), steps(j));
-      chart(j, report, card.querySelector('.db-chart__plot'));
+      card.querySelector('.db-chart__empty').hidden = j.series.length > 0;
+      card.querySelector('.db-chart__plot').hidden = j.series.length === 0;
+      // Drawn once it is shown, at the width it then has.
+      if (j.series.length > 0) chart(j, report, card.querySelector('.db-chart__plot'));
     });
   }
 
@@ -368,6 +372,9 @@
 
   function two(n) { return String(n).padStart(2, '0'); }
 
+  var TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+    86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400, 91 * 86400, 182 * 86400, 365 * 86400];
+
   // Tick labels: times of day, with seconds when the chart spans minutes, with the date when it spans days.
   function timeLabels(u, splits) {
     var range = u.scales.x.max - u.scales.x.min;
@@ -425,7 +432,8 @@
       height: 230,
       scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(2, Math.ceil(max * 1.15))]; } } },
       axes: [
-        { stroke: '#57534e', grid: { stroke: '#f0ebe4' }, values: timeLabels },
+        // Whole seconds at least: finer ticks printed the same second twice.
+        { stroke: '#57534e', grid: { stroke: '#f0ebe4' }, values: timeLabels, incrs: TIME_INCRS },
         { stroke: '#57534e', grid: { stroke: '#f0ebe4' }, size: 44, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
           values: function (u, vals) { return vals.map(function (v) { return String(Math.round(v)); }); } },
       ],

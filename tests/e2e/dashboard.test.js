@@ -6,26 +6,16 @@
 // 5 s refresh and the 10 s answer limit pass without waiting.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildServer } from '../../server/app.js';
 import { dashboardPlugin } from '../../server/dashboard/plugin.js';
-import { DEMO_ARTIFACT, DEMO_WRITE_KEY } from '../../server/demo/start.js';
 import { launchChromium, watchConsole } from './browser.js';
+import { startDemoSite } from './demo-site.js';
 
 let app;
 let browser;
 let base;
 
 before(async () => {
-  app = await buildServer({
-    configOverrides: {
-      database: ':memory:',
-      sites: [{ id: 'demo', writeKeys: [DEMO_WRITE_KEY], origins: ['*'], artifact: DEMO_ARTIFACT }],
-      scheduler: { enabled: false },
-    },
-    plugins: [dashboardPlugin({ localToken: true })],
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${app.server.address().port}`;
+  ({ app, base } = await startDemoSite({ plugins: [dashboardPlugin({ localToken: true })], scheduler: false }));
   browser = await launchChromium();
 });
 

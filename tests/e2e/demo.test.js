@@ -5,11 +5,10 @@
 // before consent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildServer } from '../../server/app.js';
-import { DEMO_ARTIFACT, DEMO_WRITE_KEY } from '../../server/demo/start.js';
 import { demoPlugin } from '../../server/demo/plugin.js';
 import { Mailbox } from '../../server/demo/mailbox.js';
 import { launchChromium, watchConsole } from './browser.js';
+import { startDemoSite } from './demo-site.js';
 
 let app;
 let browser;
@@ -18,16 +17,7 @@ let base;
 before(async () => {
   const mailbox = new Mailbox();
   await mailbox.listen(0);
-  app = await buildServer({
-    configOverrides: {
-      database: ':memory:',
-      sites: [{ id: 'demo', writeKeys: [DEMO_WRITE_KEY], origins: ['*'], artifact: DEMO_ARTIFACT }],
-      scheduler: { enabled: false },
-    },
-    plugins: [demoPlugin({ mailbox, webhookSecret: 'demo-test' })],
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${app.server.address().port}`;
+  ({ app, base } = await startDemoSite({ plugins: [demoPlugin({ mailbox, webhookSecret: 'demo-test' })], scheduler: false }));
   browser = await launchChromium();
 });
 

@@ -6,10 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildServer } from '../../server/app.js';
-import { DEMO_ARTIFACT, DEMO_WRITE_KEY } from '../../server/demo/start.js';
 import { launchChromium, watchConsole } from './browser.js';
 import { treatmentDeviceId, pinDevice } from './demo-visitor.js';
+import { startDemoSite } from './demo-site.js';
 
 const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
@@ -18,14 +17,7 @@ let browser;
 let base;
 
 before(async () => {
-  app = await buildServer({
-    configOverrides: {
-      database: ':memory:',
-      sites: [{ id: 'demo', writeKeys: [DEMO_WRITE_KEY], origins: ['*'], artifact: DEMO_ARTIFACT }],
-    },
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${app.server.address().port}`;
+  ({ app, base } = await startDemoSite());
   browser = await launchChromium();
 });
 

@@ -153,7 +153,9 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
 
   // Messages: what the dispatch table says happened to each.
   let deadLetters = 0;
+  const known = new Set();
   for (const d of store.dispatchesOf(site)) {
+    known.add(d.id);
     if (d.due < from || d.due >= to) continue;
     const j = journeyOf(d.journey);
     const s = stepOf(j, d.step);
@@ -167,6 +169,16 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
       s.dead += 1;
       deadLetters += 1;
     } else s.pending += 1;
+  }
+
+  // A message cancelled before it left the device (its journey ended as it
+  // fell due) reaches the server as its cancel alone: the dispatch id,
+  // H(instance, step, "dispatch"), names the step.
+  for (const r of store.recordsOfKinds(site, ['dispatch.cancel'], from, to)) {
+    if (known.has(r.body.dispatch) || !journeys.has(r.body.journey)) continue;
+    const j = journeys.get(r.body.journey);
+    const step = [...j.steps.values()].find((s) => stableId([r.body.instance, s.step, 'dispatch']) === r.body.dispatch);
+    if (step) step.cancelled += 1;
   }
 
   // Tile feedback names a proposition: a journey tile's is H(instance, step, "proposition").

@@ -283,6 +283,30 @@ test('the funnel counts a visitor whose tile was shown on two page views once; t
   assert.equal(tile.displays, 2, 'the step counts both views');
 });
 
+test('an email its journey cancelled before it left the device counts as cancelled in the report', async () => {
+  // The page was closed from the add to cart until after the journey's last day: its
+  // engine requests the day-1 email and cancels it at maxDuration in one catch-up, so
+  // the outbox holds the cancel and never the dispatch.
+  const add = addToCart(T0);
+  let now = T0;
+  const page = await createEngine({ now: () => now, deviceId: TREATMENT, artifact });
+  page.setConsent({ 'marketing.email': 'granted' });
+  page.track(add.body);
+  now = ENTRY + 8 * DAY;
+  page.advance(now);
+  const records = page.pending(500, 1 << 20);
+  page.destroy();
+  assert.ok(records.some((r) => r.kind === 'dispatch.cancel'));
+  assert.ok(!records.some((r) => r.kind === 'dispatch'));
+  await collect(s.base, batch(TREATMENT, records.map(({ id, kind, at, purpose, body }) => ({ id, kind, at, purpose, body }))));
+  // Read before the server's own run has reached that day (records that arrive late, a server that was down).
+  const report = await (await admin(s.base, `/v1/admin/reports/journeys?to=${new Date(now + HOUR).toISOString()}`)).json();
+  assert.equal(dispatches().length, 0, 'the server computed nothing itself yet');
+  const email = report.journeys.find((x) => x.id === 'cart-recovery').steps.find((x) => x.step === 'email');
+  assert.equal(email.cancelled, 1);
+  assert.equal(email.sent, 0);
+});
+
 test('audience export lists current segment members as JSONL and CSV, paged', async () => {
   for (let i = 0; i < 5; i += 1) await collect(s.base, batch(`device-${i}`, [addToCart(T0 + i)]));
   await s.runUntil(ENTRY + HOUR);

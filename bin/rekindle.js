@@ -126,14 +126,21 @@ const NOT_ISO = 'is not an ISO 8601 date-time with offset (e.g. 2026-12-04T15:53
  */
 export function happeningsOf(result, at) {
   const list = [];
-  for (const t of result?.transitions ?? []) list.push({ at: t.at, kind: t.status, segment: t.segment });
-  for (const effect of Array.isArray(result?.effects) ? result.effects : []) {
-    // Segment effects repeat the transitions listed above.
-    if (typeof effect?.type === 'string' && effect.type.startsWith('segment.')) continue;
+  const effects = Array.isArray(result?.effects) ? result.effects : [];
+  // The engine's effects hold the transitions too (segment.realized, segment.exited), in
+  // the order things happened (a purchase: the journey's effects, then the exit); a result
+  // without effects lists its transitions alone.
+  const transitionEffects = effects.some((e) => typeof e?.type === 'string' && e.type.startsWith('segment.'));
+  if (!transitionEffects) for (const t of result?.transitions ?? []) list.push({ at: t.at, kind: t.status, segment: t.segment });
+  for (const effect of effects) {
     const own = effect !== null && typeof effect === 'object' && typeof effect.at === 'string' ? effect.at : null;
-    list.push({ at: own ?? at, kind: 'effect', effect });
+    if (effect?.type === 'segment.realized' || effect?.type === 'segment.exited') {
+      list.push({ at: own ?? at, kind: effect.type.slice('segment.'.length), segment: effect.segment });
+    } else {
+      list.push({ at: own ?? at, kind: 'effect', effect });
+    }
   }
-  // Stable: items at the same time keep the engine's order, transitions first.
+  // Stable: items at the same time keep the engine's order.
   const time = (h) => parseIso(h.at) ?? Number.POSITIVE_INFINITY;
   return list.map((h, i) => [h, i]).sort((a, b) => time(a[0]) - time(b[0]) || a[1] - b[1]).map(([h]) => h);
 }
@@ -349,8 +356,8 @@ const COUNTED = {
 async function simulate(artifactFile, eventsFile, { json, until, profile = DEFAULT_PROFILE, verbose = false }, out) {
   const untilMs = until === undefined ? undefined : parseIso(until);
   if (untilMs === null) throw usageError(`--until "${until}" ${NOT_ISO}`);
-  const artifactText = readText(artifactFile, false);
-  const eventsText = readText(eventsFile, false);
+  const artifactText = readText(artifactFile, json);
+  const eventsText = readText(eventsFile, json);
 
   const lines = [];
   for (const [i, raw] of eventsText.split('\n').entries()) {
@@ -403,7 +410,7 @@ async function simulate(artifactFile, eventsFile, { json, until, profile = DEFAU
 
   try {
     const loaded = rk.loadArtifact(artifactText);
-    if (!loaded.ok) throw artifactError(artifactFile, loaded.errors);
+    if (!loaded.ok) throw artifactError(artifactFile, loaded.errors, { json });
     emitResult(loaded);
 
     for (const line of lines) {
@@ -510,7 +517,8 @@ export async function importFile(file, { server, token, site, json }, out, err) 
     let end = start;
     let bytes = 0;
     while (end < lines.length && (end === start || bytes + lines[end].length + 1 <= IMPORT_CHUNK_BYTES)) bytes += lines[end++].length + 1;
-    const url = new URL('/v1/admin/import', server);
+    // Relative to the base URL, path included (https://shop.example/rekindle -> …/rekindle/v1/admin/import).
+    const url = new URL('v1/admin/import', server.endsWith('/') ? server : `${server}/`);
     url.searchParams.set('firstLine', String(start + 1));
     if (site) url.searchParams.set('site', site);
     let res;
@@ -598,6 +606,9 @@ export async function main(argv, out = (line) => process.stdout.write(`${line}\n
     if (command === 'import') {
       if (files.length !== 1) throw usageError('import takes one FILE.jsonl');
       if (!values.server) throw usageError('import needs --server URL');
+      if (!URL.canParse(values.server) || !/^https?:$/.test(new URL(values.server).protocol)) {
+        throw usageError(`--server "${values.server}" is not an http(s) URL, e.g. http://127.0.0.1:8080 or https://shop.example/rekindle`);
+      }
       const token = values.token ?? process.env.REKINDLE_ADMIN_TOKEN;
       if (!token) throw usageError('import needs --token TOKEN or REKINDLE_ADMIN_TOKEN');
       return await importFile(files[0], { server: values.server, token, site: values.site, json: values.json }, out, err);

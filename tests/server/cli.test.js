@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,4 +92,36 @@ test('rekindle import sends a JSONL file, reports the counts, and names rejected
   assert.match(unreachable.stderr, /^rekindle: cannot reach http:\/\/127\.0\.0\.1:1: .* \(no line was imported\)\n$/);
   const noToken = await run(['import', file, '--server', base], { REKINDLE_ADMIN_TOKEN: '' });
   assert.equal(noToken.code, 2);
+  // A server address without its scheme is a usage error, not a stack trace.
+  for (const server of ['127.0.0.1:18555', 'localhost:18555', 'not-a-url']) {
+    const bad = await run(['import', file, '--server', server, '--token', TOKEN]);
+    assert.equal(bad.code, 2, server);
+    assert.match(bad.stderr, new RegExp(`--server "${server}" is not an http\\(s\\) URL`), bad.stderr);
+    assert.doesNotMatch(bad.stderr, /internal error|\n\s+at .*:\d+:\d+\)?\n/);
+  }
+});
+
+test('rekindle import keeps the path of a server behind a prefix (https://shop.example/rekindle)', async () => {
+  // A reverse proxy that serves Rekindle under /rekindle: it answers for what it receives.
+  const seen = [];
+  const proxy = createServer((req, res) => {
+    seen.push(req.url);
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ lines: 1, accepted: 1, duplicates: 0, rejected: [] }));
+    });
+  });
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  try {
+    const file = join(dir, 'one.jsonl');
+    writeFileSync(file, '{"type": "fragment"}\n');
+    for (const prefix of ['/rekindle', '/rekindle/']) {
+      const r = await run(['import', file, '--server', `http://127.0.0.1:${proxy.address().port}${prefix}`, '--token', TOKEN]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.deepEqual(seen.map((u) => u.split('?')[0]), ['/rekindle/v1/admin/import', '/rekindle/v1/admin/import']);
+  } finally {
+    proxy.close();
+  }
 });

@@ -329,8 +329,18 @@ describe('rekindle command', { concurrency: true }, () => {
     assert.equal(errs.length, 4);
     assert.ok(errs[0].startsWith(`${INVALID}: $.segments[0].rule.op: `));
     assert.equal(errs[3], `${INVALID}: invalid, 3 errors`);
-    const missing = await run(['simulate', ARTIFACT, `${F}/missing.jsonl`, '--json']);
+    const missing = await run(['simulate', ARTIFACT, `${F}/missing.jsonl`]);
     assert.deepEqual(missing, { code: 1, stdout: '', stderr: `${F}/missing.jsonl: cannot read: no such file\n` });
+    // With --json the failure is JSON on stdout, as validate --json gives it.
+    const missingJson = await run(['simulate', ARTIFACT, `${F}/missing.jsonl`, '--json']);
+    assert.equal(missingJson.code, 1);
+    assert.deepEqual(JSON.parse(missingJson.stdout), { ok: false, errors: [{ path: '$', reason: `cannot read ${F}/missing.jsonl: no such file` }] });
+    const badJson = await run(['simulate', INVALID, EVENTS, '--json']);
+    assert.equal(badJson.code, 1);
+    const parsed = JSON.parse(badJson.stdout);
+    assert.equal(parsed.ok, false);
+    assert.equal(parsed.errors.length, 3);
+    assert.ok(parsed.errors[0].path.startsWith('$.segments[0].rule.op'));
     const notJson = await run(['simulate', NOT_JSON, EVENTS]);
     assert.equal(notJson.code, 1);
     assert.match(notJson.stderr, /not-json\.json: \$: artifact is not valid JSON/);
@@ -710,10 +720,11 @@ describe('rekindle command', { concurrency: true }, () => {
       '2026-12-04T10:30:00.000Z  show      hero <- cart-10  "Still thinking it over, Ada?"',
       `2026-12-05T10:30:00.000Z  dispatch  email cart-reminder  (id ${dispatch.slice(0, 8)}…)`,
       '2026-12-05T11:00:00.000Z  event     commerce.purchases  (buy-1)',
-      '2026-12-05T11:00:00.000Z  exited    abandoned-cart',
+      // The engine's order (docs/journeys.md): the journey's effects, then the segment exit.
       '2026-12-05T11:00:00.000Z  withdraw  hero -x cart-10',
       `2026-12-05T11:00:00.000Z  cancelled email cart-reminder  (id ${dispatch.slice(0, 8)}…)`,
       '2026-12-05T11:00:00.000Z  converted cart-recovery  arm treatment, step email, offer cart-10',
+      '2026-12-05T11:00:00.000Z  exited    abandoned-cart',
       `summary (profile ${treatment}): 2 events accepted, 0 duplicates, 0 rejected; clock at ${UNTIL}`,
       `journeys: 1 entered, 1 converted, 0 exited; dispatches: 1 requested, 1 cancelled; 0 actions suppressed; ${outbox} records in the outbox`,
       'members: none',

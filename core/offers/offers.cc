@@ -126,14 +126,16 @@ void check_url(const json& v, const std::string& path, Errors& errors) {
   if (auto why = url_problem(v.get_ref<const std::string&>())) errors.push_back({path, *why});
 }
 
-void check_template(const json& v, const std::string& path, bool non_empty, Errors& errors) {
+// `roots`: what the template's paths may start with where it is rendered.
+void check_template(const json& v, const std::string& path, bool non_empty, Errors& errors,
+                    std::initializer_list<std::string_view> roots = {"profile"}) {
   if (!v.is_string()) {
     errors.push_back({path, std::string("must be a template string, not ") + type_name(v)});
     return;
   }
   const std::string& text = v.get_ref<const std::string&>();
   if (non_empty && text.empty()) errors.push_back({path, "must not be empty"});
-  Errors found = validate_template(text, path);
+  Errors found = validate_template(text, path, roots);
   errors.insert(errors.end(), found.begin(), found.end());
 }
 
@@ -228,7 +230,7 @@ Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
     offer.content = *v;
   }
   if (auto v = o.find("html"); v != o.end()) {
-    check_template(*v, child(p, "html"), false, errors);
+    check_template(*v, child(p, "html"), false, errors, {"profile", "offer"});
     if (v->is_string()) offer.html = v->get<std::string>();
   }
   return offer;

@@ -1,5 +1,6 @@
 #include "core/offers/template.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -232,9 +233,19 @@ std::optional<std::string> value_text(const json* v, std::string_view path) {
 
 }  // namespace
 
-Errors validate_template(std::string_view tpl, std::string_view path) {
+Errors validate_template(std::string_view tpl, std::string_view path, std::initializer_list<std::string_view> roots) {
   std::vector<std::string> problems;
-  scan(tpl, problems);
+  std::vector<Piece> pieces = scan(tpl, problems);
+  if (problems.empty() && roots.size() > 0) {
+    for (const Piece& p : pieces) {
+      if (!p.is_token) continue;
+      std::string_view root = p.text.substr(0, p.text.find('.'));
+      if (std::find(roots.begin(), roots.end(), root) != roots.end()) continue;
+      std::string known;
+      for (std::string_view r : roots) known += (known.empty() ? "" : " or ") + std::string(r) + ".";
+      problems.push_back("'{{" + std::string(p.text) + "}}' does not start with " + known + " (it would always insert its default)");
+    }
+  }
   Errors errors;
   for (auto& reason : problems) errors.push_back({std::string(path), std::move(reason)});
   return errors;

@@ -32,8 +32,11 @@ enum class Escape { kHtml, kNone };
 // Checks a template: length, UTF-8, unclosed `{{`, stray `}}`, empty path,
 // bad path characters, nested braces and triple braces (`{{{` / `}}}`: raw,
 // unescaped insertion does not exist). Every error is reported at `path`
-// with the byte offset in its reason.
-Errors validate_template(std::string_view tpl, std::string_view path);
+// with the byte offset in its reason. With `roots`, a path must also start
+// with one of them ({{firstName}} for {{profile.firstName}} would only ever
+// render its default).
+Errors validate_template(std::string_view tpl, std::string_view path,
+                         std::initializer_list<std::string_view> roots = {});
 
 // Renders a template against `context`. A template that does not validate
 // renders as "" rather than half-rendered. Never throws.

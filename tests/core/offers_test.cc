@@ -250,6 +250,22 @@ TEST(OfferCatalog, Templates) {
   EXPECT_TRUE(has_error(e, "$.offers[0].html", "over the limit")) << describe(e);
 }
 
+// A path that starts with nothing the field is rendered with would only ever
+// insert its default: content fields read profile.*, html profile.* and offer.*.
+TEST(OfferCatalog, TemplatePathsStartWithWhatTheFieldIsRenderedWith) {
+  json o = cart_offer();
+  o["content"]["title"] = "Hi {{firstName|there}}";
+  o["content"]["body"] = "{{offer.title|T}} and {{profile.firstName}}";
+  o["content"]["cta"]["label"] = "{{event.x|Go}}";
+  o["html"] = "<b>{{offer.title}}</b> {{profile.tier|}} {{user.name|you}}";
+  Errors e = errors_of(artifact(json::array({o})));
+  EXPECT_TRUE(has_error(e, "$.offers[0].content.title", "'{{firstName}}' does not start with profile.")) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].content.body", "'{{offer.title}}' does not start with profile.")) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].content.cta.label", "'{{event.x}}'")) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].html", "'{{user.name}}' does not start with profile. or offer.")) << describe(e);
+  EXPECT_EQ(e.size(), 4u) << describe(e);
+}
+
 // ---------------------------------------------------------------- URLs
 
 TEST(OfferUrls, RefusesDangerousAndMalformedUrls) {

@@ -89,20 +89,21 @@ void Segments::load(std::shared_ptr<const artifact::Artifact> next, const std::d
     for (size_t k = 0; k < rule.aggregates.size() && k < old[o].aggregates.size(); ++k)
       known.emplace_back(&rule.aggregates[k], &old[o].aggregates[k]);
   }
-  // Changed rules first: they copy from `old`, which kept ones then move from.
+  // Each segment's unchanged predecessor in `old`, or -1.
+  std::vector<int> same(states_.size(), -1);
   for (size_t s = 0; s < states_.size(); ++s) {
     const artifact::Segment& seg = artifact_->segments[s];
     int o = before->find_segment(seg.id);
-    if (o < 0 || before->segments[static_cast<size_t>(o)].canonical != seg.canonical) rebuild(s, history, profile, known);
+    if (o >= 0 && before->segments[static_cast<size_t>(o)].canonical == seg.canonical) same[s] = o;
   }
+  // Changed rules first: they copy from `old`, which kept ones then move from.
+  for (size_t s = 0; s < states_.size(); ++s)
+    if (same[s] < 0) rebuild(s, history, profile, known);
   for (size_t s = 0; s < states_.size(); ++s) {
-    const artifact::Segment& seg = artifact_->segments[s];
-    int o = before->find_segment(seg.id);
-    if (o >= 0 && before->segments[static_cast<size_t>(o)].canonical == seg.canonical) {
-      states_[s] = std::move(old[static_cast<size_t>(o)]);
-      states_[s].deadline.reset();
-      kept[static_cast<size_t>(o)] = true;
-    }
+    if (same[s] < 0) continue;
+    states_[s] = std::move(old[static_cast<size_t>(same[s])]);
+    states_[s].deadline.reset();
+    kept[static_cast<size_t>(same[s])] = true;
   }
   // Memberships of segments that are gone end now.
   for (size_t o = 0; o < old.size(); ++o)

@@ -18,7 +18,7 @@
 namespace rekindle::artifact {
 
 // Size and nesting limits of a campaign artifact's JSON text.
-inline constexpr JsonLimits kArtifactLimits{4 * 1024 * 1024, 64};
+inline constexpr JsonLimits kArtifactLimits{4 * 1024 * 1024, 64, true};
 
 // The artifact's `limits`, with their defaults.
 struct Limits {

@@ -1,5 +1,6 @@
 #include "core/common/json_depth.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -17,6 +18,9 @@ struct Frame {
   bool is_object;
   size_t index = 0;
   std::string_view key;  // raw, between its quotes
+  // Every key of the object so far, when keys must be unique (authored
+  // documents: nlohmann keeps the last of two equal keys without a word).
+  std::vector<std::string_view> keys;
 };
 
 // A raw key as the path names it: escapes reduced to the escaped character,
@@ -30,15 +34,26 @@ std::string decode_key(std::string_view raw) {
   return key;
 }
 
-std::string path_of(const std::vector<Frame>& stack) {
+// The path of the first `depth` frames' current keys or indexes.
+std::string path_of(const std::vector<Frame>& stack, size_t depth) {
   std::string path = "$";
-  for (const auto& f : stack) {
+  for (size_t i = 0; i < depth; ++i) {
+    const Frame& f = stack[i];
     path = f.is_object ? child(path, decode_key(f.key)) : index(path, f.index);
   }
   return path;
 }
 
-std::optional<std::string> find_too_deep(std::string_view text, int max_depth) {
+// A key given twice in the object closing now, compared as written (a key
+// spelt once with escapes and once without is not caught).
+std::optional<std::string_view> repeated_key(std::vector<std::string_view>& keys) {
+  std::sort(keys.begin(), keys.end());
+  auto at = std::adjacent_find(keys.begin(), keys.end());
+  if (at == keys.end()) return std::nullopt;
+  return *at;
+}
+
+std::optional<Error> check_structure(std::string_view text, const JsonLimits& limits, std::string_view what) {
   std::vector<Frame> stack;
   std::string_view last_string;
   bool in_string = false;
@@ -63,19 +78,30 @@ std::optional<std::string> find_too_deep(std::string_view text, int max_depth) {
         string_start = i + 1;
         break;
       case ':':
-        if (!stack.empty() && stack.back().is_object) stack.back().key = last_string;
+        if (!stack.empty() && stack.back().is_object) {
+          stack.back().key = last_string;
+          if (limits.unique_keys) stack.back().keys.push_back(last_string);
+        }
         break;
       case ',':
         if (!stack.empty() && !stack.back().is_object) ++stack.back().index;
         break;
       case '{':
       case '[':
-        if (static_cast<int>(stack.size()) >= max_depth) return path_of(stack);
-        stack.push_back(Frame{c == '{', 0, {}});
+        if (static_cast<int>(stack.size()) >= limits.max_depth) {
+          return Error{path_of(stack, stack.size()), std::string(what) + " nests deeper than " +
+                                                         std::to_string(limits.max_depth) + " levels"};
+        }
+        stack.push_back(Frame{c == '{', 0, {}, {}});
         break;
       case '}':
       case ']':
-        if (!stack.empty()) stack.pop_back();
+        if (stack.empty()) break;
+        if (auto key = repeated_key(stack.back().keys)) {
+          return Error{child(path_of(stack, stack.size() - 1), decode_key(*key)),
+                       "is given twice in the same object: only the last would be read"};
+        }
+        stack.pop_back();
         break;
       default:
         break;
@@ -115,9 +141,8 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::stri
                                    std::to_string(limits.max_bytes) + " bytes"});
     return out;
   }
-  if (auto where = find_too_deep(text, limits.max_depth)) {
-    out.errors.push_back({*where, std::string(what) + " nests deeper than " +
-                                      std::to_string(limits.max_depth) + " levels"});
+  if (auto error = check_structure(text, limits, what)) {
+    out.errors.push_back(std::move(*error));
     return out;
   }
   DomBuilder builder(out.value);

@@ -16,6 +16,9 @@ namespace rekindle {
 struct JsonLimits {
   size_t max_bytes = 32 * 1024;
   int max_depth = 32;
+  // Refuse an object that gives a key twice (authored documents: an artifact
+  // with a second "segments" block pasted in would otherwise lose the first).
+  bool unique_keys = false;
 };
 
 // The result of parsing untrusted JSON text: a value, or the errors that

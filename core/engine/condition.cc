@@ -10,7 +10,7 @@ namespace rekindle::engine {
 using nlohmann::json;
 
 std::optional<Condition> Condition::compile(std::string_view text, Errors& errors) {
-  ParsedJson parsed = parse_json(text, {16 * 1024, 16}, "condition");
+  ParsedJson parsed = parse_json(text, {16 * 1024, 16, true}, "condition");
   if (!parsed.ok()) {
     errors.insert(errors.end(), parsed.errors.begin(), parsed.errors.end());
     return std::nullopt;

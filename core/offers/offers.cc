@@ -230,7 +230,8 @@ Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
     offer.content = *v;
   }
   if (auto v = o.find("html"); v != o.end()) {
-    check_template(*v, child(p, "html"), false, errors, {"profile", "offer"});
+    check_template(*v, child(p, "html"), false, errors,
+                   {"profile", "offer.title", "offer.body", "offer.image", "offer.cta.label", "offer.cta.url"});
     if (v->is_string()) offer.html = v->get<std::string>();
   }
   return offer;

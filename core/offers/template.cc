@@ -240,10 +240,19 @@ Errors validate_template(std::string_view tpl, std::string_view path, std::initi
     for (const Piece& p : pieces) {
       if (!p.is_token) continue;
       std::string_view root = p.text.substr(0, p.text.find('.'));
-      if (std::find(roots.begin(), roots.end(), root) != roots.end()) continue;
-      std::string known;
-      for (std::string_view r : roots) known += (known.empty() ? "" : " or ") + std::string(r) + ".";
-      problems.push_back("'{{" + std::string(p.text) + "}}' does not start with " + known + " (it would always insert its default)");
+      const bool exact = std::find(roots.begin(), roots.end(), p.text) != roots.end();
+      if (exact || (root != p.text && std::find(roots.begin(), roots.end(), root) != roots.end())) continue;
+      // Roots ("profile") admit every path under them; paths ("offer.title")
+      // only themselves.
+      std::string starts, paths;
+      for (std::string_view r : roots) {
+        std::string& list = r.find('.') == std::string_view::npos ? starts : paths;
+        list += (list.empty() ? "" : ", ") + std::string(r) + (&list == &starts ? "." : "");
+      }
+      problems.push_back("'{{" + std::string(p.text) + "}}' " +
+                         (paths.empty() ? "does not start with " + starts
+                                        : "is neither a path under " + starts + " nor one of " + paths) +
+                         " (it would always insert its default)");
     }
   }
   Errors errors;

@@ -33,8 +33,9 @@ enum class Escape { kHtml, kNone };
 // bad path characters, nested braces and triple braces (`{{{` / `}}}`: raw,
 // unescaped insertion does not exist). Every error is reported at `path`
 // with the byte offset in its reason. With `roots`, a path must also start
-// with one of them ({{firstName}} for {{profile.firstName}} would only ever
-// render its default).
+// with one of those without a dot ("profile": {{profile.firstName}}) or be
+// one of those with a dot ("offer.title"): {{firstName}} or {{offer.bogus}}
+// would only ever render its default.
 Errors validate_template(std::string_view tpl, std::string_view path,
                          std::initializer_list<std::string_view> roots = {});
 

@@ -46,5 +46,37 @@ TEST(DumpedSize, FollowsDumpOnTextThatIsNotUtf8) {
   }
 }
 
+// An authored document that gives a key twice is refused at the second one's
+// path: nlohmann would keep the last and drop the first without a word.
+TEST(ParseJson, RefusesAKeyGivenTwiceWhereKeysMustBeUnique) {
+  const JsonLimits unique{1024, 8, true};
+  auto twice = parse_json(R"({"segments":[1],"journeys":[],"segments":[2]})", unique, "artifact");
+  ASSERT_EQ(twice.errors.size(), 1u);
+  EXPECT_EQ(twice.errors[0].path, "$.segments");
+  EXPECT_EQ(twice.errors[0].reason, "is given twice in the same object: only the last would be read");
+
+  auto nested = parse_json(R"({"a":[{"id":"x"},{"id":"y","rule":{"op":"eq","op":"gt"}}]})", unique, "artifact");
+  ASSERT_EQ(nested.errors.size(), 1u);
+  EXPECT_EQ(nested.errors[0].path, "$.a[1].rule.op");
+
+  // Equal keys in different objects, and equal values, are fine.
+  auto apart = parse_json(R"({"a":{"id":"x"},"b":{"id":"x"},"c":["id","id"],"id":"id"})", unique, "artifact");
+  EXPECT_TRUE(apart.ok());
+  EXPECT_EQ(apart.value["b"]["id"], "x");
+
+  // Documents that are not authored (events) keep JSON's last-wins reading.
+  auto event = parse_json(R"({"k":1,"k":2})", JsonLimits{1024, 8}, "event");
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event.value["k"], 2);
+}
+
+// Nesting past the limit is named at the container that passes it.
+TEST(ParseJson, NamesWhereNestingPassesTheLimit) {
+  auto deep = parse_json(R"({"a":{"b":[[1]]}})", JsonLimits{1024, 3}, "event");
+  ASSERT_EQ(deep.errors.size(), 1u);
+  EXPECT_EQ(deep.errors[0].path, "$.a.b[0]");
+  EXPECT_EQ(deep.errors[0].reason, "event nests deeper than 3 levels");
+}
+
 }  // namespace
 }  // namespace rekindle

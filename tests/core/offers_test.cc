@@ -257,13 +257,17 @@ TEST(OfferCatalog, TemplatePathsStartWithWhatTheFieldIsRenderedWith) {
   o["content"]["title"] = "Hi {{firstName|there}}";
   o["content"]["body"] = "{{offer.title|T}} and {{profile.firstName}}";
   o["content"]["cta"]["label"] = "{{event.x|Go}}";
-  o["html"] = "<b>{{offer.title}}</b> {{profile.tier|}} {{user.name|you}}";
+  o["html"] = "<b>{{offer.title}}</b> {{profile.tier|}} {{user.name|you}} {{offer.cta.url}} {{offer.bogus|x}} {{offer}}";
   Errors e = errors_of(artifact(json::array({o})));
   EXPECT_TRUE(has_error(e, "$.offers[0].content.title", "'{{firstName}}' does not start with profile.")) << describe(e);
   EXPECT_TRUE(has_error(e, "$.offers[0].content.body", "'{{offer.title}}' does not start with profile.")) << describe(e);
   EXPECT_TRUE(has_error(e, "$.offers[0].content.cta.label", "'{{event.x}}'")) << describe(e);
-  EXPECT_TRUE(has_error(e, "$.offers[0].html", "'{{user.name}}' does not start with profile. or offer.")) << describe(e);
-  EXPECT_EQ(e.size(), 4u) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].html",
+                        "'{{user.name}}' is neither a path under profile. nor one of offer.title, offer.body, "
+                        "offer.image, offer.cta.label, offer.cta.url")) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].html", "'{{offer.bogus}}' is neither")) << describe(e);
+  EXPECT_TRUE(has_error(e, "$.offers[0].html", "'{{offer}}' is neither")) << describe(e);
+  EXPECT_EQ(e.size(), 6u) << describe(e);
 }
 
 // ---------------------------------------------------------------- URLs
@@ -409,7 +413,7 @@ TEST(OfferRender, TextFieldsRawHtmlEscaped) {
 TEST(OfferRender, DefaultsAndMissingFields) {
   json o = cart_offer();
   o["content"] = json{{"title", "Hi {{profile.firstName|friend}}, {{profile.points}} points"}};
-  o["html"] = "[{{offer.body}}|{{offer.image}}|{{offer.cta.url}}|{{offer.nothing|none}}]";
+  o["html"] = "[{{offer.body}}|{{offer.image}}|{{offer.cta.url}}|{{profile.nothing|none}}]";
   Catalog c = catalog_of(artifact(json::array({o})));
   Rendered r = render(c.offers[0], json::object());
   EXPECT_EQ(r.title, "Hi friend,  points");

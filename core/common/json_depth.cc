@@ -18,7 +18,7 @@ struct Frame {
   bool is_object;
   size_t index = 0;
   std::string_view key;  // raw, between its quotes
-  // Every key of the object so far, when keys must be unique (authored
+  // The object's keys so far, when keys must be unique (authored
   // documents: nlohmann keeps the last of two equal keys without a word).
   std::vector<std::string_view> keys;
 };
@@ -44,15 +44,11 @@ std::string path_of(const std::vector<Frame>& stack, size_t depth) {
   return path;
 }
 
-// A key given twice in the object closing now, compared as written (a key
-// spelt once with escapes and once without is not caught).
-std::optional<std::string_view> repeated_key(std::vector<std::string_view>& keys) {
-  std::sort(keys.begin(), keys.end());
-  auto at = std::adjacent_find(keys.begin(), keys.end());
-  if (at == keys.end()) return std::nullopt;
-  return *at;
-}
-
+// Keys compared per object when keys must be unique: a linear search (no
+// sort, whose code would weigh more than the check), bounded so that a huge
+// object cannot make it quadratic. Authored objects have a few keys, and an
+// object with more is one whose keys are mostly unknown, refused anyway.
+constexpr size_t kUniqueKeysChecked = 256;
 std::optional<Error> check_structure(std::string_view text, const JsonLimits& limits, std::string_view what) {
   std::vector<Frame> stack;
   std::string_view last_string;
@@ -79,8 +75,15 @@ std::optional<Error> check_structure(std::string_view text, const JsonLimits& li
         break;
       case ':':
         if (!stack.empty() && stack.back().is_object) {
-          stack.back().key = last_string;
-          if (limits.unique_keys) stack.back().keys.push_back(last_string);
+          Frame& f = stack.back();
+          f.key = last_string;
+          if (limits.unique_keys && f.keys.size() < kUniqueKeysChecked) {
+            // Compared as written: a key spelt once with escapes and once without is not caught.
+            if (std::find(f.keys.begin(), f.keys.end(), last_string) != f.keys.end()) {
+              return Error{path_of(stack, stack.size()), "is given twice in the same object: only the last would be read"};
+            }
+            f.keys.push_back(last_string);
+          }
         }
         break;
       case ',':
@@ -96,12 +99,7 @@ std::optional<Error> check_structure(std::string_view text, const JsonLimits& li
         break;
       case '}':
       case ']':
-        if (stack.empty()) break;
-        if (auto key = repeated_key(stack.back().keys)) {
-          return Error{child(path_of(stack, stack.size() - 1), decode_key(*key)),
-                       "is given twice in the same object: only the last would be read"};
-        }
-        stack.pop_back();
+        if (!stack.empty()) stack.pop_back();
         break;
       default:
         break;

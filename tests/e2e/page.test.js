@@ -165,7 +165,8 @@ test('options are validated with clear errors', async () => {
     const out = [];
     for (const bad of [{ endpont: '/x' }, { endpoint: 'ftp://x' }, { storage: 'cookies' }, { consent: { analytics: 'yes' } },
       { artifact: {}, artifactUrl: '/a' }, { autoTrack: 'on' }, { consent: { analytix: 'granted' } },
-      { autoTrack: { pageview: false } }, { autoTrack: { commerce: 'no' } }, { render: 'no' }, { name: {} }, { writeKey: 42 }]) {
+      { autoTrack: { pageview: false } }, { autoTrack: { commerce: 'no' } }, { render: 'no' }, { name: {} }, { writeKey: 42 },
+      { deviceId: 'x'.repeat(129) }]) {
       try {
         await createRekindle(bad);
         out.push('accepted');
@@ -188,6 +189,8 @@ test('options are validated with clear errors', async () => {
   assert.match(messages[9], /"render" must be true or false/);
   assert.match(messages[10], /"name" must be a non-empty string/);
   assert.match(messages[11], /"writeKey" must be a non-empty string/);
+  // Longer than the server takes: every record would wait for good.
+  assert.match(messages[12], /"deviceId" must be at most 128 characters/);
   await context.close();
 });
 

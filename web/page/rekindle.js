@@ -29,6 +29,9 @@ function validate(options) {
   for (const [key, value] of [['name', name], ['writeKey', writeKey], ['deviceId', deviceId]]) {
     if (value !== undefined && (typeof value !== 'string' || value === '')) throw new RekindleOptionsError(key, 'must be a non-empty string');
   }
+  // The server refuses an envelope whose deviceId is longer (docs/schema/collect.schema.json):
+  // every record would wait for a send that can never succeed.
+  if (deviceId !== undefined && [...deviceId].length > 128) throw new RekindleOptionsError('deviceId', 'must be at most 128 characters');
   if (render !== undefined && typeof render !== 'boolean') throw new RekindleOptionsError('render', 'must be true or false');
   if (endpoint !== undefined) {
     try {

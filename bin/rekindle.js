@@ -9,6 +9,7 @@
 //
 // Exit status: 0 done, 1 invalid artifact or unreadable file, 2 usage error.
 import { readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createEngine } from 'rekindle';
@@ -474,8 +475,10 @@ async function simulate(artifactFile, eventsFile, { json, until, profile = DEFAU
   return 0;
 }
 
+const readPackage = () => JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
 async function printVersion(out) {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const pkg = readPackage();
   const rk = await createEngine();
   out(`rekindle ${pkg.version} (engine ${rk.version})`);
   rk.destroy();
@@ -485,6 +488,44 @@ async function printVersion(out) {
 // ---------------------------------------------------------------------------
 
 /** Runs the command line `argv`; resolves to the exit status. */
+// ---------------------------------------------------------------------------
+// serve: the reference server's own packages (fastify, better-sqlite3, …) are
+// optional peer dependencies, which npm does not install with rekindle: a
+// website needs only the engine and the page runtime. serve checks they are
+// there before it loads server/, and otherwise names the command that adds them.
+
+/** Whether `name` resolves from this package, as server/ imports it. */
+function resolves(name) {
+  try {
+    if (typeof import.meta.resolve === 'function') import.meta.resolve(name);
+    else createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The server's dependencies (package.json peerDependencies) that do not resolve. */
+export function missingServerDependencies(found = resolves) {
+  return Object.keys(readPackage().peerDependencies ?? {}).filter((name) => !found(name));
+}
+
+/**
+ * The error serve ends with when `missing` packages are not installed: exit 2,
+ * with the `npm install` command that adds them at the versions the repo tests
+ * with (devDependencies), or else the accepted range (peerDependencies).
+ */
+export function serverDependenciesError(missing) {
+  const pkg = readPackage();
+  const specs = missing.map((name) => `${name}@${pkg.devDependencies?.[name] ?? pkg.peerDependencies[name]}`);
+  return new CliError(`rekindle: serve needs the reference server's packages, which rekindle lists as optional peer
+dependencies and npm does not install with it. Missing: ${missing.join(', ')}.
+Install them in the project that depends on rekindle, then run rekindle serve again:
+
+  npm install ${specs.join(' ')}
+`, 2);
+}
+
 // ---------------------------------------------------------------------------
 // import: sends a JSONL file to POST /v1/admin/import in chunks of whole lines,
 // with a progress bar on a terminal, and reports rejected lines by number.
@@ -595,6 +636,8 @@ export async function main(argv, out = (line) => process.stdout.write(`${line}\n
     }
     if (command === 'serve') {
       if (files.length !== 0) throw usageError('serve takes no file; use --config FILE');
+      const missing = missingServerDependencies();
+      if (missing.length > 0) throw serverDependenciesError(missing);
       const { serve } = await import('../server/serve.js');
       try {
         await serve({ configFile: values.config ?? null, print: out });

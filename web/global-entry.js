@@ -14,11 +14,13 @@ export { RekindleOptionsError, RekindleArtifactError, RekindleConditionError };
 const scriptUrl = import.meta.url;
 const defaultWasmUrl = scriptUrl ? new URL('rekindle.wasm', scriptUrl).href : undefined;
 
-// The options with `wasmUrl` defaulted; anything that is not an options
-// object is passed on unchanged for index.js to report.
+// The options with `wasmUrl` defaulted, unless they give the wasm itself
+// (`wasmUrl` or `wasmBinary`); anything that is not an options object is
+// passed on unchanged for index.js to report.
 function withWasmUrl(options) {
   if (options === undefined || options === null) options = {};
-  if (typeof options !== 'object' || Array.isArray(options) || options.wasmUrl !== undefined) return options;
+  if (typeof options !== 'object' || Array.isArray(options)) return options;
+  if (options.wasmUrl !== undefined || options.wasmBinary !== undefined) return options;
   if (defaultWasmUrl === undefined) {
     throw new RekindleOptionsError('wasmUrl', 'is needed: this copy of rekindle.global.js was not loaded by a <script src> element, so the URL of rekindle.wasm is unknown');
   }

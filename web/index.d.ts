@@ -176,7 +176,7 @@ export interface XdmEvent extends EventFields {
 export interface EngineOptions {
   /** Where the browser fetches `rekindle.wasm` (default: next to the module). */
   wasmUrl?: string | URL;
-  /** The wasm bytes themselves (Node, tests). */
+  /** The bytes of `rekindle.wasm` (an ArrayBuffer or a view of one): compiled as they are, nothing is fetched or read. */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /** The clock, in milliseconds since the epoch (default: `Date.now`). */
   now?: () => number;

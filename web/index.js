@@ -1,13 +1,22 @@
 // Browser and bundler entry. `createRekindle` is the page runtime (tiles,
 // storage, transport, tabs); `createEngine` is the bare engine for hosts that
 // do those themselves. The .wasm is fetched from next to this module unless
-// `wasmUrl` says otherwise.
+// `wasmUrl` says otherwise, or compiled from `wasmBinary` (its bytes) without
+// a fetch.
 import { createWithModule, RekindleOptionsError, RekindleArtifactError, RekindleConditionError } from './runtime.js';
 import { createPageRekindle } from './page/rekindle.js';
 
 export { RekindleOptionsError, RekindleArtifactError, RekindleConditionError };
 
 function moduleOptions(options) {
+  const bytes = options?.wasmBinary;
+  if (bytes !== undefined) {
+    // (ArrayBuffer by its tag, so one from another realm, e.g. an iframe, is taken too)
+    if (!ArrayBuffer.isView(bytes) && Object.prototype.toString.call(bytes) !== '[object ArrayBuffer]') {
+      throw new RekindleOptionsError('wasmBinary', 'must be an ArrayBuffer or a Uint8Array holding rekindle.wasm');
+    }
+    return { wasmBinary: bytes };
+  }
   const url = options?.wasmUrl ?? new URL('./dist/rekindle.wasm', import.meta.url);
   return { locateFile: (file) => (file.endsWith('.wasm') ? String(url) : file) };
 }

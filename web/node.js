@@ -10,7 +10,13 @@ export { RekindleOptionsError, RekindleArtifactError, RekindleConditionError };
 
 let wasmBytes = null;
 async function moduleOptions(options) {
-  if (options?.wasmBinary) return { wasmBinary: options.wasmBinary };
+  const bytes = options?.wasmBinary;
+  if (bytes !== undefined) {
+    if (!ArrayBuffer.isView(bytes) && Object.prototype.toString.call(bytes) !== '[object ArrayBuffer]') {
+      throw new RekindleOptionsError('wasmBinary', 'must be an ArrayBuffer or a Uint8Array holding rekindle.wasm');
+    }
+    return { wasmBinary: bytes };
+  }
   if (options?.wasmUrl) return { wasmBinary: await readFile(options.wasmUrl) };
   wasmBytes ??= await readFile(new URL('./dist/rekindle.wasm', import.meta.url));
   return { wasmBinary: wasmBytes };

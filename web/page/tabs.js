@@ -25,6 +25,13 @@ export function createTabSync({ name, onRemoteChange = () => {}, onMessage = () 
   } catch {
     channel = null;  // e.g. an opaque origin
   }
+  // Node's channel holds a MessagePort that keeps the process alive until close():
+  // unref() lets a script that never calls destroy() end (browsers have no unref).
+  try {
+    if (typeof channel?.unref === 'function') channel.unref();
+  } catch {
+    // not Node's: nothing to release
+  }
   let latest = 0;
   let closed = false;
   let chain = Promise.resolve();

@@ -271,6 +271,14 @@ export class RekindleArtifactError extends Error {
   readonly errors: RekindleError[];
 }
 
+/**
+ * What a page runtime's call after `destroy()` rejects or throws: an `Error` with this
+ * `name`. A type only, not a class the module exports: test `err.name === 'RekindleDestroyedError'`.
+ */
+export interface RekindleDestroyedError extends Error {
+  readonly name: 'RekindleDestroyedError';
+}
+
 /** Options of the page runtime. */
 export interface RekindleOptions {
   /** The server endpoint's base URL (e.g. "https://collect.example" or "/rk"); without it nothing is sent. */
@@ -332,7 +340,11 @@ export interface Rekindle {
   nextDeadline(): number | null;
   state(): EngineState;
   snapshot(): string;
-  /** Applies queued changes and saves, then frees everything; later calls reject or throw a RekindleDestroyedError. */
+  /**
+   * Applies queued changes and saves, then frees everything; later calls reject or throw a
+   * {@link RekindleDestroyedError}: a plain `Error` whose `name` is `'RekindleDestroyedError'`
+   * (test the name; there is no class to test with `instanceof`).
+   */
   destroy(): Promise<void>;
 }
 

@@ -4,8 +4,11 @@
 //   <script src> and used from an inline classic script through the global
 //   `Rekindle` (the .wasm found next to the script);
 // - a tiny app (tests/fixtures/bundler-app) that imports 'rekindle' by name,
-//   installed from the tarball `npm pack` makes, bundled with esbuild.
-// Both fail on any console error. The wasm is not rebuilt: the test uses
+//   installed from the tarball `npm pack` makes, bundled with esbuild;
+// and both given the wasm's bytes (`wasmBinary`: the ES module, and the
+// script-tag build run inline, where it has no URL of its own), fetching none.
+// All fail on any console error. (tests/e2e/package.test.js installs the
+// tarball with npm and checks it from Node.) The wasm is not rebuilt: the test uses
 // web/dist as `bash scripts/build.sh module` left it, and refreshes the
 // script-tag build from it (scripts/build-web.mjs, which writes only on change).
 import { test, before, after } from 'node:test';
@@ -154,6 +157,54 @@ test('an app bundled with esbuild from the packed package tracks an event and sh
   const paths = server.requests.slice(start).map((r) => r.path);
   assert.ok(paths.includes('/app/rekindle.wasm'), `rekindle.wasm fetched from next to the bundle (${paths.join(', ')})`);
   assert.ok(!paths.some((p) => p.startsWith('/rekindle/')), 'nothing loaded from the repo');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('wasmBinary: the ES module and the script-tag build compile the bytes given and fetch no rekindle.wasm', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  await page.goto(`${server.origin}/pages/blank.html`);
+  const start = server.requests.length;
+  const result = await page.evaluate(async () => {
+    const bytes = await (await fetch('/rekindle/dist/rekindle.wasm')).arrayBuffer();
+    const event = ['commerce.productViews', { productListItems: [{ SKU: 'sku-1' }] }];
+    // The ES module (web/index.js), with a wasmUrl that would fail: the bytes win.
+    const m = await import('/rekindle/index.js');
+    const engine = await m.createEngine({ wasmBinary: bytes, wasmUrl: '/nowhere/rekindle.wasm' });
+    const module = engine.track(...event).ok;
+    engine.destroy();
+    const rk = await m.createRekindle({ storage: 'memory', autoTrack: false, render: false, wasmBinary: new Uint8Array(bytes), wasmUrl: '/nowhere/rekindle.wasm' });
+    const page = (await rk.track(...event)).ok;
+    await rk.destroy();
+    let refused = null;
+    try {
+      await m.createEngine({ wasmBinary: 'rekindle.wasm' });
+    } catch (err) {
+      refused = err instanceof m.RekindleOptionsError ? err.option : String(err);
+    }
+    // The script-tag build run inline: no <script src>, so no URL of its own for the wasm.
+    const script = document.createElement('script');
+    script.textContent = await (await fetch('/rekindle/dist/rekindle.global.js')).text();
+    document.head.append(script);
+    const global = await window.Rekindle.createEngine({ wasmBinary: bytes });
+    const tag = global.track(...event).ok;
+    global.destroy();
+    const tagPage = await window.Rekindle.createRekindle({ storage: 'memory', autoTrack: false, render: false, wasmBinary: bytes });
+    const tagRuntime = (await tagPage.track(...event)).ok;
+    await tagPage.destroy();
+    let noUrl = null;
+    try {
+      await window.Rekindle.createEngine();
+    } catch (err) {
+      noUrl = err instanceof window.Rekindle.RekindleOptionsError ? err.option : String(err);
+    }
+    return { module, page, refused, tag, tagRuntime, noUrl };
+  });
+  assert.deepEqual(result, { module: true, page: true, refused: 'wasmBinary', tag: true, tagRuntime: true, noUrl: 'wasmUrl' });
+  const wasmFetches = server.requests.slice(start).map((r) => r.path).filter((p) => p.endsWith('.wasm'));
+  assert.deepEqual(wasmFetches, ['/rekindle/dist/rekindle.wasm'], 'only the page\'s own fetch of the bytes');
   assert.deepEqual(problems, []);
   await context.close();
 });

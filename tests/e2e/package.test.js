@@ -97,8 +97,13 @@ test("import('rekindle') works in Node, and the process ends after createRekindl
     const engine = await createEngine();
     const tracked = engine.track('commerce.productViews', { productListItems: [{ SKU: 'sku-1' }] });
     engine.destroy();
-    const rk = await createRekindle();
+    const { readFileSync } = await import('node:fs');
+    const { createRequire } = await import('node:module');
+    const artifact = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('rekindle/examples/abandoned-cart.json'), 'utf8'));
+    const rk = await createRekindle({ artifact });
     const event = await rk.track('commerce.productListAdds', { productListItems: [{ SKU: 'sku-1', quantity: 1 }] });
+    // The abandoned cart's deadline is 30 minutes away: its timer must not hold the process either.
+    if (rk.nextDeadline() === null) throw new Error('no deadline after an add to cart');
     let error = null;
     try { await createEngine({ wasmBinary: 'not bytes' }); } catch (e) { error = e instanceof RekindleOptionsError ? e.option : String(e); }
     console.log(JSON.stringify({ version: engine.version, engine: tracked.ok, page: event.ok, error }));

@@ -938,6 +938,8 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       timer = null;
       internal(() => engine.advance(now()), 'advancing to a deadline');
     }, Math.min(Math.max(next - now(), 0), MAX_TIMER_MS));
+    // In Node a deadline days away must not keep a finished script running.
+    timer.unref?.();
   }
 
   function render() {

@@ -8,8 +8,48 @@ import { check } from './schemas.js';
 import { createHash } from 'node:crypto';
 import { canonicalJson, mergeFragments } from './fragment.js';
 import { deeperThan } from './json-depth.js';
+import { newProfileId } from './store/sqlite.js';
 
 const DEVICE = 'device';
+
+// How far past the server's clock a fragment field's `ts` may be (the engine's default
+// futureTolerance for events). Later writes are taken as written at that bound: a
+// timestamp in the far future would otherwise win every merge forever.
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+// The channels the server sends; a page's dispatch for any other could only be dead-lettered.
+const SENT_CHANNELS = new Set(['email', 'sms']);
+
+/** A fragment's fields with every `ts` at most `limit`; the same object when none is over. */
+export function boundFieldTimes(fields, limit) {
+  let out = fields;
+  for (const [key, field] of Object.entries(fields ?? {})) {
+    if (field.ts > limit) {
+      if (out === fields) out = { ...fields };
+      out[key] = { ...field, ts: limit };
+    }
+  }
+  return out;
+}
+
+/** The message actions of an artifact's journeys: journey id -> step id -> {channel, template}. */
+function messageSteps(artifact) {
+  const journeys = new Map();
+  for (const journey of Array.isArray(artifact?.journeys) ? artifact.journeys : []) {
+    const steps = new Map();
+    const walk = (list) => (Array.isArray(list) ? list : []).forEach((step) => {
+      if (step?.action && typeof step.id === 'string') steps.set(step.id, step.action);
+      if (Array.isArray(step?.split)) step.split.forEach((arm) => walk(arm?.steps));
+      if (step?.branch) {
+        walk(step.branch.then);
+        walk(step.branch.else);
+      }
+    });
+    walk(journey?.steps);
+    if (typeof journey?.id === 'string') journeys.set(journey.id, steps);
+  }
+  return journeys;
+}
 
 // The engine's limits on one event (docs/events.md, Limits): an event over
 // them would be stored, then refused by every run of the engine.
@@ -31,19 +71,50 @@ export class Ingest {
     this.sites = new Map(sites.map((site) => [site.id, site]));
     this.clock = clock;
     this.log = log;
+    this.artifacts = new Map(); // site -> {etag, journeys}: the message steps of the artifact last read
+  }
+
+  // The message steps of the site's current artifact (null without one), parsed once per version.
+  #steps(site) {
+    const artifact = this.store.getArtifact(site);
+    if (!artifact) return null;
+    const cached = this.artifacts.get(site);
+    if (cached?.etag === artifact.etag) return cached.journeys;
+    const journeys = messageSteps(JSON.parse(artifact.body));
+    this.artifacts.set(site, { etag: artifact.etag, journeys });
+    return journeys;
+  }
+
+  // Why a dispatch record from a page cannot be stored, or null. The write key is public, so a
+  // page's dispatch must be one the site's journeys could have made: an existing journey and
+  // message step, with that step's channel and template, on a channel the server sends.
+  #pageDispatchProblem(site, record, i) {
+    const { body } = record;
+    const at = `$.records[${i}].body`;
+    const journeys = this.#steps(site);
+    if (!journeys) return `${at}.journey: the site has no artifact, so no journey of it sends messages`;
+    const steps = journeys.get(body.journey);
+    if (!steps) return `${at}.journey: names no journey of the site's artifact ("${body.journey}")`;
+    const action = steps.get(body.step);
+    if (!action) return `${at}.step: names no action step of journey "${body.journey}" ("${body.step}")`;
+    if (!SENT_CHANNELS.has(action.channel)) return `${at}.step: step "${body.step}" of journey "${body.journey}" is a ${action.channel} action; the server sends only email and sms`;
+    if (body.channel !== action.channel) return `${at}.channel: step "${body.step}" of journey "${body.journey}" sends ${action.channel}, not ${body.channel}`;
+    if (body.template !== action.template) return `${at}.template: step "${body.step}" of journey "${body.journey}" sends the template "${action.template}", not "${body.template}"`;
+    return null;
   }
 
   /**
    * Validates and stores records for a device: `{accepted, duplicates, rejected}`.
    * Invalid records are rejected by id with a reason; the others are stored.
    */
-  collect(site, deviceId, records, source = 'page') {
+  collect(site, deviceId, records, source = 'page', { profileId: ownProfile } = {}) {
     const now = this.clock.now();
     const result = { accepted: [], duplicates: [], rejected: [] };
     const valid = [];
     const seen = new Set();
     records.forEach((record, i) => {
-      const reason = recordProblem(record, i);
+      let reason = recordProblem(record, i);
+      if (!reason && source === 'page' && record.kind === 'dispatch') reason = this.#pageDispatchProblem(site, record, i);
       if (reason) {
         result.rejected.push({ id: String(record?.id ?? ''), reason });
       } else if (seen.has(record.id)) {
@@ -57,7 +128,8 @@ export class Ingest {
     // A page's records carry no proof of the identities they name (see identity-proof.js).
     const linksIdentities = this.sites.get(site)?.trustPageIdentities === true;
     this.store.transaction(() => {
-      const profileId = this.store.profileOfDevice(site, deviceId, now);
+      // The server's own run names its profile, which need not be a device's.
+      const profileId = ownProfile ?? this.store.profileOfDevice(site, deviceId, now);
       const stored = this.store.insertRecords(site, deviceId, profileId, valid, source, now);
       let current = profileId;
       valid.forEach((record, i) => {
@@ -112,7 +184,8 @@ export class Ingest {
     this.store.transaction(() => {
       this.store.ensureProfile(site, profileId, now);
       const current = this.store.getProfile(site, profileId).fragment;
-      this.store.setFragment(site, profileId, mergeFragments(current, fragment), now);
+      const bounded = { ...fragment, fields: boundFieldTimes(fragment.fields ?? {}, now + FUTURE_TOLERANCE_MS) };
+      this.store.setFragment(site, profileId, mergeFragments(current, bounded), now);
     });
   }
 
@@ -145,14 +218,15 @@ export class Ingest {
   /** The profile a bulk import line names (a device, or a known identity, created when new). */
   profileForImport(site, line) {
     const now = this.clock.now();
-    if (line.deviceId !== undefined) return { deviceId: line.deviceId, profileId: this.store.profileOfDevice(site, line.deviceId, now) };
+    if (line.deviceId !== undefined) return this.store.profileOfDevice(site, line.deviceId, now);
     const { namespace, id } = line.identity;
     const owner = this.store.profileOfIdentity(site, namespace, id);
-    if (owner !== null) return { deviceId: `${namespace}:${id}`, profileId: owner };
-    // A person known only offline: a profile of their own, named after the identity.
-    const profileId = `${namespace}:${id}`;
+    if (owner !== null) return owner;
+    // A person known only offline: a profile of their own, under an id the server makes up. Named
+    // after the identity, a page sending that name as its deviceId would have joined it.
+    const profileId = newProfileId();
     this.store.linkIdentity(site, namespace, id, profileId, now);
-    return { deviceId: profileId, profileId };
+    return profileId;
   }
 
   /**
@@ -167,19 +241,20 @@ export class Ingest {
     if (tooLarge) return { status: 'rejected', reason: tooLarge };
     const now = this.clock.now();
     return this.store.transaction(() => {
-      const { profileId } = this.profileForImport(site, line);
+      const profileId = this.profileForImport(site, line);
       if (line.type === 'fragment') {
         for (const [namespace, ids] of Object.entries(line.fragment.identities ?? {})) {
           if (namespace === DEVICE) continue;
           for (const id of ids) this.store.linkIdentity(site, namespace, id, profileId, now);
         }
-        this.mergeFragment(site, profileId, { fields: line.fragment.fields ?? {} });
         // Consent and attributes reach the server's engine as a record of the profile.
         // Named by its content, so importing the same file twice stores it once.
         const digest = createHash('sha256').update(canonicalJson(line)).digest('hex').slice(0, 32);
         const record = { id: `import:${digest}`, kind: 'fragment', at: now, purpose: '', body: { fields: line.fragment.fields ?? {} } };
         const [stored] = this.store.insertRecords(site, profileId, profileId, [record], 'import', now);
         if (!stored) return { status: 'duplicate' };
+        // Merged once, when first stored: a later copy would bound its future times at a later clock.
+        this.mergeFragment(site, profileId, { fields: line.fragment.fields ?? {} });
         this.store.markDirty(site, profileId, now);
         return { status: 'accepted' };
       }

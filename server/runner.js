@@ -103,8 +103,10 @@ export class Runner {
     if (records.length > 0) cursor = records[records.length - 1].seq;
     // Outputs first: stored by id, they are harmless if the save below finds the run stale.
     let stored = 0;
-    for (let i = 0; i < result.outputs.length; i += 500) {
-      const collected = this.ingest.collect(site, profileId, result.outputs.slice(i, i + 500), 'server');
+    // The profile may have been merged into another meanwhile; gone altogether, the merged one's run redoes this.
+    const target = this.store.liveProfile(site, profileId);
+    for (let i = 0; target !== null && i < result.outputs.length; i += 500) {
+      const collected = this.ingest.collect(site, profileId, result.outputs.slice(i, i + 500), 'server', { profileId: target });
       stored += collected.accepted.length;
       for (const r of collected.rejected) this.log?.error?.({ site, profileId, ...r }, 'the server refused its own engine output');
     }

@@ -4,10 +4,16 @@
 // into SQL text. Methods are synchronous (better-sqlite3 is), and each one
 // that writes several rows runs in one transaction.
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
+
+/** A profile id the server makes up: random, so no device id can name it but by a 122-bit guess. */
+export function newProfileId() {
+  return `profile:${randomUUID()}`;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -147,6 +153,19 @@ export class SqliteStore {
         if (!columns.includes('resets')) this.db.exec('ALTER TABLE profiles ADD COLUMN resets INTEGER NOT NULL DEFAULT 0');
         this.db.exec('DROP INDEX IF EXISTS profiles_dirty');
       }
+      if (from < 3) {
+        // Schema 2 named a person known only from an import "namespace:id", and the server's own run
+        // then gave that profile a device row of the same name: any page sending that deviceId joined
+        // the person's profile. Those device rows go; the profiles keep their ids, which profileOfDevice
+        // no longer lets a new device take.
+        const imported = `SELECT 1 FROM identities i WHERE i.site = d.site AND i.profile_id = d.profile_id
+                          AND i.namespace <> 'device' AND i.namespace || ':' || i.id = d.device_id`;
+        this.db.exec(`DELETE FROM identities WHERE namespace = 'device' AND EXISTS (
+                        SELECT 1 FROM devices d WHERE d.site = identities.site AND d.device_id = identities.id
+                        AND d.device_id = d.profile_id AND EXISTS (${imported}))`);
+        this.db.exec(`DELETE FROM devices WHERE rowid IN (
+                        SELECT d.rowid FROM devices d WHERE d.device_id = d.profile_id AND EXISTS (${imported}))`);
+      }
       this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema');
     })();
   }
@@ -162,6 +181,8 @@ export class SqliteStore {
       recordIds: p('SELECT id FROM records WHERE site = ? ORDER BY seq'),
       countRecords: p('SELECT COUNT(*) AS n FROM records WHERE site = ?'),
       deviceProfile: p('SELECT profile_id AS profileId FROM devices WHERE site = ? AND device_id = ?'),
+      profileExists: p(`SELECT 1 FROM profiles WHERE site = ? AND profile_id = ?
+                        UNION ALL SELECT 1 FROM identities WHERE site = ? AND profile_id = ? LIMIT 1`),
       insertDevice: p('INSERT INTO devices (site, device_id, profile_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       moveDevices: p('UPDATE devices SET profile_id = ? WHERE site = ? AND profile_id = ?'),
       moveIdentities: p('UPDATE identities SET profile_id = ? WHERE site = ? AND profile_id = ?'),
@@ -290,16 +311,32 @@ export class SqliteStore {
 
   // ---- identity ----------------------------------------------------------
 
-  /** The profile a device belongs to; a device seen for the first time is its own profile. */
+  /**
+   * The profile a device belongs to. A device seen for the first time is a profile of its own,
+   * named after it, unless a profile of that name exists already (a person known from an import,
+   * a database of an older server): a device joins someone's profile only through identify,
+   * never by naming it, so it gets a new profile id instead.
+   */
   profileOfDevice(site, deviceId, now) {
     const row = this.s.deviceProfile.get(site, deviceId);
     if (row) return row.profileId;
     this.transaction(() => {
-      this.s.insertDevice.run(site, deviceId, deviceId);
-      this.s.ensureProfile.run(site, deviceId, now);
-      this.s.insertIdentity.run(site, 'device', deviceId, deviceId, now);
+      const profileId = this.s.profileExists.get(site, deviceId, site, deviceId) ? newProfileId() : deviceId;
+      this.s.insertDevice.run(site, deviceId, profileId);
+      this.s.ensureProfile.run(site, profileId, now);
+      this.s.insertIdentity.run(site, 'device', deviceId, profileId, now);
     });
     return this.s.deviceProfile.get(site, deviceId).profileId;
+  }
+
+  /**
+   * Where a run of `profileId` stores its outputs: the profile itself, or the profile it was merged
+   * into (found through the device of that name); null when it is gone (the merged profile's own run
+   * recomputes them).
+   */
+  liveProfile(site, profileId) {
+    if (this.s.getProfile.get(site, profileId)) return profileId;
+    return this.s.deviceProfile.get(site, profileId)?.profileId ?? null;
   }
 
   /** The profile of a device already seen, or null. */

@@ -173,7 +173,7 @@ test('bulk import: fragments and offline events, duplicates counted, bad lines n
   assert.equal(body.duplicates, 1);
   assert.deepEqual(body.rejected.map((r) => r.line), [3, 4]);
   assert.match(body.rejected[1].reason, /eventType/);
-  const profile = s.store.getProfile('shop', 'crm:C-1');
+  const profile = s.store.getProfile('shop', s.store.profileOfIdentity('shop', 'crm', 'C-1'));
   assert.equal(profile.fragment.fields['attributes.tier'].value, 'gold');
   const unauth = await fetch(`${s.base}/v1/admin/import`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: lines });
   assert.equal(unauth.status, 401);

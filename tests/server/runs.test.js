@@ -99,7 +99,7 @@ test('a database written by the previous schema is migrated, and its due profile
       assert.deepEqual(store.dueProfiles(0, 10).map((p) => p.profileId).sort(), ['p1', 'p2']);
       const indexes = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'profiles'").all().map((r) => r.name);
       assert.ok(!indexes.includes('profiles_dirty'), 'the old partial index is gone');
-      assert.equal(store.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get().value, '2');
+      assert.equal(store.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get().value, '3');
     } finally {
       store.close();
     }

@@ -1,0 +1,143 @@
+// Defects a security review found in the reference server, each shown
+// failing before its fix: profiles a page could name, dispatches for journeys
+// that do not exist, timestamps from the far future or from a skewed clock,
+// times the schema passes and Date.parse refuses, the origin check of a
+// keyless site, rate limits a client could step around, and deadlines
+// starved by steady inflow.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../server/store/sqlite.js';
+import { FUTURE_TOLERANCE_MS } from '../../server/ingest.js';
+import {
+  startServer, startSmtpSink, collect, batch, addToCart, fragmentRecord, admin, KEY, T0, MINUTE, HOUR, DAY,
+} from './harness.js';
+
+let smtp;
+let s;
+before(async () => {
+  smtp = await startSmtpSink();
+  // A site that links identities only with a proof, as a production site does.
+  s = await startServer({ smtp, sites: [{ id: 'shop', writeKeys: [KEY], origins: ['https://shop.example'], artifact: new URL('../../examples/abandoned-cart.json', import.meta.url).pathname, identitySecret: '0123456789abcdef0123456789abcdef0123' }] });
+});
+after(async () => {
+  await s.close();
+  await smtp.close();
+});
+
+const ndjson = (lines) => lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n');
+const importLines = async (lines) => (await admin(s.base, '/v1/admin/import', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson(lines) })).json();
+const readFragment = (deviceId) => fetch(`${s.base}/v1/profiles/${encodeURIComponent(deviceId)}/fragment`, { headers: { 'x-rekindle-key': KEY } });
+
+const dispatchRecord = (id, body) => ({ id, kind: 'dispatch', at: T0, purpose: 'marketing.email',
+  body: { dispatch: id, channel: 'email', template: 'cart-reminder', journey: 'cart-recovery', instance: `inst-${id}`, step: 'email', due: new Date(T0).toISOString(), ...body } });
+
+test('a person known only from an import has a profile no page can name by a deviceId', async () => {
+  const email = 'ada-import@example.com';
+  const imported = await importLines([{ type: 'fragment', identity: { namespace: 'email', id: email }, fragment: { fields: {
+    'attributes.ltv': { value: 12345, ts: T0, origin: 'import:crm' },
+    'consent.marketing.email': { value: 'denied', ts: T0, origin: 'import:crm' },
+  } } }]);
+  assert.equal(imported.accepted, 1, JSON.stringify(imported));
+  const profileId = s.store.profileOfIdentity('shop', 'email', email);
+  assert.notEqual(profileId, `email:${email}`, 'the profile id is not the identity');
+  assert.equal(s.store.getProfile('shop', profileId).fragment.fields['attributes.ltv'].value, 12345);
+  // The server's own run of that profile gives it no device by which a page could reach it.
+  await s.scheduler.tick();
+  for (const name of [`email:${email}`, profileId]) {
+    assert.equal((await readFragment(name)).status, 404, `${name} names no device`);
+    const res = await collect(s.base, batch(name, [{ id: `atk-${name}`, kind: 'fragment', at: T0, purpose: '',
+      body: { fields: { 'consent.marketing.email': { value: 'granted', ts: T0 + 1000, origin: 'zzz' } } } }]));
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.accepted, [`atk-${name}`]);
+    assert.notEqual(s.store.profileIfKnown('shop', name), profileId, `a device named ${name} got a profile of its own`);
+    const read = await (await readFragment(name)).json();
+    assert.equal(read.fields['attributes.ltv'], undefined, 'the imported fields are not readable');
+  }
+  const fields = s.store.getProfile('shop', profileId).fragment.fields;
+  assert.equal(fields['consent.marketing.email'].value, 'denied', 'the imported consent stands');
+  // A second import line for the same person finds the same profile.
+  await importLines([{ type: 'event', identity: { namespace: 'email', id: email }, event: { _id: 'pos-ada-1', eventType: 'commerce.purchases', timestamp: new Date(T0).toISOString() } }]);
+  assert.equal(s.store.db.prepare("SELECT profile_id AS p FROM records WHERE site = 'shop' AND id = 'pos-ada-1'").get().p, profileId);
+});
+
+test('a device never joins an existing profile by naming it: it gets a profile of its own', () => {
+  s.store.ensureProfile('shop', 'somebody-else', T0);
+  s.store.linkIdentity('shop', 'crm', 'C-77', 'somebody-else', T0);
+  const mine = s.store.profileOfDevice('shop', 'somebody-else', T0);
+  assert.notEqual(mine, 'somebody-else');
+  assert.equal(s.store.profileOfDevice('shop', 'somebody-else', T0), mine, 'and keeps it');
+  assert.deepEqual(s.store.identitiesOf('shop', mine), { device: ['somebody-else'] });
+  assert.deepEqual(s.store.devicesOf('shop', 'somebody-else'), []);
+});
+
+test('a database of the previous schema loses the device rows its runs gave to imported persons', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rekindle-migrate-'));
+  try {
+    const path = join(dir, 'old.db');
+    new SqliteStore(path).close();
+    const old = new Database(path);
+    old.exec(`UPDATE meta SET value = '2' WHERE key = 'schema';
+      INSERT INTO profiles (site, profile_id, updated) VALUES ('shop', 'email:ada@example.com', 0), ('shop', 'dev-1', 0);
+      INSERT INTO identities VALUES ('shop', 'email', 'ada@example.com', 'email:ada@example.com', 0),
+        ('shop', 'device', 'email:ada@example.com', 'email:ada@example.com', 0), ('shop', 'device', 'dev-1', 'dev-1', 0);
+      INSERT INTO devices VALUES ('shop', 'email:ada@example.com', 'email:ada@example.com'), ('shop', 'dev-1', 'dev-1');`);
+    old.close();
+    const store = new SqliteStore(path);
+    try {
+      assert.equal(store.profileIfKnown('shop', 'email:ada@example.com'), null);
+      assert.equal(store.profileIfKnown('shop', 'dev-1'), 'dev-1');
+      assert.deepEqual(store.identitiesOf('shop', 'email:ada@example.com'), { email: ['ada@example.com'] });
+      assert.notEqual(store.profileOfDevice('shop', 'email:ada@example.com', 0), 'email:ada@example.com');
+    } finally {
+      store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a page\'s dispatch must name a message step of the site\'s journeys, with its channel and template', async () => {
+  const res = await collect(s.base, batch('disp-dev', [
+    dispatchRecord('d-unknown-journey', { journey: 'x' }),
+    dispatchRecord('d-unknown-step', { step: 's1' }),
+    dispatchRecord('d-web-step', { step: 'tile', channel: 'email' }),
+    dispatchRecord('d-push', { channel: 'push' }),
+    dispatchRecord('d-template', { template: 'cart-last-call' }),
+    dispatchRecord('d-ok'),
+  ]));
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body.accepted, ['d-ok']);
+  const reasons = Object.fromEntries(res.body.rejected.map((r) => [r.id, r.reason]));
+  assert.match(reasons['d-unknown-journey'], /^\$\.records\[0\]\.body\.journey: names no journey .*"x"/);
+  assert.match(reasons['d-unknown-step'], /^\$\.records\[1\]\.body\.step: names no action step of journey "cart-recovery" \("s1"\)/);
+  assert.match(reasons['d-web-step'], /^\$\.records\[2\]\.body\.step: .*web action/);
+  assert.match(reasons['d-push'], /^\$\.records\[3\]\.body\.channel: .*sends email, not push/);
+  assert.match(reasons['d-template'], /^\$\.records\[4\]\.body\.template: .*"cart-reminder", not "cart-last-call"/);
+  assert.deepEqual(s.store.dispatchesOf('shop').filter((d) => d.profile_id === s.store.profileIfKnown('shop', 'disp-dev')).map((d) => d.id), ['d-ok']);
+});
+
+test('a fragment field stamped far in the future is taken as written at the server\'s clock plus the tolerance', async () => {
+  const far = 9_999_999_999_999;
+  const res = await collect(s.base, batch('future-dev', [{ id: 'fut-1', kind: 'fragment', at: T0, purpose: '',
+    body: { fields: { 'consent.marketing.email': { value: 'granted', ts: far, origin: 'device:future-dev' } } } }]));
+  assert.deepEqual(res.body.accepted, ['fut-1']);
+  const profileId = s.store.profileIfKnown('shop', 'future-dev');
+  assert.equal(s.store.getProfile('shop', profileId).fragment.fields['consent.marketing.email'].ts, T0 + FUTURE_TOLERANCE_MS);
+  // A later write at an honest time wins once the clock passes the bound.
+  s.clock.set(T0 + FUTURE_TOLERANCE_MS + MINUTE);
+  try {
+    const post = await fetch(`${s.base}/v1/profiles/future-dev/fragment`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-rekindle-key': KEY },
+      body: JSON.stringify({ fields: { 'consent.marketing.email': { value: 'denied', ts: T0 + FUTURE_TOLERANCE_MS + MINUTE, origin: 'device:future-dev' },
+        'attributes.x': { value: 1, ts: far, origin: 'device:future-dev' } } }) });
+    assert.equal(post.status, 200);
+    const fields = (await post.json()).fields;
+    assert.equal(fields['consent.marketing.email'].value, 'denied');
+    assert.equal(fields['attributes.x'].ts, T0 + 2 * FUTURE_TOLERANCE_MS + MINUTE);
+  } finally {
+    s.clock.set(T0);
+  }
+});

@@ -221,7 +221,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     }
     const errors = check('collect', body);
     if (errors.length > 0) throw new HttpError(400, `the batch is invalid: ${errors.map((e) => `${e.path}: ${e.reason}`).join('; ')}`);
-    return ingest.collect(site.id, body.deviceId, body.records, 'page');
+    return ingest.collect(site.id, body.deviceId, body.records, 'page', { sentAt: body.sentAt });
   });
 
   // ---- artifact ----------------------------------------------------------

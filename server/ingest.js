@@ -17,6 +17,10 @@ const DEVICE = 'device';
 // timestamp in the far future would otherwise win every merge forever.
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
+// A device clock off from the server's by more than this (estimated from a batch's `sentAt`)
+// has its fragment times corrected; below it, the estimate is mostly network delay.
+export const SKEW_THRESHOLD_MS = 5_000;
+
 // The channels the server sends; a page's dispatch for any other could only be dead-lettered.
 const SENT_CHANNELS = new Set(['email', 'sms']);
 
@@ -107,8 +111,9 @@ export class Ingest {
    * Validates and stores records for a device: `{accepted, duplicates, rejected}`.
    * Invalid records are rejected by id with a reason; the others are stored.
    */
-  collect(site, deviceId, records, source = 'page', { profileId: ownProfile } = {}) {
+  collect(site, deviceId, records, source = 'page', { profileId: ownProfile, sentAt } = {}) {
     const now = this.clock.now();
+    const skew = clockSkew(sentAt, now);
     const result = { accepted: [], duplicates: [], rejected: [] };
     const valid = [];
     const seen = new Set();
@@ -121,7 +126,7 @@ export class Ingest {
         result.duplicates.push(record.id); // the same id twice in one batch: stored once
       } else {
         seen.add(record.id);
-        valid.push(record);
+        valid.push(record.kind === 'fragment' && skew !== 0 ? correctedFragment(record, skew) : record);
       }
     });
     if (valid.length === 0) return result;
@@ -265,6 +270,28 @@ export class Ingest {
       return { status: 'accepted' };
     });
   }
+}
+
+/**
+ * How far a device's clock is behind the server's (negative: ahead), from a batch's `sentAt`
+ * (the device's clock when the request left) and the server's clock at arrival; 0 when
+ * within SKEW_THRESHOLD_MS or unknown.
+ */
+export function clockSkew(sentAt, now) {
+  const sent = typeof sentAt === 'string' ? Date.parse(sentAt) : NaN;
+  if (!Number.isFinite(sent)) return 0;
+  const skew = now - sent;
+  return Math.abs(skew) > SKEW_THRESHOLD_MS ? skew : 0;
+}
+
+// A fragment record with its times moved onto the server's clock: each field's `ts` (what the
+// merge compares, so an opt-out from a slow device is not lost to an older grant) and the
+// record's `at` (the order the server's engine applies it in). Done once, before the record is
+// stored: a resend (another `sentAt`, another estimate) is a duplicate and changes nothing.
+function correctedFragment(record, skew) {
+  const fields = {};
+  for (const [key, field] of Object.entries(record.body.fields ?? {})) fields[key] = { ...field, ts: Math.max(0, field.ts + skew) };
+  return { ...record, at: Math.max(0, record.at + skew), body: { ...record.body, fields } };
 }
 
 // Why a record can never be stored, or null. Beyond the schema: an event's

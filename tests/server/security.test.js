@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { createHmac } from 'node:crypto';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import { FUTURE_TOLERANCE_MS } from '../../server/ingest.js';
 import {
@@ -140,4 +141,61 @@ test('a fragment field stamped far in the future is taken as written at the serv
   } finally {
     s.clock.set(T0);
   }
+});
+
+const SECRET = '0123456789abcdef0123456789abcdef0123';
+const proofOf = (namespace, id) => createHmac('sha256', SECRET).update(`${namespace}:${id}`).digest('hex');
+async function identify(deviceId, namespace, id) {
+  const res = await fetch(`${s.base}/v1/identify`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-rekindle-key': KEY },
+    body: JSON.stringify({ deviceId, namespace, id, proof: proofOf(namespace, id) }) });
+  assert.equal(res.status, 200, await res.clone().text());
+  return (await res.json()).profileId;
+}
+const consentRecord = (id, deviceId, value, ts) => ({ id, kind: 'fragment', at: ts, purpose: '',
+  body: { fields: { 'consent.marketing.email': { value, ts, origin: `device:${deviceId}` } } } });
+
+test('an opt-out from a device whose clock is 10 minutes slow wins over a grant made 2 minutes earlier', async () => {
+  const SLOW = 10 * MINUTE;
+  for (const order of [['A', 'B'], ['B', 'A']]) {
+    const email = `bob-${order.join('')}@example.com`;
+    const A = `skew-a-${order.join('')}`;
+    const B = `skew-b-${order.join('')}`;
+    const profileId = await identify(A, 'email', email);
+    assert.equal(await identify(B, 'email', email), profileId);
+    // A (right clock) grants at T0; B (10 minutes slow) denies at T0 + 2 minutes, by its clock T0 - 8 minutes.
+    const grant = batch(A, [consentRecord(`grant-${A}`, A, 'granted', T0)], T0 + 1000);
+    const deny = batch(B, [consentRecord(`deny-${B}`, B, 'denied', T0 + 2 * MINUTE - SLOW)], T0 + 2 * MINUTE - SLOW);
+    const arrivals = { A: [T0 + 1000, grant], B: [T0 + 2 * MINUTE, deny] };
+    try {
+      for (const who of order) {
+        s.clock.set(arrivals[who][0]);
+        assert.equal((await collect(s.base, arrivals[who][1])).body.accepted.length, 1);
+      }
+      s.clock.set(T0 + 2 * MINUTE);
+      const field = () => s.store.getProfile('shop', profileId).fragment.fields['consent.marketing.email'];
+      assert.equal(field().value, 'denied', `arrival order ${order}`);
+      assert.equal(field().ts, T0 + 2 * MINUTE, 'B\'s time moved onto the server\'s clock');
+      assert.equal(s.store.db.prepare("SELECT json_extract(body, '$.fields.\"consent.marketing.email\".ts') AS ts, at FROM records WHERE site = 'shop' AND id = ?").get(`deny-${B}`).ts,
+        T0 + 2 * MINUTE, 'the stored record holds the corrected time');
+      // A resend with another sentAt (another estimate) is a duplicate and changes nothing.
+      s.clock.set(T0 + 5 * MINUTE);
+      const again = await collect(s.base, { ...deny, sentAt: new Date(T0 + 2 * MINUTE).toISOString() });
+      assert.deepEqual(again.body.duplicates, [`deny-${B}`]);
+      assert.equal(field().ts, T0 + 2 * MINUTE);
+      // A message of the journey is suppressed at send time.
+      const d = dispatchRecord(`skew-mail-${A}`, { due: new Date(T0 + 5 * MINUTE).toISOString() });
+      assert.deepEqual((await collect(s.base, batch(A, [d], T0 + 5 * MINUTE))).body.accepted, [d.id]);
+      await s.dispatcher.sendDue(100);
+      assert.equal(s.store.getDispatch('shop', d.id).reason, 'consent:marketing.email:denied');
+    } finally {
+      s.clock.set(T0);
+    }
+  }
+  assert.equal(smtp.messages.length, 0);
+});
+
+test('a device clock within the threshold of the server\'s is left as it is', async () => {
+  const res = await collect(s.base, batch('skew-small', [consentRecord('small-1', 'skew-small', 'granted', T0 - 3000)], T0 - 3000));
+  assert.deepEqual(res.body.accepted, ['small-1']);
+  assert.equal(s.store.getProfile('shop', 'skew-small').fragment.fields['consent.marketing.email'].ts, T0 - 3000);
 });

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config.js';
 import { SqliteStore } from './store/sqlite.js';
-import { Ingest } from './ingest.js';
+import { Ingest, unreadableTime } from './ingest.js';
 import { Runner } from './runner.js';
 import { pageMayLink, refusal } from './identity-proof.js';
 import { Dispatcher } from './dispatcher.js';
@@ -221,6 +221,8 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     }
     const errors = check('collect', body);
     if (errors.length > 0) throw new HttpError(400, `the batch is invalid: ${errors.map((e) => `${e.path}: ${e.reason}`).join('; ')}`);
+    const badSentAt = unreadableTime(body.sentAt, '$.sentAt');
+    if (badSentAt) throw new HttpError(400, `the batch is invalid: ${badSentAt}`);
     return ingest.collect(site.id, body.deviceId, body.records, 'page', { sentAt: body.sentAt });
   });
 

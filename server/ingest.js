@@ -60,6 +60,14 @@ function messageSteps(artifact) {
 export const MAX_EVENT_BYTES = 32 * 1024;
 export const MAX_EVENT_DEPTH = 32;
 
+/**
+ * Why an ISO 8601 time the schema passed cannot be used, or null: a leap second
+ * (`23:59:60`) is a valid date-time, but Date.parse and the engine read no such time.
+ */
+export function unreadableTime(text, path) {
+  return Number.isFinite(Date.parse(text)) ? null : `${path}: is not a time this server can read (a leap second, :60, is not taken)`;
+}
+
 /** Why the engine would refuse an event body (as the runner sends it), or null. */
 export function eventLimitProblem(body, path) {
   const text = JSON.stringify(body);
@@ -242,7 +250,7 @@ export class Ingest {
   importLine(site, line) {
     const errors = check('importLine', line, '$');
     if (errors.length > 0) return { status: 'rejected', reason: errors.map((e) => `${e.path}: ${e.reason}`).join('; ') };
-    const tooLarge = line.type === 'event' ? eventLimitProblem(line.event, '$.event') : null;
+    const tooLarge = line.type === 'event' ? unreadableTime(line.event.timestamp, '$.event.timestamp') ?? eventLimitProblem(line.event, '$.event') : null;
     if (tooLarge) return { status: 'rejected', reason: tooLarge };
     const now = this.clock.now();
     return this.store.transaction(() => {
@@ -307,6 +315,9 @@ function recordProblem(record, i) {
     return `$.records[${i}].id: must equal body.dispatch for a dispatch record`;
   }
   if (!Number.isFinite(record.at)) return `$.records[${i}].at: must be a finite number of milliseconds`;
-  if (record.kind === 'event' || record.kind === 'feedback') return eventLimitProblem(record.body, `$.records[${i}].body`);
+  if (record.kind === 'dispatch') return unreadableTime(record.body.due, `$.records[${i}].body.due`);
+  if (record.kind === 'event' || record.kind === 'feedback') {
+    return unreadableTime(record.body.timestamp, `$.records[${i}].body.timestamp`) ?? eventLimitProblem(record.body, `$.records[${i}].body`);
+  }
   return null;
 }

@@ -199,3 +199,33 @@ test('a device clock within the threshold of the server\'s is left as it is', as
   assert.deepEqual(res.body.accepted, ['small-1']);
   assert.equal(s.store.getProfile('shop', 'skew-small').fragment.fields['consent.marketing.email'].ts, T0 - 3000);
 });
+
+const LEAP = '2026-12-31T23:59:60Z';
+
+test('a leap second passes the schema but no Date: the import line is rejected naming the path, the others imported', async () => {
+  const res = await admin(s.base, '/v1/admin/import', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson([
+    { type: 'event', identity: { namespace: 'crm', id: 'L1' }, event: { _id: 'leap-ok-1', eventType: 'commerce.purchases', timestamp: '2026-12-31T23:59:59Z' } },
+    { type: 'event', identity: { namespace: 'crm', id: 'L2' }, event: { _id: 'leap-bad', eventType: 'commerce.purchases', timestamp: LEAP } },
+    { type: 'event', identity: { namespace: 'crm', id: 'L3' }, event: { _id: 'leap-ok-3', eventType: 'commerce.purchases', timestamp: '2027-01-01T00:00:01Z' } },
+  ]) });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.accepted, 2);
+  assert.equal(body.rejected.length, 1);
+  assert.equal(body.rejected[0].line, 2);
+  assert.match(body.rejected[0].reason, /^\$\.event\.timestamp: is not a time this server can read/);
+});
+
+test('a leap second in a dispatch\'s due or an event\'s timestamp rejects that record by id; in sentAt it is a 400 naming it', async () => {
+  const ev = { ...addToCart(T0), id: 'leap-event' };
+  ev.body = { ...ev.body, _id: 'leap-event', timestamp: LEAP };
+  const res = await collect(s.base, batch('leap-dev', [dispatchRecord('leap-due', { due: LEAP }), ev, addToCart(T0)]));
+  assert.equal(res.status, 200);
+  assert.equal(res.body.accepted.length, 1);
+  const reasons = Object.fromEntries(res.body.rejected.map((r) => [r.id, r.reason]));
+  assert.match(reasons['leap-due'], /^\$\.records\[0\]\.body\.due: is not a time this server can read/);
+  assert.match(reasons['leap-event'], /^\$\.records\[1\]\.body\.timestamp: is not a time this server can read/);
+  const envelope = await collect(s.base, { ...batch('leap-dev', [addToCart(T0)]), sentAt: LEAP });
+  assert.equal(envelope.status, 400);
+  assert.match(envelope.body.error, /\$\.sentAt: is not a time this server can read/);
+});

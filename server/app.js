@@ -166,13 +166,17 @@ export async function createServer({ config, configOverrides = {}, clock = syste
   // ---- auth --------------------------------------------------------------
 
   function siteOf(request) {
-    const key = request.headers['x-rekindle-key'] ?? request.query?.key;
-    if (keyless) return config.sites[0];
+    const site = keyless ? config.sites[0] : siteOfKey(request.headers['x-rekindle-key'] ?? request.query?.key);
+    // Checked for a keyless site too: a text/plain POST needs no preflight, so only this stops another origin's page.
+    const origin = request.headers.origin;
+    if (origin && !allowsOrigin(site, origin)) throw new HttpError(403, 'this origin is not allowed for the site');
+    return site;
+  }
+
+  function siteOfKey(key) {
     if (typeof key !== 'string' || key === '') throw new HttpError(401, 'a write key is required (X-Rekindle-Key header or ?key=)');
     const site = sitesByKey.get(key);
     if (!site) throw new HttpError(401, 'unknown write key');
-    const origin = request.headers.origin;
-    if (origin && !allowsOrigin(site, origin)) throw new HttpError(403, 'this origin is not allowed for the site');
     return site;
   }
 

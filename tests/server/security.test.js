@@ -229,3 +229,19 @@ test('a leap second in a dispatch\'s due or an event\'s timestamp rejects that r
   assert.equal(envelope.status, 400);
   assert.match(envelope.body.error, /\$\.sentAt: is not a time this server can read/);
 });
+
+test('a site without write keys still refuses origins not on its list with 403, storing nothing', async () => {
+  const keyless = await startServer({ sites: [{ id: 'shop', writeKeys: [], origins: ['https://shop.example'], artifact: new URL('../../examples/abandoned-cart.json', import.meta.url).pathname }] });
+  try {
+    const beacon = (origin, id) => collect(keyless.base, batch('d-keyless', [{ ...addToCart(T0), id, body: { ...addToCart(T0).body, _id: id } }]), { key: null, origin, contentType: 'text/plain' });
+    const evil = await beacon('https://evil.example', 'keyless-evil');
+    assert.equal(evil.status, 403);
+    assert.match(evil.body.error, /origin is not allowed/);
+    assert.equal((await fetch(`${keyless.base}/v1/artifact`, { headers: { origin: 'https://evil.example' } })).status, 403);
+    assert.equal((await beacon('https://shop.example', 'keyless-shop')).status, 200);
+    assert.equal((await beacon(undefined, 'keyless-no-origin')).status, 200, 'a request without an Origin (not a browser page) is taken');
+    assert.deepEqual(keyless.store.recordIds('shop').sort(), ['keyless-no-origin', 'keyless-shop']);
+  } finally {
+    await keyless.close();
+  }
+});

@@ -138,7 +138,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
       message = 'the server failed; retry later';
     }
     if (status === 429) {
-      message = 'rate limited: too many requests for this write key; retry after the Retry-After delay';
+      message = 'rate limited: too many requests for this site from this address; retry after the Retry-After delay';
     }
     reply.code(status).send({ error: message, ...(err.extra ?? {}) });
   });
@@ -193,6 +193,21 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     return site;
   }
 
+  // Rate-limit buckets are per route, site and client address. The site comes from a known key
+  // only: keyed by the key as sent, a client making up a key per request would never be limited.
+  function rateLimited(route, { max, windowMs }) {
+    return {
+      max,
+      timeWindow: windowMs,
+      keyGenerator: (request) => {
+        const key = request.headers['x-rekindle-key'] ?? request.query?.key;
+        const site = keyless ? config.sites[0].id : (typeof key === 'string' ? sitesByKey.get(key)?.id : undefined) ?? '(no known key)';
+        return `${route}|${site}|${request.ip}`;
+      },
+    };
+  }
+  const profileLimit = { max: config.rateLimit.profiles?.max ?? 300, windowMs: config.rateLimit.profiles?.windowMs ?? config.rateLimit.windowMs };
+
   // ---- static ------------------------------------------------------------
 
   await app.register(rateLimit, { global: false });
@@ -208,15 +223,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
 
   // ---- collection --------------------------------------------------------
 
-  app.post('/v1/collect', {
-    config: {
-      rateLimit: {
-        max: config.rateLimit.max,
-        timeWindow: config.rateLimit.windowMs,
-        keyGenerator: (request) => `${request.headers['x-rekindle-key'] ?? request.query?.key ?? ''}|${request.ip}`,
-      },
-    },
-  }, async (request) => {
+  app.post('/v1/collect', { config: { rateLimit: rateLimited('collect', config.rateLimit) } }, async (request) => {
     const site = siteOf(request);
     const body = request.body;
     // Before the schema (whose maximum would answer 400): too many records is a 413, which the page splits.
@@ -252,7 +259,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
 
   // ---- profiles ----------------------------------------------------------
 
-  app.get('/v1/profiles/:deviceId/fragment', async (request, reply) => {
+  app.get('/v1/profiles/:deviceId/fragment', { config: { rateLimit: rateLimited('fragment', profileLimit) } }, async (request, reply) => {
     const site = siteOf(request);
     const profileId = store.profileIfKnown(site.id, request.params.deviceId);
     if (!profileId) throw new HttpError(404, 'unknown device');
@@ -263,7 +270,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     return reply.type('application/json').send(body);
   });
 
-  app.post('/v1/profiles/:deviceId/fragment', async (request, reply) => {
+  app.post('/v1/profiles/:deviceId/fragment', { config: { rateLimit: rateLimited('fragment', profileLimit) } }, async (request, reply) => {
     const site = siteOf(request);
     const { deviceId } = request.params;
     if (deviceId.length > 128) throw new HttpError(400, 'the device id is over 128 characters');
@@ -283,7 +290,7 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     return publicFragment(store.getProfile(site.id, profileId).fragment, profileId);
   });
 
-  app.post('/v1/identify', async (request, reply) => {
+  app.post('/v1/identify', { config: { rateLimit: rateLimited('identify', profileLimit) } }, async (request, reply) => {
     const site = siteOf(request);
     const errors = check('identify', request.body);
     if (errors.length > 0) return reply.code(400).send({ errors });

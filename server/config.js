@@ -21,7 +21,9 @@ export const DEFAULTS = Object.freeze({
   // identitySecret, or any when trustPageIdentities is set.
   sites: [{ id: 'default', writeKeys: [], origins: ['*'], artifact: null, identitySecret: null, trustPageIdentities: false }],
   limits: { bodyBytes: 1024 * 1024, records: 500, importBytes: 64 * 1024 * 1024 },
-  rateLimit: { max: 600, windowMs: 60_000 },
+  // Requests per site and client address in each window: `max` on /v1/collect, `profiles.max` on
+  // each of /v1/identify and /v1/profiles/{deviceId}/fragment.
+  rateLimit: { max: 600, windowMs: 60_000, profiles: { max: 300, windowMs: 60_000 } },
   // Behind a reverse proxy or load balancer: which proxies' X-Forwarded-For to believe (their
   // addresses or CIDR ranges, or true for any), so each visitor has a rate-limit bucket.
   trustProxy: false,

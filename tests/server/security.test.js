@@ -245,3 +245,40 @@ test('a site without write keys still refuses origins not on its list with 403, 
     await keyless.close();
   }
 });
+
+test('the collection rate limit counts per site and address: a made-up key per request does not escape it', async () => {
+  for (const writeKeys of [[], [KEY]]) {
+    const limited = await startServer({ overrides: { rateLimit: { max: 3, windowMs: 60_000 } },
+      sites: [{ id: 'shop', writeKeys, origins: ['*'], artifact: new URL('../../examples/abandoned-cart.json', import.meta.url).pathname }] });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i += 1) statuses.push((await collect(limited.base, batch('rl', [addToCart(T0 + i)]), { key: `made-up-${i}-${Math.random()}` })).status);
+      assert.deepEqual(statuses, writeKeys.length === 0 ? [200, 200, 200, 429, 429] : [401, 401, 401, 429, 429], `writeKeys ${JSON.stringify(writeKeys)}`);
+      if (writeKeys.length > 0) {
+        // The site's own bucket is another one: its pages are not refused for what unknown keys did.
+        assert.equal((await collect(limited.base, batch('rl', [addToCart(T0 + 9)]))).status, 200);
+      }
+    } finally {
+      await limited.close();
+    }
+  }
+});
+
+test('identify and the fragment endpoint have a rate limit of their own per site and address', async () => {
+  const limited = await startServer({ overrides: { rateLimit: { max: 100, windowMs: 60_000, profiles: { max: 2, windowMs: 60_000 } } } });
+  try {
+    const headers = { 'content-type': 'application/json', 'x-rekindle-key': KEY };
+    const identifyOnce = () => fetch(`${limited.base}/v1/identify`, { method: 'POST', headers, body: JSON.stringify({ deviceId: 'rl-dev', namespace: 'crm', id: 'C-1' }) });
+    const postFragment = () => fetch(`${limited.base}/v1/profiles/rl-dev/fragment`, { method: 'POST', headers, body: JSON.stringify({ fields: {} }) });
+    const getFragment = () => fetch(`${limited.base}/v1/profiles/rl-dev/fragment`, { headers });
+    for (const [name, call] of [['identify', identifyOnce], ['POST fragment', postFragment], ['GET fragment', getFragment]]) {
+      const statuses = [];
+      for (let i = 0; i < 3; i += 1) statuses.push((await call()).status);
+      assert.equal(statuses[2], 429, `${name}: ${statuses}`);
+      assert.notEqual(statuses[0], 429, name);
+    }
+    assert.equal((await collect(limited.base, batch('rl-dev', [addToCart(T0)]))).status, 200, 'collection has its own budget');
+  } finally {
+    await limited.close();
+  }
+});

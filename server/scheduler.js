@@ -12,17 +12,21 @@ export class Scheduler {
     this.stopped = true;
   }
 
-  /** One round: profile runs until none is due (bounded), then due dispatches. */
+  /**
+   * One round: batches of profile runs until none is due (at most 10), each followed by a batch
+   * of due dispatches, so messages wait for one batch of runs, not for the whole backlog.
+   */
   async tick() {
     if (this.running) return this.running; // never two rounds at once
     this.running = (async () => {
       let runs = 0;
+      let sent = 0;
       for (let round = 0; round < 10; round += 1) {
         const n = await this.runner.runDue(this.config.batch);
         runs += n;
+        sent += await this.dispatcher.sendDue(this.config.batch);
         if (n < this.config.batch) break;
       }
-      const sent = await this.dispatcher.sendDue(this.config.batch);
       return { runs, sent };
     })();
     try {

@@ -424,10 +424,18 @@ export class SqliteStore {
     });
   }
 
-  /** Profiles with new records or a deadline at or before `now`, at most `limit`. */
+  /**
+   * Profiles with new records or a deadline at or before `now`, at most `limit`. Half the batch
+   * (rounded up) is kept for passed deadlines, earliest first, and either kind takes what the
+   * other leaves: taking deadlines only when fewer than `limit` profiles were dirty, a steady
+   * inflow of records meant a visitor who left was never run at their deadline.
+   */
   dueProfiles(now, limit) {
+    if (limit <= 0) return [];
+    const deadlines = this.s.deadlineProfiles.all(now, limit);
     const dirty = this.s.dirtyProfiles.all(limit);
-    return dirty.length >= limit ? dirty : dirty.concat(this.s.deadlineProfiles.all(now, limit - dirty.length));
+    const takeDeadlines = Math.min(deadlines.length, Math.max(Math.ceil(limit / 2), limit - dirty.length));
+    return dirty.slice(0, limit - takeDeadlines).concat(deadlines.slice(0, takeDeadlines));
   }
 
   /** A page of a segment's current members, ordered by profile id, after `after`. */

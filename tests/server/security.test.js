@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createHmac } from 'node:crypto';
 import { SqliteStore } from '../../server/store/sqlite.js';
+import { Scheduler } from '../../server/scheduler.js';
 import { FUTURE_TOLERANCE_MS } from '../../server/ingest.js';
 import {
   startServer, startSmtpSink, collect, batch, addToCart, fragmentRecord, admin, KEY, T0, MINUTE, HOUR, DAY,
@@ -281,4 +282,59 @@ test('identify and the fragment endpoint have a rate limit of their own per site
   } finally {
     await limited.close();
   }
+});
+
+test('a passed deadline is run under a steady inflow of records that fills every batch', async () => {
+  const busy = await startServer({ overrides: { scheduler: { enabled: false, batch: 2 } } });
+  try {
+    await collect(busy.base, batch('victim', [addToCart(T0)]));
+    await busy.scheduler.tick();
+    assert.equal(busy.store.getProfile('shop', 'victim').next_deadline, T0 + 30 * MINUTE);
+    busy.clock.set(T0 + 31 * MINUTE);
+    const qualified = () => busy.store.segmentMembers('shop', 'abandoned-cart', '', 10).some((m) => m.profileId === 'victim');
+    let n = 0;
+    // 25 visitors with new records before each round: more than the round's 10 batches of 2 can run.
+    for (let round = 0; round < 2 && !qualified(); round += 1) {
+      for (let i = 0; i < 25; i += 1, n += 1) busy.ingest.collect('shop', `busy-${n}`, [{ ...addToCart(busy.clock.now()), purpose: 'analytics' }]);
+      await busy.scheduler.tick();
+    }
+    assert.ok(qualified(), 'the victim qualified for the abandoned cart while the inflow went on');
+  } finally {
+    await busy.close();
+  }
+});
+
+test('dueProfiles keeps half of each batch for passed deadlines, and either kind takes what the other leaves', () => {
+  const store = new SqliteStore(':memory:');
+  try {
+    for (let i = 0; i < 10; i += 1) {
+      store.ensureProfile('shop', `dirty-${i}`, 0);
+      store.markDirty('shop', `dirty-${i}`, 0);
+    }
+    for (let i = 0; i < 3; i += 1) {
+      store.ensureProfile('shop', `late-${i}`, 0);
+      store.db.prepare('UPDATE profiles SET next_deadline = ? WHERE profile_id = ?').run(100 + i, `late-${i}`);
+    }
+    const kinds = (list) => list.map((p) => p.profileId.split('-')[0]);
+    assert.deepEqual(kinds(store.dueProfiles(1000, 4)), ['dirty', 'dirty', 'late', 'late']);
+    assert.deepEqual(store.dueProfiles(1000, 4).slice(2).map((p) => p.profileId), ['late-0', 'late-1'], 'earliest deadline first');
+    assert.deepEqual(kinds(store.dueProfiles(1000, 1)), ['late']);
+    assert.deepEqual(kinds(store.dueProfiles(1000, 20)).filter((k) => k === 'late').length, 3);
+    assert.equal(store.dueProfiles(1000, 20).length, 13);
+    assert.deepEqual(kinds(store.dueProfiles(50, 4)), ['dirty', 'dirty', 'dirty', 'dirty'], 'no deadline passed yet: all dirty');
+  } finally {
+    store.close();
+  }
+});
+
+test('a scheduler round sends due dispatches after each batch of runs, not after the whole backlog', async () => {
+  const calls = [];
+  const scheduler = new Scheduler({
+    runner: { runDue: async (limit) => { calls.push('run'); return limit; } },
+    dispatcher: { sendDue: async () => { calls.push('send'); return 0; } },
+    config: { batch: 5 },
+  });
+  await scheduler.tick();
+  assert.equal(calls[1], 'send', calls.join(' '));
+  assert.equal(calls.filter((c) => c === 'run').length, 10, 'a round is still bounded');
 });

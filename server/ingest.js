@@ -222,7 +222,7 @@ export class Ingest {
       this.store.mergeProfiles(site, from, into);
       this.mergeFragment(site, into, { fields: fromFragment.fields });
       this.store.linkIdentity(site, namespace, id, into, now);
-      this.store.resetRun(site, into);
+      this.store.resetRun(site, into, now);
       this.log?.info?.({ site, from, into }, 'profiles merged by identity');
       return into;
     });

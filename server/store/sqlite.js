@@ -57,12 +57,12 @@ CREATE TABLE IF NOT EXISTS profiles (
   artifact_etag TEXT,
   cursor        INTEGER NOT NULL DEFAULT 0,
   dirty         INTEGER NOT NULL DEFAULT 0,  -- changes since the last run (0: none)
+  due_since     INTEGER,                     -- when dirty last went from 0 to more: the run queue's order
   resets        INTEGER NOT NULL DEFAULT 0,  -- times its engine state was forgotten (a merge)
   next_deadline INTEGER,
   updated       INTEGER NOT NULL,
   PRIMARY KEY (site, profile_id)
 );
-CREATE INDEX IF NOT EXISTS profiles_pending ON profiles (dirty) WHERE dirty > 0;
 CREATE INDEX IF NOT EXISTS profiles_deadline ON profiles (next_deadline) WHERE next_deadline IS NOT NULL;
 
 -- Current segment memberships as the server's engine sees them (audience export).
@@ -140,6 +140,8 @@ export class SqliteStore {
     } else if (Number(version.value) < SCHEMA_VERSION) {
       this.#migrate(Number(version.value));
     }
+    // After any migration, which adds the column it covers.
+    this.db.exec('CREATE INDEX IF NOT EXISTS profiles_queue ON profiles (due_since) WHERE dirty > 0');
     this.#prepare();
   }
 
@@ -154,6 +156,10 @@ export class SqliteStore {
         this.db.exec('DROP INDEX IF EXISTS profiles_dirty');
       }
       if (from < 3) {
+        const columns = this.db.prepare('PRAGMA table_info(profiles)').all().map((c) => c.name);
+        if (!columns.includes('due_since')) this.db.exec('ALTER TABLE profiles ADD COLUMN due_since INTEGER');
+        this.db.exec('UPDATE profiles SET due_since = updated WHERE dirty > 0 AND due_since IS NULL');
+        this.db.exec('DROP INDEX IF EXISTS profiles_pending'); // replaced by profiles_queue
         // Schema 2 named a person known only from an import "namespace:id", and the server's own run
         // then gave that profile a device row of the same name: any page sending that deviceId joined
         // the person's profile. Those device rows go; the profiles keep their ids, which profileOfDevice
@@ -198,20 +204,25 @@ export class SqliteStore {
       ensureProfile: p(`INSERT INTO profiles (site, profile_id, updated) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
       deleteProfile: p('DELETE FROM profiles WHERE site = ? AND profile_id = ?'),
       setFragment: p('UPDATE profiles SET fragment = ?, updated = ? WHERE site = ? AND profile_id = ?'),
-      markDirty: p('UPDATE profiles SET dirty = dirty + 1, updated = ? WHERE site = ? AND profile_id = ?'),
+      // A profile already due keeps its place in the queue; one that becomes due joins its end.
+      markDirty: p(`UPDATE profiles SET due_since = CASE WHEN dirty = 0 THEN @now ELSE due_since END, dirty = dirty + 1, updated = @now
+                    WHERE site = @site AND profile_id = @profileId`),
       // A run's result, unless the profile was reset meanwhile; changes that arrived meanwhile keep it due.
       saveRun: p(`UPDATE profiles SET snapshot = @snapshot, artifact_etag = @etag, cursor = @cursor,
                   dirty = CASE WHEN dirty = @seenDirty THEN @more ELSE dirty END,
+                  due_since = CASE WHEN dirty = @seenDirty AND @more = 1 THEN @updated ELSE due_since END,
                   next_deadline = @nextDeadline, updated = @updated
                   WHERE site = @site AND profile_id = @profileId AND resets = @seenResets`),
       resetRun: p(`UPDATE profiles SET snapshot = NULL, artifact_etag = NULL, cursor = 0, dirty = dirty + 1,
-                   resets = resets + 1, next_deadline = NULL
-                   WHERE site = ? AND profile_id = ?`),
+                   due_since = CASE WHEN dirty = 0 THEN @now ELSE due_since END, resets = resets + 1, next_deadline = NULL
+                   WHERE site = @site AND profile_id = @profileId`),
       // Two queries, each served by its partial index, rather than one OR that scans every profile.
-      dirtyProfiles: p('SELECT site, profile_id AS profileId FROM profiles WHERE dirty > 0 LIMIT ?'),
+      // Longest waiting first: in the order of `dirty` (the index's), a profile with many changes
+      // waited behind every newer profile with fewer.
+      dirtyProfiles: p('SELECT site, profile_id AS profileId FROM profiles WHERE dirty > 0 ORDER BY due_since LIMIT ?'),
       deadlineProfiles: p(`SELECT site, profile_id AS profileId FROM profiles
                            WHERE next_deadline IS NOT NULL AND next_deadline <= ? AND dirty = 0 ORDER BY next_deadline LIMIT ?`),
-      markAllDirty: p('UPDATE profiles SET dirty = dirty + 1 WHERE site = ?'),
+      markAllDirty: p('UPDATE profiles SET due_since = CASE WHEN dirty = 0 THEN ? ELSE due_since END, dirty = dirty + 1 WHERE site = ?'),
       insertMembership: p('INSERT INTO memberships (site, segment, profile_id, since) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET since = excluded.since'),
       members: p(`SELECT profile_id AS profileId, since FROM memberships WHERE site = ? AND segment = ? AND profile_id > ?
                   ORDER BY profile_id LIMIT ?`),
@@ -396,16 +407,16 @@ export class SqliteStore {
   }
 
   markDirty(site, profileId, now) {
-    this.s.markDirty.run(now, site, profileId);
+    this.s.markDirty.run({ site, profileId, now });
   }
 
-  markSiteDirty(site) {
-    this.s.markAllDirty.run(site);
+  markSiteDirty(site, now = 0) {
+    this.s.markAllDirty.run(now, site);
   }
 
   /** Forgets the server-side engine state so the next run replays every record. */
-  resetRun(site, profileId) {
-    this.s.resetRun.run(site, profileId);
+  resetRun(site, profileId, now = 0) {
+    this.s.resetRun.run({ site, profileId, now });
   }
 
   /**
@@ -452,7 +463,7 @@ export class SqliteStore {
   putArtifact(site, version, etag, body, now) {
     this.transaction(() => {
       this.s.putArtifact.run(site, version, etag, body, now);
-      this.s.markAllDirty.run(site);
+      this.s.markAllDirty.run(now, site);
     });
   }
 

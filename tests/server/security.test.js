@@ -338,3 +338,20 @@ test('a scheduler round sends due dispatches after each batch of runs, not after
   assert.equal(calls[1], 'send', calls.join(' '));
   assert.equal(calls.filter((c) => c === 'run').length, 10, 'a round is still bounded');
 });
+
+test('dirty profiles are run longest waiting first: many changes do not send a profile to the back', () => {
+  const store = new SqliteStore(':memory:');
+  try {
+    store.ensureProfile('shop', 'busy-early', 0);
+    for (let i = 0; i < 5; i += 1) store.markDirty('shop', 'busy-early', 10 + i);
+    for (let i = 0; i < 10; i += 1) {
+      store.ensureProfile('shop', `new-${i}`, 0);
+      store.markDirty('shop', `new-${i}`, 100 + i);
+    }
+    assert.deepEqual(store.dueProfiles(0, 2).map((p) => p.profileId), ['busy-early', 'new-0']);
+    const plan = store.db.prepare('EXPLAIN QUERY PLAN SELECT site, profile_id AS profileId FROM profiles WHERE dirty > 0 ORDER BY due_since LIMIT 2').all();
+    assert.match(plan.map((r) => r.detail).join(' '), /profiles_queue/, 'served by its index');
+  } finally {
+    store.close();
+  }
+});

@@ -13,7 +13,9 @@ export class ConfigError extends Error {}
 export const DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
-  database: resolve(root, 'data/rekindle.db'),
+  // In the directory the server is started from: never inside an installed package
+  // (node_modules/rekindle/), which an npm install replaces.
+  database: resolve('data/rekindle.db'),
   adminToken: null,
   // A site: its write keys (public, in the page), the origins whose pages may send, its
   // artifact file (loaded at start when the database holds none for the site), and which

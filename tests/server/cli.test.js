@@ -127,3 +127,19 @@ test('rekindle import keeps the path of a server behind a prefix (https://shop.e
     proxy.close();
   }
 });
+
+// Without a `database` setting the file sits under the directory the server is
+// started from: inside an installed package, an npm install would replace it.
+test('the default database is under the directory the server is started from', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'rekindle-cli-cwd-'));
+  try {
+    const config = fileURLToPath(new URL('../../server/config.js', import.meta.url));
+    const out = await new Promise((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(config)}).then((m) => console.log(m.DEFAULTS.database))`],
+        { cwd }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout.trim())));
+    });
+    assert.equal(out, join(cwd, 'data/rekindle.db'));
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});

@@ -36,6 +36,14 @@ export function boundFieldTimes(fields, limit) {
   return out;
 }
 
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** An artifact duration (`5m`, `2h`: docs/rules.md) in milliseconds, or null. */
+function durationMs(text) {
+  const m = typeof text === 'string' ? /^(\d+)(ms|s|m|h|d|w)$/.exec(text) : null;
+  return m ? Number(m[1]) * UNIT_MS[m[2]] : null;
+}
+
 /** The message actions of an artifact's journeys: journey id -> step id -> {channel, template}. */
 function messageSteps(artifact) {
   const journeys = new Map();
@@ -88,13 +96,29 @@ export class Ingest {
 
   // The message steps of the site's current artifact (null without one), parsed once per version.
   #steps(site) {
+    return this.#artifactOf(site)?.journeys ?? null;
+  }
+
+  // What the ingest reads of the site's current artifact (null without one), parsed once per version.
+  #artifactOf(site) {
     const artifact = this.store.getArtifact(site);
     if (!artifact) return null;
     const cached = this.artifacts.get(site);
-    if (cached?.etag === artifact.etag) return cached.journeys;
-    const journeys = messageSteps(JSON.parse(artifact.body));
-    this.artifacts.set(site, { etag: artifact.etag, journeys });
-    return journeys;
+    if (cached?.etag === artifact.etag) return cached;
+    const body = JSON.parse(artifact.body);
+    const tolerance = durationMs(body?.limits?.futureTolerance);
+    const info = { etag: artifact.etag, journeys: messageSteps(body), futureToleranceMs: tolerance ?? FUTURE_TOLERANCE_MS };
+    this.artifacts.set(site, info);
+    return info;
+  }
+
+  // Why an imported event is too far ahead of the server's clock for the engine, or null:
+  // stored, it would be refused by every run of the engine.
+  #futureProblem(site, timestamp, now) {
+    const tolerance = this.#artifactOf(site)?.futureToleranceMs ?? FUTURE_TOLERANCE_MS;
+    const ahead = Date.parse(timestamp) - now;
+    if (ahead <= tolerance) return null;
+    return `$.event.timestamp: is ${Math.ceil(ahead / 1000)} s after the server's clock, beyond the artifact's futureTolerance of ${tolerance / 1000} s`;
   }
 
   // Why a dispatch record from a page cannot be stored, or null. The write key is public, so a
@@ -253,6 +277,8 @@ export class Ingest {
     const tooLarge = line.type === 'event' ? unreadableTime(line.event.timestamp, '$.event.timestamp') ?? eventLimitProblem(line.event, '$.event') : null;
     if (tooLarge) return { status: 'rejected', reason: tooLarge };
     const now = this.clock.now();
+    const future = line.type === 'event' ? this.#futureProblem(site, line.event.timestamp, now) : null;
+    if (future) return { status: 'rejected', reason: future };
     return this.store.transaction(() => {
       const profileId = this.profileForImport(site, line);
       if (line.type === 'fragment') {

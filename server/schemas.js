@@ -40,6 +40,9 @@ function describe(error) {
     if (error.schema?.type) return `must not be of type ${error.schema.type}`;
     if ('const' in (error.schema ?? {})) return `must not be ${JSON.stringify(error.schema.const)}`;
   }
+  if (error.keyword === 'pattern' && error.parentSchema?.format === 'date-time') {
+    return 'is not a time the engine reads: an ISO 8601 date-time with seconds 00-59 (no leap second), at most 9 fraction digits and an offset with its minutes';
+  }
   if (error.keyword === 'propertyNames') return `has a field name that is not allowed (${error.params.propertyName})`;
   return error.message;
 }

@@ -205,16 +205,29 @@ const LEAP = '2026-12-31T23:59:60Z';
 
 test('a leap second passes the schema but no Date: the import line is rejected naming the path, the others imported', async () => {
   const res = await admin(s.base, '/v1/admin/import', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson([
-    { type: 'event', identity: { namespace: 'crm', id: 'L1' }, event: { _id: 'leap-ok-1', eventType: 'commerce.purchases', timestamp: '2026-12-31T23:59:59Z' } },
+    { type: 'event', identity: { namespace: 'crm', id: 'L1' }, event: { _id: 'leap-ok-1', eventType: 'commerce.purchases', timestamp: new Date(T0 - 2000).toISOString() } },
     { type: 'event', identity: { namespace: 'crm', id: 'L2' }, event: { _id: 'leap-bad', eventType: 'commerce.purchases', timestamp: LEAP } },
-    { type: 'event', identity: { namespace: 'crm', id: 'L3' }, event: { _id: 'leap-ok-3', eventType: 'commerce.purchases', timestamp: '2027-01-01T00:00:01Z' } },
+    { type: 'event', identity: { namespace: 'crm', id: 'L3' }, event: { _id: 'leap-ok-3', eventType: 'commerce.purchases', timestamp: new Date(T0 - 1000).toISOString() } },
   ]) });
   assert.equal(res.status, 200);
   const body = await res.json();
   assert.equal(body.accepted, 2);
   assert.equal(body.rejected.length, 1);
   assert.equal(body.rejected[0].line, 2);
-  assert.match(body.rejected[0].reason, /^\$\.event\.timestamp: is not a time this server can read/);
+  // The event schema refuses the leap second itself, in the engine's words.
+  assert.match(body.rejected[0].reason, /^\$\.event\.timestamp: is not a time the engine reads: .*no leap second/);
+});
+
+test('an imported event further ahead of the server\'s clock than the artifact\'s futureTolerance is rejected, not stored', async () => {
+  const tolerance = 5 * MINUTE; // examples/abandoned-cart.json has no futureTolerance: the engine's default
+  const body = await importLines([
+    { type: 'event', identity: { namespace: 'crm', id: 'F1' }, event: { _id: 'future-ok', eventType: 'commerce.purchases', timestamp: new Date(T0 + tolerance).toISOString() } },
+    { type: 'event', identity: { namespace: 'crm', id: 'F2' }, event: { _id: 'future-bad', eventType: 'commerce.purchases', timestamp: new Date(T0 + tolerance + 1000).toISOString() } },
+  ]);
+  assert.equal(body.accepted, 1);
+  assert.equal(body.rejected.length, 1);
+  assert.equal(body.rejected[0].line, 2);
+  assert.match(body.rejected[0].reason, /^\$\.event\.timestamp: is 301 s after the server's clock, beyond the artifact's futureTolerance of 300 s/);
 });
 
 test('a leap second in a dispatch\'s due or an event\'s timestamp rejects that record by id; in sentAt it is a 400 naming it', async () => {
@@ -225,7 +238,7 @@ test('a leap second in a dispatch\'s due or an event\'s timestamp rejects that r
   assert.equal(res.body.accepted.length, 1);
   const reasons = Object.fromEntries(res.body.rejected.map((r) => [r.id, r.reason]));
   assert.match(reasons['leap-due'], /^\$\.records\[0\]\.body\.due: is not a time this server can read/);
-  assert.match(reasons['leap-event'], /^\$\.records\[1\]\.body\.timestamp: is not a time this server can read/);
+  assert.match(reasons['leap-event'], /^\$\.records\[1\]\.body\.timestamp: is not a time the engine reads/);
   const envelope = await collect(s.base, { ...batch('leap-dev', [addToCart(T0)]), sentAt: LEAP });
   assert.equal(envelope.status, 400);
   assert.match(envelope.body.error, /\$\.sentAt: is not a time this server can read/);

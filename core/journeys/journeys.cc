@@ -348,7 +348,9 @@ void Journeys::advance(TimeMs to, Host& host) {
     }
   }
   // Deliveries older than the longest cap window no longer matter.
-  while (!deliveries_.empty() && deliveries_.front().at <= to - artifact_->longest_cap) deliveries_.pop_front();
+  auto kept = std::find_if(deliveries_.begin(), deliveries_.end(),
+                           [&](const Delivery& d) { return d.at > to - artifact_->longest_cap; });
+  deliveries_.erase(deliveries_.begin(), kept);
 }
 
 std::string Journeys::cap_reached(std::optional<Channel> channel, int offer, TimeMs at) const {
@@ -477,7 +479,7 @@ bool Journeys::restore(const json& j) {
     if (!t) return false;
     ends[item.key()] = *t;
   }
-  std::deque<Delivery> ds;
+  std::vector<Delivery> ds;
   for (const auto& d : *deliveries) {
     auto at = d.is_array() && d.size() == 3 ? time_from_json(d[0]) : std::nullopt;
     if (!at || !d[1].is_string()) return false;

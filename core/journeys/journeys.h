@@ -1,6 +1,5 @@
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -110,7 +109,7 @@ class Journeys {
   std::shared_ptr<const artifact::Artifact> artifact_;
   std::vector<Instance> active_;                 // in order of entry
   std::map<std::string, TimeMs> last_end_;       // journey id -> when its last instance ended
-  std::deque<Delivery> deliveries_;              // for caps, oldest first
+  std::vector<Delivery> deliveries_;             // for caps, oldest first (few: a vector is smaller code than a deque)
 };
 
 }  // namespace rekindle::journeys

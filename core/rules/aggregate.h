@@ -1,6 +1,8 @@
 #pragma once
 
+#include <algorithm>
 #include <deque>
+#include <initializer_list>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -16,10 +18,44 @@ namespace rekindle::rules {
 
 inline constexpr TimeMs kNever = INT64_MIN;
 
+// A count/sum window's entries, oldest first: they arrive at the back (in the
+// middle for a late event) and leave from the front. A vector whose dropped
+// front is erased once it is half of the storage: pop_front stays amortized
+// O(1), as a deque's, for much less code in the wasm than std::deque's.
+class Window {
+ public:
+  using Entry = std::pair<TimeMs, double>;
+  using const_iterator = std::vector<Entry>::const_iterator;
+
+  Window() = default;
+  Window(std::initializer_list<Entry> entries) : items_(entries) {}
+
+  bool empty() const { return head_ == items_.size(); }
+  size_t size() const { return items_.size() - head_; }
+  const Entry& front() const { return items_[head_]; }
+  const Entry& back() const { return items_.back(); }
+  const_iterator begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  const_iterator end() const { return items_.end(); }
+
+  void emplace_back(TimeMs ts, double amount) { items_.emplace_back(ts, amount); }
+  void insert(const_iterator at, const Entry& entry) { items_.insert(at, entry); }
+  void pop_front() {
+    if (++head_ * 2 < items_.size()) return;
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+
+  bool operator==(const Window& other) const { return std::equal(begin(), end(), other.begin(), other.end()); }
+
+ private:
+  std::vector<Entry> items_;
+  size_t head_ = 0;  // entries before it have left the window
+};
+
 // Per-profile state of one aggregate, updated incrementally: an event touches
 // it once, and time only drops entries off the front of a window.
 struct AggregateState {
-  std::deque<std::pair<TimeMs, double>> window;  // count/sum with `within`: (timestamp, amount)
+  Window window;                                 // count/sum with `within`: (timestamp, amount)
   double total = 0;                              // count or sum over the window, or all-time
   TimeMs last = kNever;                          // since: latest match
   std::vector<TimeMs> matched;                   // sequence: latest match time of each event step

@@ -13,7 +13,7 @@ using nlohmann::json;
 void parse_limits(const json& j, Limits& limits, Errors& errors) {
   const std::string path = "$.limits";
   if (!j.is_object()) {
-    errors.push_back({path, std::string("must be an object, not ") + type_name(j)});
+    add_error(errors, path, std::string("must be an object, not ") + type_name(j));
     return;
   }
   for (const auto& item : j.items()) {
@@ -24,7 +24,7 @@ void parse_limits(const json& j, Limits& limits, Errors& errors) {
     auto integer = [&](size_t lo, size_t hi, size_t& out) {
       if (!value.is_number_integer() || value.get<int64_t>() < static_cast<int64_t>(lo) ||
           value.get<int64_t>() > static_cast<int64_t>(hi)) {
-        errors.push_back({p, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi)});
+        add_error(errors, p, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
       } else {
         out = value.get<size_t>();
       }
@@ -35,10 +35,10 @@ void parse_limits(const json& j, Limits& limits, Errors& errors) {
       integer(1024, 64 * 1024 * 1024, limits.history_bytes);
     } else if (key == "futureTolerance") {
       auto d = value.is_string() ? parse_duration(value.get_ref<const std::string&>()) : std::nullopt;
-      if (!d) errors.push_back({p, "must be a duration such as \"5m\""});
+      if (!d) add_error(errors, p, "must be a duration such as \"5m\"");
       else limits.future_tolerance = *d;
     } else {
-      errors.push_back({p, "is not a known limit (expected historyEvents, historyBytes, futureTolerance)"});
+      add_error(errors, p, "is not a known limit (expected historyEvents, historyBytes, futureTolerance)");
     }
   }
 }
@@ -54,7 +54,7 @@ void link(Artifact& a, Errors& errors) {
     for (size_t r = 0; r < s.rule.segment_refs.size(); ++r) {
       int target = a.find_segment(s.rule.segment_refs[r]);
       if (target < 0) {
-        errors.push_back({s.rule.segment_ref_paths[r], "names unknown segment '" + s.rule.segment_refs[r] + "'"});
+        add_error(errors, s.rule.segment_ref_paths[r], "names unknown segment '" + s.rule.segment_refs[r] + "'");
         resolved = false;
         continue;
       }
@@ -82,7 +82,7 @@ void link(Artifact& a, Errors& errors) {
         cycle += a.segments[static_cast<size_t>(r)].id;
         if (!reported[static_cast<size_t>(r)]) {
           reported[static_cast<size_t>(r)] = true;
-          errors.push_back({seg.rule.segment_ref_paths[k], "closes a cycle of segment references: " + cycle});
+          add_error(errors, seg.rule.segment_ref_paths[k], "closes a cycle of segment references: " + cycle);
         }
       } else if (color[static_cast<size_t>(r)] == 0) {
         self(self, r);
@@ -108,19 +108,19 @@ ParseResult from_json(const json& doc) {
   ParseResult out;
   Errors& errors = out.errors;
   if (!doc.is_object()) {
-    errors.push_back({"$", std::string("an artifact must be an object, not ") + type_name(doc)});
+    add_error(errors, "$", std::string("an artifact must be an object, not ") + type_name(doc));
     return out;
   }
   auto a = std::make_shared<Artifact>();
   static constexpr std::string_view kKeys[] = {"version", "limits", "segments", "journeys", "offers", "placements", "caps", "consent", "name", "description"};
   for (const auto& [key, _] : doc.items()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
-      errors.push_back({child("$", key), "is not a known artifact field"});
+      add_error(errors, child("$", key), "is not a known artifact field");
   }
   if (auto v = doc.find("version"); v == doc.end()) {
-    errors.push_back({"$.version", "is required"});
+    add_error(errors, "$.version", "is required");
   } else if (!v->is_string() || v->get_ref<const std::string&>().empty()) {
-    errors.push_back({"$.version", "must be a non-empty string"});
+    add_error(errors, "$.version", "must be a non-empty string");
   } else {
     a->version = v->get<std::string>();
   }
@@ -128,37 +128,37 @@ ParseResult from_json(const json& doc) {
 
   if (auto segs = doc.find("segments"); segs != doc.end()) {
     if (!segs->is_array()) {
-      errors.push_back({"$.segments", "must be an array"});
+      add_error(errors, "$.segments", "must be an array");
     } else {
       std::map<std::string, size_t> seen;
       for (size_t i = 0; i < segs->size(); ++i) {
         std::string p = index("$.segments", i);
         const json& s = (*segs)[i];
         if (!s.is_object()) {
-          errors.push_back({p, std::string("a segment must be an object, not ") + type_name(s)});
+          add_error(errors, p, std::string("a segment must be an object, not ") + type_name(s));
           continue;
         }
         Segment seg;
         for (const auto& [key, _] : s.items())
           if (key != "id" && key != "name" && key != "description" && key != "rule")
-            errors.push_back({child(p, key), "is not a known segment field (expected id, name, description, rule)"});
+            add_error(errors, child(p, key), "is not a known segment field (expected id, name, description, rule)");
         if (auto id = s.find("id"); id == s.end()) {
-          errors.push_back({child(p, "id"), "is required"});
+          add_error(errors, child(p, "id"), "is required");
         } else if (!id->is_string() || !is_valid_id(id->get_ref<const std::string&>())) {
-          errors.push_back({child(p, "id"), kIdRule});
+          add_error(errors, child(p, "id"), kIdRule);
         } else {
           seg.id = id->get<std::string>();
           if (auto [it, fresh] = seen.emplace(seg.id, i); !fresh)
-            errors.push_back({child(p, "id"), "duplicates the id of $.segments[" + std::to_string(it->second) + "]"});
+            add_error(errors, child(p, "id"), "duplicates the id of $.segments[" + std::to_string(it->second) + "]");
         }
         if (auto name = s.find("name"); name != s.end()) {
-          if (!name->is_string()) errors.push_back({child(p, "name"), "must be a string"});
+          if (!name->is_string()) add_error(errors, child(p, "name"), "must be a string");
           else seg.name = name->get<std::string>();
         }
         if (auto d = s.find("description"); d != s.end() && !d->is_string())
-          errors.push_back({child(p, "description"), "must be a string"});
+          add_error(errors, child(p, "description"), "must be a string");
         if (auto rule = s.find("rule"); rule == s.end()) {
-          errors.push_back({child(p, "rule"), "is required"});
+          add_error(errors, child(p, "rule"), "is required");
         } else if (auto compiled = rules::compile(*rule, child(p, "rule"), errors)) {
           seg.rule = std::move(*compiled);
           seg.canonical = dump(*rule);
@@ -178,10 +178,10 @@ ParseResult from_json(const json& doc) {
 
   if (auto c = doc.find("consent"); c != doc.end()) {
     if (!c->is_object()) {
-      errors.push_back({"$.consent", "must be an object {\"defaults\": {purpose: state}}"});
+      add_error(errors, "$.consent", "must be an object {\"defaults\": {purpose: state}}");
     } else {
       for (const auto& item : c->items())
-        if (item.key() != "defaults") errors.push_back({child("$.consent", item.key()), "is not a known key here (expected defaults)"});
+        if (item.key() != "defaults") add_error(errors, child("$.consent", item.key()), "is not a known key here (expected defaults)");
       if (auto d = c->find("defaults"); d != c->end()) {
         consent::Consent probe;
         Errors ce = probe.set_defaults(*d, "$.consent.defaults");

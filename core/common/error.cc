@@ -15,6 +15,20 @@ bool is_identifier(std::string_view key) {
 
 }  // namespace
 
+// noinline: LTO would otherwise put the body back at every site.
+__attribute__((noinline)) void add_error(Errors& errors, const char* path, const char* reason) {
+  errors.push_back({path, reason});
+}
+__attribute__((noinline)) void add_error(Errors& errors, const char* path, const std::string& reason) {
+  errors.push_back({path, reason});
+}
+__attribute__((noinline)) void add_error(Errors& errors, const std::string& path, const char* reason) {
+  errors.push_back({path, reason});
+}
+__attribute__((noinline)) void add_error(Errors& errors, const std::string& path, const std::string& reason) {
+  errors.push_back({path, reason});
+}
+
 std::string child(std::string_view path, std::string_view key) {
   std::string out(path);
   if (is_identifier(key)) {

@@ -19,6 +19,14 @@ struct Error {
 
 using Errors = std::vector<Error>;
 
+// Appends {path, reason}. Out of line on purpose: each of the many error sites
+// is then one call, not two strings built, moved in and destroyed in place
+// (literals stay pointers; a std::string_view would be built at every site).
+void add_error(Errors& errors, const char* path, const char* reason);
+void add_error(Errors& errors, const char* path, const std::string& reason);
+void add_error(Errors& errors, const std::string& path, const char* reason);
+void add_error(Errors& errors, const std::string& path, const std::string& reason);
+
 // Builds child paths: `child("$", "commerce")` is `$.commerce`, keys that are
 // not plain identifiers are quoted (`$["a b"]`), `index("$.x", 2)` is `$.x[2]`.
 std::string child(std::string_view path, std::string_view key);

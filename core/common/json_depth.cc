@@ -134,9 +134,9 @@ std::string describe_syntax_error(const std::string& message) {
 ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::string_view what) {
   ParsedJson out;
   if (text.size() > limits.max_bytes) {
-    out.errors.push_back({"$", std::string(what) + " is " + std::to_string(text.size()) +
+    add_error(out.errors, "$", std::string(what) + " is " + std::to_string(text.size()) +
                                    " bytes, over the limit of " +
-                                   std::to_string(limits.max_bytes) + " bytes"});
+                                   std::to_string(limits.max_bytes) + " bytes");
     return out;
   }
   if (auto error = check_structure(text, limits, what)) {
@@ -147,7 +147,7 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits, std::stri
   nlohmann::json::sax_parse(text.begin(), text.end(), &builder);
   if (builder.is_errored()) {
     out.value = nullptr;
-    out.errors.push_back({"$", std::string(what) + " is " + describe_syntax_error(builder.message)});
+    add_error(out.errors, "$", std::string(what) + " is " + describe_syntax_error(builder.message));
   }
   return out;
 }

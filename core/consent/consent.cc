@@ -36,18 +36,18 @@ using Decisions = std::array<std::optional<State>, kKnownPurposes.size()>;
 Decisions read_decisions(const json& states, const std::string& path, Errors& errors) {
   Decisions out;
   if (!states.is_object()) {
-    errors.push_back({path, std::string("must be an object, not ") + type_name(states)});
+    add_error(errors, path, std::string("must be an object, not ") + type_name(states));
     return out;
   }
   for (const auto& [key, value] : states.items()) {
     auto i = slot(key);
     if (!i) {
-      errors.push_back({child(path, key), "is not a known consent purpose (" + known_list() + ")"});
+      add_error(errors, child(path, key), "is not a known consent purpose (" + known_list() + ")");
       continue;
     }
     auto state = read_state(value);
     if (!state) {
-      errors.push_back({child(path, key), R"(must be "granted", "denied" or "pending")"});
+      add_error(errors, child(path, key), R"(must be "granted", "denied" or "pending")");
       continue;
     }
     out[*i] = state;
@@ -140,7 +140,7 @@ json Consent::to_json() const {
 std::optional<Consent> Consent::from_json(const json& value, Errors& errors) {
   const size_t before = errors.size();
   if (!value.is_object()) {
-    errors.push_back({"$", std::string("must be an object, not ") + type_name(value)});
+    add_error(errors, "$", std::string("must be an object, not ") + type_name(value));
     return std::nullopt;
   }
   Consent out;
@@ -148,22 +148,22 @@ std::optional<Consent> Consent::from_json(const json& value, Errors& errors) {
     std::string path = child("$", key);
     Entry* e = out.find(key);
     if (!e) {
-      errors.push_back({path, "is not a known consent purpose (" + known_list() + ")"});
+      add_error(errors, path, "is not a known consent purpose (" + known_list() + ")");
       continue;
     }
     if (!v.is_object()) {
-      errors.push_back({path, std::string("must be an object, not ") + type_name(v)});
+      add_error(errors, path, std::string("must be an object, not ") + type_name(v));
       continue;
     }
     auto state = v.find("state");
     auto decided = v.find("decided");
     auto at = v.find("at");
     std::optional<State> s = state == v.end() ? std::nullopt : read_state(*state);
-    if (!s) errors.push_back({child(path, "state"), R"(must be "granted", "denied" or "pending")"});
+    if (!s) add_error(errors, child(path, "state"), R"(must be "granted", "denied" or "pending")");
     if (decided == v.end() || !decided->is_boolean())
-      errors.push_back({child(path, "decided"), "must be a boolean"});
+      add_error(errors, child(path, "decided"), "must be a boolean");
     if (at == v.end() || !time_from_json(*at))
-      errors.push_back({child(path, "at"), "must be an integer (ms since epoch) within 8.64e15 of 1970"});
+      add_error(errors, child(path, "at"), "must be an integer (ms since epoch) within 8.64e15 of 1970");
     if (errors.size() != before || !s) continue;
     const State state_value = *s;
     e->decided = decided->get<bool>() && state_value != State::kPending;

@@ -151,8 +151,8 @@ IngestResult Engine::ingest(event::Event ev, TimeMs now) {
   out.event_id = ev.id;
   const TimeMs tolerance = artifact_->limits.future_tolerance;
   if (ev.timestamp > now + tolerance) {
-    out.errors.push_back({"$.timestamp", "is " + format_duration(ev.timestamp - now) +
-                                             " in the future, beyond the tolerance of " + format_duration(tolerance)});
+    add_error(out.errors, "$.timestamp", "is " + format_duration(ev.timestamp - now) +
+                                             " in the future, beyond the tolerance of " + format_duration(tolerance));
     return out;
   }
   out.ok = true;
@@ -164,8 +164,8 @@ IngestResult Engine::ingest(event::Event ev, TimeMs now) {
   const bool late = clock_ && ev.timestamp < *clock_;
   if (late && ev.timestamp < *clock_ - artifact_->retention) {
     out.ok = false;
-    out.errors.push_back({"$.timestamp", "is older than the retained history (" + format_duration(artifact_->retention) +
-                                             " before " + format_iso8601(*clock_) + ")"});
+    add_error(out.errors, "$.timestamp", "is older than the retained history (" + format_duration(artifact_->retention) +
+                                             " before " + format_iso8601(*clock_) + ")");
     return out;
   }
   out.late = late;
@@ -228,8 +228,8 @@ UpdateResult Engine::identify(std::string_view ns, std::string_view id, TimeMs n
   UpdateResult out;
   if (!profile::is_valid_identity(ns, id) || ns == "device") {
     out.ok = false;
-    out.errors.push_back({"$", "identify needs a namespace (letters, digits, '.', '_', '-', at most 64, not \"device\") "
-                               "and a non-empty id (at most 256 bytes)"});
+    add_error(out.errors, "$", "identify needs a namespace (letters, digits, '.', '_', '-', at most 64, not \"device\") "
+                               "and a non-empty id (at most 256 bytes)");
     return out;
   }
   now = catch_up(now, out);
@@ -326,13 +326,13 @@ std::optional<T> snapshot_part(json& j, const char* key, Errors& errors, Parse p
   const std::string path = std::string("$.") + key;
   auto it = j.find(key);
   if (it == j.end()) {
-    errors.push_back({path, "is required"});
+    add_error(errors, path, "is required");
     return std::nullopt;
   }
   Errors own;
   std::optional<T> out = parse(*it, own);
-  for (auto& e : own) errors.push_back({path + e.path.substr(1), e.reason});
-  if (!out && own.empty()) errors.push_back({path, "is damaged"});
+  for (auto& e : own) add_error(errors, path + e.path.substr(1), e.reason);
+  if (!out && own.empty()) add_error(errors, path, "is damaged");
   return out;
 }
 
@@ -350,32 +350,32 @@ UpdateResult Engine::restore(std::string_view text) {
   Errors& errors = out.errors;
   auto format = j.is_object() ? j.find("format") : j.end();
   if (!j.is_object() || format == j.end() || !format->is_string() || *format != "rekindle.snapshot") {
-    errors.push_back({"$.format", "is not \"rekindle.snapshot\": this is not a Rekindle snapshot"});
+    add_error(errors, "$.format", "is not \"rekindle.snapshot\": this is not a Rekindle snapshot");
     return out;
   }
   auto version = j.find("formatVersion");
   if (version == j.end() || !version->is_number_integer() || version->get<int64_t>() < 1) {
-    errors.push_back({"$.formatVersion", "must be a positive integer"});
+    add_error(errors, "$.formatVersion", "must be a positive integer");
     return out;
   }
   if (version->get<int64_t>() > kSnapshotFormat) {
-    errors.push_back({"$.formatVersion", "is " + std::to_string(version->get<int64_t>()) +
+    add_error(errors, "$.formatVersion", "is " + std::to_string(version->get<int64_t>()) +
                                              ", newer than this engine reads (" + std::to_string(kSnapshotFormat) +
-                                             "); update the engine or start from a fresh state"});
+                                             "); update the engine or start from a fresh state");
     return out;
   }
   // Everything is rebuilt aside and swapped in only when all parts are sound.
   std::shared_ptr<const artifact::Artifact> art = artifact::empty();
   if (auto a = j.find("artifact"); a == j.end()) {
-    errors.push_back({"$.artifact", "is required (null when none was loaded)"});
+    add_error(errors, "$.artifact", "is required (null when none was loaded)");
   } else if (!a->is_null()) {
     auto parsed_artifact = artifact::from_json(*a);
-    for (auto& e : parsed_artifact.errors) errors.push_back({"$.artifact" + e.path.substr(1), e.reason});
+    for (auto& e : parsed_artifact.errors) add_error(errors, "$.artifact" + e.path.substr(1), e.reason);
     if (parsed_artifact.ok()) art = parsed_artifact.artifact;
   }
   std::optional<TimeMs> clock;
   if (auto c = j.find("clock"); c == j.end() || !(c->is_null() || (clock = time_from_json(*c, false)))) {
-    errors.push_back({"$.clock", "must be a time in milliseconds from 0 to " + std::to_string(kMaxTime) + ", or null"});
+    add_error(errors, "$.clock", "must be a time in milliseconds from 0 to " + std::to_string(kMaxTime) + ", or null");
   }
   auto prof = snapshot_part<profile::Profile>(j, "profile", errors, [](const json& v, Errors& e) {
     return profile::Profile::from_json(v, e);
@@ -386,7 +386,7 @@ UpdateResult Engine::restore(std::string_view text) {
   uint64_t accepted = 0, duplicates = 0;
   if (auto c = j.find("counters"); c == j.end() || !c->is_object() || !c->value("accepted", json()).is_number_unsigned() ||
                                     !c->value("duplicates", json()).is_number_unsigned()) {
-    errors.push_back({"$.counters", "must hold the accepted and duplicates counts"});
+    add_error(errors, "$.counters", "must hold the accepted and duplicates counts");
   } else {
     accepted = (*c)["accepted"].get<uint64_t>();
     duplicates = (*c)["duplicates"].get<uint64_t>();
@@ -399,7 +399,7 @@ UpdateResult Engine::restore(std::string_view text) {
   });
   std::string profile_id;
   if (auto p = j.find("profileId"); p == j.end() || !p->is_string()) {
-    errors.push_back({"$.profileId", "must be a string"});
+    add_error(errors, "$.profileId", "must be a string");
   } else {
     profile_id = p->get<std::string>();
   }
@@ -410,7 +410,7 @@ UpdateResult Engine::restore(std::string_view text) {
   hist->set_limits(history_limits(*art));
   auto s = j.find("segments");
   if (s == j.end() || !segs.load_saved(art, *s, hist->events(), prof->attributes(), at)) {
-    errors.push_back({"$.segments", "is missing or damaged"});
+    add_error(errors, "$.segments", "is missing or damaged");
     return out;
   }
   journeys::Journeys jrn;
@@ -421,7 +421,7 @@ UpdateResult Engine::restore(std::string_view text) {
   jrn.load(art, at, h);
   auto jj = j.find("journeys");
   if (jj == j.end() || !jrn.restore(*jj)) {
-    errors.push_back({"$.journeys", "is missing or damaged"});
+    add_error(errors, "$.journeys", "is missing or damaged");
     return out;
   }
 

@@ -38,7 +38,7 @@ void expect_type(const json& v, json::value_t want, const std::string& path, Err
                        : want == json::value_t::string ? "a string"
                        : want == json::value_t::boolean ? "a boolean"
                                                         : "a number";
-    errors.push_back({path, std::string("must be ") + name + ", not " + type_name(v)});
+    add_error(errors, path, std::string("must be ") + name + ", not " + type_name(v));
   }
 }
 
@@ -66,9 +66,9 @@ void check_identity_map(const json& v, const std::string& path, Errors& errors) 
       }
       auto id = entry.find("id");
       if (id == entry.end()) {
-        errors.push_back({child(id_path, "id"), "is required"});
+        add_error(errors, child(id_path, "id"), "is required");
       } else if (!id->is_string() || id->get_ref<const std::string&>().empty()) {
-        errors.push_back({child(id_path, "id"), "must be a non-empty string"});
+        add_error(errors, child(id_path, "id"), "must be a non-empty string");
       }
       if (auto p = entry.find("primary"); p != entry.end())
         expect_field_type(*p, json::value_t::boolean, id_path, "primary", errors);
@@ -148,7 +148,7 @@ bool is_valid_type(std::string_view type) {
 ParseResult from_json(json value) {
   ParseResult out;
   if (!value.is_object()) {
-    out.errors.push_back({"$", std::string("an event must be an object, not ") + type_name(value)});
+    add_error(out.errors, "$", std::string("an event must be an object, not ") + type_name(value));
     return out;
   }
   Event ev;
@@ -160,39 +160,39 @@ ParseResult from_json(json value) {
   std::array<const json*, kTopLevel.size()> field{};
   for (const auto& [key, member] : value.get_ref<const json::object_t&>()) {
     if (size_t k = position(kTopLevel, key); k < kTopLevel.size()) field[k] = &member;
-    else errors.push_back({child("$", key), "is not a known top-level field"});
+    else add_error(errors, child("$", key), "is not a known top-level field");
   }
 
   if (const json* id = field[kId]; id == nullptr) {
-    errors.push_back({"$._id", "is required"});
+    add_error(errors, "$._id", "is required");
   } else if (!id->is_string() || id->get_ref<const std::string&>().empty()) {
-    errors.push_back({"$._id", "must be a non-empty string"});
+    add_error(errors, "$._id", "must be a non-empty string");
   } else if (id->get_ref<const std::string&>().size() > kMaxIdLength) {
-    errors.push_back({"$._id", "is longer than " + std::to_string(kMaxIdLength) + " characters"});
+    add_error(errors, "$._id", "is longer than " + std::to_string(kMaxIdLength) + " characters");
   } else {
     ev.id = id->get<std::string>();
   }
 
   if (const json* type = field[kEventType]; type == nullptr) {
-    errors.push_back({"$.eventType", "is required"});
+    add_error(errors, "$.eventType", "is required");
   } else if (!type->is_string()) {
-    errors.push_back({"$.eventType", std::string("must be a string, not ") + type_name(*type)});
+    add_error(errors, "$.eventType", std::string("must be a string, not ") + type_name(*type));
   } else if (!is_valid_type(type->get_ref<const std::string&>())) {
-    errors.push_back({"$.eventType",
-                      "must be a dotted name of letters, digits, '_' and '-' (at most 128)"});
+    add_error(errors, "$.eventType",
+              "must be a dotted name of letters, digits, '_' and '-' (at most 128)");
   } else {
     ev.type = type->get<std::string>();
   }
 
   if (const json* ts = field[kTimestamp]; ts == nullptr) {
-    errors.push_back({"$.timestamp", "is required"});
+    add_error(errors, "$.timestamp", "is required");
   } else if (!ts->is_string()) {
-    errors.push_back({"$.timestamp", std::string("must be an ISO 8601 string, not ") + type_name(*ts)});
+    add_error(errors, "$.timestamp", std::string("must be an ISO 8601 string, not ") + type_name(*ts));
   } else if (auto t = parse_iso8601(ts->get_ref<const std::string&>())) {
     ev.timestamp = *t;
   } else {
-    errors.push_back({"$.timestamp",
-                      "is not an ISO 8601 date-time with offset (e.g. 2026-12-04T15:53:00Z)"});
+    add_error(errors, "$.timestamp",
+              "is not an ISO 8601 date-time with offset (e.g. 2026-12-04T15:53:00Z)");
   }
 
   if (field[kIdentityMap] != nullptr) check_identity_map(*field[kIdentityMap], "$.identityMap", errors);

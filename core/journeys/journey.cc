@@ -402,7 +402,7 @@ bool parse_journeys(const json& doc, const std::function<bool(std::string_view)>
   Parser p(segment_exists, catalog, errors);
   if (auto js = doc.find("journeys"); js != doc.end()) {
     if (!js->is_array()) {
-      errors.push_back({"$.journeys", "must be an array"});
+      add_error(errors, "$.journeys", "must be an array");
     } else {
       std::map<std::string, size_t> ids;
       for (size_t i = 0; i < js->size(); ++i) {
@@ -413,7 +413,7 @@ bool parse_journeys(const json& doc, const std::function<bool(std::string_view)>
         auto id = raw.is_object() ? raw.find("id") : raw.end();
         if (id != raw.end() && id->is_string()) {
           if (auto [first, fresh] = ids.emplace(id->get<std::string>(), i); !fresh) {
-            errors.push_back({child(path, "id"), "duplicates the id of " + index("$.journeys", first->second)});
+            add_error(errors, child(path, "id"), "duplicates the id of " + index("$.journeys", first->second));
             continue;
           }
         }

@@ -52,7 +52,7 @@ void only_keys(const json& obj, const std::string& path, std::string_view what,
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     std::string list;
     for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    errors.push_back({child(path, key), "is not a known " + std::string(what) + " field (expected " + list + ")"});
+    add_error(errors, child(path, key), "is not a known " + std::string(what) + " field (expected " + list + ")");
   }
 }
 
@@ -63,16 +63,16 @@ std::string read_id(const json& obj, const std::string& path, std::map<std::stri
   std::string p = child(path, "id");
   auto it = obj.find("id");
   if (it == obj.end()) {
-    errors.push_back({p, "is required"});
+    add_error(errors, p, "is required");
     return {};
   }
   if (!it->is_string() || !valid_id(it->get_ref<const std::string&>())) {
-    errors.push_back({p, "must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (at most 64)"});
+    add_error(errors, p, "must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (at most 64)");
     return {};
   }
   const std::string& id = it->get_ref<const std::string&>();
   auto [first, fresh] = seen.emplace(id, path);
-  if (!fresh) errors.push_back({p, "duplicates the id of " + first->second});
+  if (!fresh) add_error(errors, p, "duplicates the id of " + first->second);
   return id;
 }
 
@@ -80,7 +80,7 @@ std::string read_id(const json& obj, const std::string& path, std::map<std::stri
 void read_string(const json& obj, const std::string& path, const char* key, std::string& out, Errors& errors) {
   auto it = obj.find(key);
   if (it == obj.end()) return;
-  if (!it->is_string()) errors.push_back({child(path, key), std::string("must be a string, not ") + type_name(*it)});
+  if (!it->is_string()) add_error(errors, child(path, key), std::string("must be a string, not ") + type_name(*it));
   else out = it->get<std::string>();
 }
 
@@ -120,44 +120,44 @@ std::optional<std::string> url_problem(std::string_view url) {
 
 void check_url(const json& v, const std::string& path, Errors& errors) {
   if (!v.is_string()) {
-    errors.push_back({path, std::string("must be a URL string, not ") + type_name(v)});
+    add_error(errors, path, std::string("must be a URL string, not ") + type_name(v));
     return;
   }
-  if (auto why = url_problem(v.get_ref<const std::string&>())) errors.push_back({path, *why});
+  if (auto why = url_problem(v.get_ref<const std::string&>())) add_error(errors, path, *why);
 }
 
 // `roots`: what the template's paths may start with where it is rendered.
 void check_template(const json& v, const std::string& path, bool non_empty, Errors& errors,
                     std::initializer_list<std::string_view> roots = {"profile"}) {
   if (!v.is_string()) {
-    errors.push_back({path, std::string("must be a template string, not ") + type_name(v)});
+    add_error(errors, path, std::string("must be a template string, not ") + type_name(v));
     return;
   }
   const std::string& text = v.get_ref<const std::string&>();
-  if (non_empty && text.empty()) errors.push_back({path, "must not be empty"});
+  if (non_empty && text.empty()) add_error(errors, path, "must not be empty");
   Errors found = validate_template(text, path, roots);
   errors.insert(errors.end(), found.begin(), found.end());
 }
 
 void parse_cta(const json& cta, const std::string& path, Errors& errors) {
   if (!cta.is_object()) {
-    errors.push_back({path, std::string("must be an object, not ") + type_name(cta)});
+    add_error(errors, path, std::string("must be an object, not ") + type_name(cta));
     return;
   }
   only_keys(cta, path, "cta", {"label", "url"}, errors);
-  if (auto l = cta.find("label"); l == cta.end()) errors.push_back({child(path, "label"), "is required"});
+  if (auto l = cta.find("label"); l == cta.end()) add_error(errors, child(path, "label"), "is required");
   else check_template(*l, child(path, "label"), true, errors);
-  if (auto u = cta.find("url"); u == cta.end()) errors.push_back({child(path, "url"), "is required"});
+  if (auto u = cta.find("url"); u == cta.end()) add_error(errors, child(path, "url"), "is required");
   else check_url(*u, child(path, "url"), errors);
 }
 
 void parse_content(const json& c, const std::string& path, Errors& errors) {
   if (!c.is_object()) {
-    errors.push_back({path, std::string("must be an object, not ") + type_name(c)});
+    add_error(errors, path, std::string("must be an object, not ") + type_name(c));
     return;
   }
   only_keys(c, path, "content", {"title", "body", "image", "cta"}, errors);
-  if (auto t = c.find("title"); t == c.end()) errors.push_back({child(path, "title"), "is required"});
+  if (auto t = c.find("title"); t == c.end()) add_error(errors, child(path, "title"), "is required");
   else check_template(*t, child(path, "title"), true, errors);
   if (auto b = c.find("body"); b != c.end()) check_template(*b, child(path, "body"), false, errors);
   if (auto i = c.find("image"); i != c.end()) check_url(*i, child(path, "image"), errors);
@@ -173,7 +173,7 @@ std::optional<rules::Rule> parse_eligibility(const json& j, const std::string& p
   for (size_t r = 0; r < rule->segment_refs.size(); ++r) {
     const std::string& ref = rule->segment_refs[r];
     if (!segment_exists || !segment_exists(ref))
-      errors.push_back({rule->segment_ref_paths[r], "names unknown segment '" + ref + "'"});
+      add_error(errors, rule->segment_ref_paths[r], "names unknown segment '" + ref + "'");
   }
   if (errors.size() != before) return std::nullopt;
   return rule;
@@ -183,7 +183,7 @@ void parse_priority(const json& v, const std::string& path, int& out, Errors& er
   bool ok = v.is_number_integer();
   if (ok && v.is_number_unsigned()) ok = v.get<uint64_t>() <= static_cast<uint64_t>(INT_MAX);
   else if (ok) ok = v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX;
-  if (!ok) errors.push_back({path, "must be an integer from " + std::to_string(INT_MIN) + " to " + std::to_string(INT_MAX)});
+  if (!ok) add_error(errors, path, "must be an integer from " + std::to_string(INT_MIN) + " to " + std::to_string(INT_MAX));
   else out = v.get<int>();
 }
 
@@ -191,19 +191,19 @@ void parse_priority(const json& v, const std::string& path, int& out, Errors& er
 void parse_offer_placements(const json& v, const std::string& path, const Catalog& catalog, Offer& offer,
                             Errors& errors) {
   if (!v.is_array() || v.empty()) {
-    errors.push_back({path, "must be a non-empty array of placement ids"});
+    add_error(errors, path, "must be a non-empty array of placement ids");
     return;
   }
   for (size_t i = 0; i < v.size(); ++i) {
     std::string p = index(path, i);
     const json& ref = v[i];
     if (!ref.is_string() || !valid_id(ref.get_ref<const std::string&>())) {
-      errors.push_back({p, "must be a placement id"});
+      add_error(errors, p, "must be a placement id");
       continue;
     }
     const std::string& id = ref.get_ref<const std::string&>();
-    if (catalog.find_placement(id) < 0) errors.push_back({p, "names unknown placement '" + id + "'"});
-    else if (offer.shows_in(id)) errors.push_back({p, "lists placement '" + id + "' twice"});
+    if (catalog.find_placement(id) < 0) add_error(errors, p, "names unknown placement '" + id + "'");
+    else if (offer.shows_in(id)) add_error(errors, p, "lists placement '" + id + "' twice");
     else offer.placements.push_back(id);
   }
 }
@@ -219,12 +219,12 @@ Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
   std::string description;
   read_string(o, p, "description", description, errors);
   if (auto v = o.find("priority"); v != o.end()) parse_priority(*v, child(p, "priority"), offer.priority, errors);
-  if (auto v = o.find("placements"); v == o.end()) errors.push_back({child(p, "placements"), "is required"});
+  if (auto v = o.find("placements"); v == o.end()) add_error(errors, child(p, "placements"), "is required");
   else parse_offer_placements(*v, child(p, "placements"), catalog, offer, errors);
   if (auto v = o.find("eligibility"); v != o.end())
     offer.eligibility = parse_eligibility(*v, child(p, "eligibility"), segment_exists, errors);
   if (auto v = o.find("content"); v == o.end()) {
-    errors.push_back({child(p, "content"), "is required"});
+    add_error(errors, child(p, "content"), "is required");
   } else {
     parse_content(*v, child(p, "content"), errors);
     offer.content = *v;
@@ -239,7 +239,7 @@ Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
 
 void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
   if (!list.is_array()) {
-    errors.push_back({"$.placements", std::string("must be an array, not ") + type_name(list)});
+    add_error(errors, "$.placements", std::string("must be an array, not ") + type_name(list));
     return;
   }
   std::map<std::string, std::string> seen;
@@ -247,7 +247,7 @@ void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
     std::string p = index("$.placements", i);
     const json& pl = list[i];
     if (!pl.is_object()) {
-      errors.push_back({p, std::string("a placement must be an object, not ") + type_name(pl)});
+      add_error(errors, p, std::string("a placement must be an object, not ") + type_name(pl));
       continue;
     }
     only_keys(pl, p, "placement", {"id", "name", "description"}, errors);
@@ -263,7 +263,7 @@ void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
 void parse_offers(const json& list, Catalog& catalog, const std::function<bool(std::string_view)>& segment_exists,
                   Errors& errors) {
   if (!list.is_array()) {
-    errors.push_back({"$.offers", std::string("must be an array, not ") + type_name(list)});
+    add_error(errors, "$.offers", std::string("must be an array, not ") + type_name(list));
     return;
   }
   std::map<std::string, std::string> seen;
@@ -271,7 +271,7 @@ void parse_offers(const json& list, Catalog& catalog, const std::function<bool(s
     std::string p = index("$.offers", i);
     const json& o = list[i];
     if (!o.is_object()) {
-      errors.push_back({p, std::string("an offer must be an object, not ") + type_name(o)});
+      add_error(errors, p, std::string("an offer must be an object, not ") + type_name(o));
       continue;
     }
     catalog.offers.push_back(parse_offer(o, p, catalog, seen, segment_exists, errors));
@@ -318,7 +318,7 @@ int Catalog::find_placement(std::string_view id) const {
 std::optional<Catalog> parse_catalog(const json& artifact, const std::function<bool(std::string_view)>& segment_exists,
                                      Errors& errors) {
   if (!artifact.is_object()) {
-    errors.push_back({"$", std::string("an artifact must be an object, not ") + type_name(artifact)});
+    add_error(errors, "$", std::string("an artifact must be an object, not ") + type_name(artifact));
     return std::nullopt;
   }
   size_t before = errors.size();

@@ -256,7 +256,7 @@ Errors validate_template(std::string_view tpl, std::string_view path, std::initi
     }
   }
   Errors errors;
-  for (auto& reason : problems) errors.push_back({std::string(path), std::move(reason)});
+  for (auto& reason : problems) add_error(errors, std::string(path), std::move(reason));
   return errors;
 }
 

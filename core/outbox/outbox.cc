@@ -14,11 +14,11 @@ const std::string* string_field(const json& obj, const char* key, const std::str
                                 Errors& errors, bool required = true) {
   auto it = obj.find(key);
   if (it == obj.end()) {
-    if (required) errors.push_back({child(path, key), "is required"});
+    if (required) add_error(errors, child(path, key), "is required");
     return nullptr;
   }
   if (!it->is_string()) {
-    errors.push_back({child(path, key), std::string("must be a string, not ") + type_name(*it)});
+    add_error(errors, child(path, key), std::string("must be a string, not ") + type_name(*it));
     return nullptr;
   }
   return &it->get_ref<const std::string&>();
@@ -27,31 +27,31 @@ const std::string* string_field(const json& obj, const char* key, const std::str
 // Validates one snapshot record; nullopt (with errors) if it is not usable.
 std::optional<Record> read_record(const json& v, const std::string& path, Errors& errors) {
   if (!v.is_object()) {
-    errors.push_back({path, std::string("must be an object, not ") + type_name(v)});
+    add_error(errors, path, std::string("must be an object, not ") + type_name(v));
     return std::nullopt;
   }
   const size_t before = errors.size();
   Record r;
   if (const auto* id = string_field(v, "id", path, errors)) {
-    if (id->empty()) errors.push_back({child(path, "id"), "must not be empty"});
+    if (id->empty()) add_error(errors, child(path, "id"), "must not be empty");
     r.id = *id;
   }
   if (const auto* kind = string_field(v, "kind", path, errors)) {
     if (!is_known_kind(*kind))
-      errors.push_back({child(path, "kind"), "is not a known record kind"});
+      add_error(errors, child(path, "kind"), "is not a known record kind");
     r.kind = *kind;
   }
   if (const auto* purpose = string_field(v, "purpose", path, errors, /*required=*/false))
     r.purpose = *purpose;
   auto at = v.find("at");
   if (at == v.end() || !time_from_json(*at)) {
-    errors.push_back({child(path, "at"), "must be an integer (ms since epoch) within 8.64e15 of 1970"});
+    add_error(errors, child(path, "at"), "must be an integer (ms since epoch) within 8.64e15 of 1970");
   } else {
     r.at = *time_from_json(*at);
   }
   auto body = v.find("body");
   if (body == v.end()) {
-    errors.push_back({child(path, "body"), "is required"});
+    add_error(errors, child(path, "body"), "is required");
   } else {
     r.body = *body;
   }
@@ -204,7 +204,7 @@ json Outbox::to_json() const {
 std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limits limits) {
   const size_t before = errors.size();
   if (!value.is_object()) {
-    errors.push_back({"$", std::string("must be an object, not ") + type_name(value)});
+    add_error(errors, "$", std::string("must be an object, not ") + type_name(value));
     return std::nullopt;
   }
   Outbox out(limits);
@@ -212,12 +212,12 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
   auto acked = value.find("acked");
   if (acked != value.end()) {
     if (!acked->is_array()) {
-      errors.push_back({"$.acked", std::string("must be an array, not ") + type_name(*acked)});
+      add_error(errors, "$.acked", std::string("must be an array, not ") + type_name(*acked));
     } else {
       for (size_t i = 0; i < acked->size(); ++i) {
         const json& id = (*acked)[i];
         if (!id.is_string() || id.get_ref<const std::string&>().empty()) {
-          errors.push_back({index("$.acked", i), "must be a non-empty string"});
+          add_error(errors, index("$.acked", i), "must be a non-empty string");
           continue;
         }
         out.remember(id.get_ref<const std::string&>());
@@ -228,7 +228,7 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
   auto dropped = value.find("dropped");
   if (dropped != value.end()) {
     if (!dropped->is_number_unsigned()) {
-      errors.push_back({"$.dropped", "must be a non-negative integer"});
+      add_error(errors, "$.dropped", "must be a non-negative integer");
     } else {
       out.dropped_ = dropped->get<uint64_t>();
     }
@@ -236,19 +236,19 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
 
   auto records = value.find("records");
   if (records == value.end() || !records->is_array()) {
-    errors.push_back({"$.records", records == value.end()
+    add_error(errors, "$.records", records == value.end()
                                        ? std::string("is required")
                                        : std::string("must be an array, not ") +
-                                             type_name(*records)});
+                                             type_name(*records));
   } else {
     for (size_t i = 0; i < records->size(); ++i) {
       std::string path = index("$.records", i);
       auto r = read_record((*records)[i], path, errors);
       if (!r) continue;
       if (out.index_.count(r->id)) {
-        errors.push_back({child(path, "id"), "repeats an earlier record's id"});
+        add_error(errors, child(path, "id"), "repeats an earlier record's id");
       } else if (out.remembered_set_.count(r->id)) {
-        errors.push_back({child(path, "id"), "is also listed as acknowledged"});
+        add_error(errors, child(path, "id"), "is also listed as acknowledged");
       } else {
         out.add(std::move(*r));
       }
@@ -258,7 +258,7 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
   for (const auto& [key, v] : value.items()) {
     (void)v;
     if (key != "records" && key != "acked" && key != "dropped")
-      errors.push_back({child("$", key), "is not a known field"});
+      add_error(errors, child("$", key), "is not a known field");
   }
   if (errors.size() != before) return std::nullopt;
   return out;

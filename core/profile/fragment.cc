@@ -49,10 +49,10 @@ bool is_valid_utf8(std::string_view s) {
 
 void check_string(const std::string& s, const std::string& path, Errors& errors) {
   if (s.size() > kMaxStringBytes) {
-    errors.push_back({path, "is " + std::to_string(s.size()) + " bytes, over the limit of " +
-                                std::to_string(kMaxStringBytes) + " bytes"});
+    add_error(errors, path, "is " + std::to_string(s.size()) + " bytes, over the limit of " +
+                                std::to_string(kMaxStringBytes) + " bytes");
   } else if (!is_valid_utf8(s)) {
-    errors.push_back({path, "is not valid UTF-8"});
+    add_error(errors, path, "is not valid UTF-8");
   }
 }
 
@@ -62,7 +62,7 @@ void check_nested(const json& v, const std::string& path, int depth, Errors& err
     case json::value_t::object:
     case json::value_t::array:
       if (depth + 1 > kMaxDepth) {
-        errors.push_back({path, "nests deeper than " + std::to_string(kMaxDepth) + " levels"});
+        add_error(errors, path, "nests deeper than " + std::to_string(kMaxDepth) + " levels");
         return;
       }
       if (v.is_array()) {
@@ -79,11 +79,11 @@ void check_nested(const json& v, const std::string& path, int depth, Errors& err
       return check_string(v.get_ref<const std::string&>(), path, errors);
     case json::value_t::number_float:
       // NaN and infinities have no JSON form (they would dump as null).
-      if (!std::isfinite(v.get<double>())) errors.push_back({path, "must be a finite number"});
+      if (!std::isfinite(v.get<double>())) add_error(errors, path, "must be a finite number");
       return;
     case json::value_t::binary:
     case json::value_t::discarded:
-      errors.push_back({path, "must be a JSON value"});
+      add_error(errors, path, "must be a JSON value");
       return;
     default:
       return;
@@ -116,12 +116,12 @@ std::string key_problem(std::string_view key) {
 
 void parse_profile_id(const json& v, const std::string& path, Fragment& f, Errors& errors) {
   if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
-    errors.push_back({path, std::string("must be a non-empty string, not ") +
-                                (v.is_string() ? "an empty one" : type_name(v))});
+    add_error(errors, path, std::string("must be a non-empty string, not ") +
+                                (v.is_string() ? "an empty one" : type_name(v)));
   } else if (v.get_ref<const std::string&>().size() > kMaxProfileIdLength) {
-    errors.push_back({path, "is longer than " + std::to_string(kMaxProfileIdLength) + " bytes"});
+    add_error(errors, path, "is longer than " + std::to_string(kMaxProfileIdLength) + " bytes");
   } else if (!is_valid_utf8(v.get_ref<const std::string&>())) {
-    errors.push_back({path, "is not valid UTF-8"});
+    add_error(errors, path, "is not valid UTF-8");
   } else {
     f.profile_id = v.get<std::string>();
   }
@@ -129,75 +129,75 @@ void parse_profile_id(const json& v, const std::string& path, Fragment& f, Error
 
 void parse_identities(const json& v, const std::string& path, Fragment& f, Errors& errors) {
   if (!v.is_object()) {
-    errors.push_back({path, std::string("must be an object, not ") + type_name(v)});
+    add_error(errors, path, std::string("must be an object, not ") + type_name(v));
     return;
   }
   for (const auto& [ns, ids] : v.items()) {
     std::string ns_path = child(path, ns);
     if (!is_valid_namespace(ns)) {
-      errors.push_back({ns_path, "is not a valid identity namespace: letters, digits, '_', '.' "
-                                 "and '-', at most " + std::to_string(kMaxNamespaceLength)});
+      add_error(errors, ns_path, "is not a valid identity namespace: letters, digits, '_', '.' "
+                                 "and '-', at most " + std::to_string(kMaxNamespaceLength));
       continue;
     }
     if (!ids.is_array()) {
-      errors.push_back({ns_path, std::string("must be an array of ids, not ") + type_name(ids)});
+      add_error(errors, ns_path, std::string("must be an array of ids, not ") + type_name(ids));
       continue;
     }
     for (size_t i = 0; i < ids.size(); ++i) {
       std::string id_path = index(ns_path, i);
       const json& id = ids[i];
       if (!id.is_string() || id.get_ref<const std::string&>().empty()) {
-        errors.push_back({id_path, "must be a non-empty string"});
+        add_error(errors, id_path, "must be a non-empty string");
       } else if (id.get_ref<const std::string&>().size() > kMaxIdentityLength) {
-        errors.push_back({id_path, "is longer than " + std::to_string(kMaxIdentityLength) + " bytes"});
+        add_error(errors, id_path, "is longer than " + std::to_string(kMaxIdentityLength) + " bytes");
       } else if (!is_valid_utf8(id.get_ref<const std::string&>())) {
-        errors.push_back({id_path, "is not valid UTF-8"});
+        add_error(errors, id_path, "is not valid UTF-8");
       } else {
         f.identities.emplace(ns, id.get<std::string>());
       }
     }
   }
   if (f.identities.size() > kMaxIdentities)
-    errors.push_back({path, "holds " + std::to_string(f.identities.size()) +
-                                " identities, over the limit of " + std::to_string(kMaxIdentities)});
+    add_error(errors, path, "holds " + std::to_string(f.identities.size()) +
+                                " identities, over the limit of " + std::to_string(kMaxIdentities));
 }
 
 // Parses one entry of "fields"; returns nothing if it has a problem.
 std::optional<FieldValue> parse_field(const json& entry, const std::string& path, Errors& errors) {
   if (!entry.is_object()) {
-    errors.push_back({path, std::string("must be an object with value, ts and origin, not ") +
-                                type_name(entry)});
+    add_error(errors, path, std::string("must be an object with value, ts and origin, not ") +
+                                type_name(entry));
     return std::nullopt;
   }
   size_t before = errors.size();
   for (const auto& [key, _] : entry.items())
     if (key != "value" && key != "ts" && key != "origin")
-      errors.push_back({child(path, key), "is not a known field"});
+      add_error(errors, child(path, key), "is not a known field");
 
   FieldValue fv;
   if (auto v = entry.find("value"); v == entry.end()) {
-    errors.push_back({child(path, "value"), "is required (null for a deletion)"});
+    add_error(errors, child(path, "value"), "is required (null for a deletion)");
   } else {
     check_value(*v, child(path, "value"), errors);
     fv.value = *v;
   }
   if (auto ts = entry.find("ts"); ts == entry.end()) {
-    errors.push_back({child(path, "ts"), "is required"});
+    add_error(errors, child(path, "ts"), "is required");
   } else if (auto t = time_from_json(*ts, false)) {
     fv.ts = *t;
   } else {
-    errors.push_back({child(path, "ts"), ts->is_number_integer()
+    add_error(errors, child(path, "ts"), ts->is_number_integer()
                                              ? "must be between 0 and " + std::to_string(kMaxTs)
                                              : std::string("must be an integer number of "
-                                                           "milliseconds, not ") + type_name(*ts)});
+                                                           "milliseconds, not ") + type_name(*ts));
   }
   if (auto o = entry.find("origin"); o == entry.end()) {
-    errors.push_back({child(path, "origin"), "is required"});
+    add_error(errors, child(path, "origin"), "is required");
   } else if (!o->is_string() || !is_valid_origin(o->get_ref<const std::string&>())) {
-    errors.push_back({child(path, "origin"), "must be a non-empty string of at most " +
-                                                 std::to_string(kMaxOriginLength) + " bytes"});
+    add_error(errors, child(path, "origin"), "must be a non-empty string of at most " +
+                                                 std::to_string(kMaxOriginLength) + " bytes");
   } else if (!is_valid_utf8(o->get_ref<const std::string&>())) {
-    errors.push_back({child(path, "origin"), "is not valid UTF-8"});
+    add_error(errors, child(path, "origin"), "is not valid UTF-8");
   } else {
     fv.origin = o->get<std::string>();
   }
@@ -208,19 +208,19 @@ std::optional<FieldValue> parse_field(const json& entry, const std::string& path
 void parse_fields(const json& v, const std::string& path, size_t max_fields, Fragment& f,
                   Errors& errors) {
   if (!v.is_object()) {
-    errors.push_back({path, std::string("must be an object, not ") + type_name(v)});
+    add_error(errors, path, std::string("must be an object, not ") + type_name(v));
     return;
   }
   if (v.size() > max_fields) {
     // Not looked into further: the count alone refuses it.
-    errors.push_back({path, "holds " + std::to_string(v.size()) + " fields, over the limit of " +
-                                std::to_string(max_fields)});
+    add_error(errors, path, "holds " + std::to_string(v.size()) + " fields, over the limit of " +
+                                std::to_string(max_fields));
     return;
   }
   for (const auto& [key, entry] : v.items()) {
     std::string p = child(path, key);
     if (!is_valid_field_key(key)) {
-      errors.push_back({p, key_problem(key)});
+      add_error(errors, p, key_problem(key));
       continue;
     }
     if (auto fv = parse_field(entry, p, errors)) f.fields.emplace(key, std::move(*fv));
@@ -337,8 +337,8 @@ bool is_valid_identity(std::string_view ns, std::string_view id) {
 
 void check_value(const nlohmann::json& value, const std::string& path, Errors& errors) {
   if (value.is_object()) {
-    errors.push_back({path, "must not be an object: a field holds one leaf value (nested "
-                            "objects are written as dotted keys)"});
+    add_error(errors, path, "must not be an object: a field holds one leaf value (nested "
+                            "objects are written as dotted keys)");
     return;
   }
   check_nested(value, path, 0, errors);
@@ -364,7 +364,7 @@ FragmentParse fragment_from_json(const nlohmann::json& value, std::string_view p
   FragmentParse out;
   std::string path(path_view);
   if (!value.is_object()) {
-    out.errors.push_back({path, std::string("a fragment must be an object, not ") + type_name(value)});
+    add_error(out.errors, path, std::string("a fragment must be an object, not ") + type_name(value));
     return out;
   }
   Fragment f;
@@ -377,7 +377,7 @@ FragmentParse fragment_from_json(const nlohmann::json& value, std::string_view p
     } else if (key == "fields") {
       parse_fields(v, p, max_fields, f, out.errors);
     } else {
-      out.errors.push_back({p, "is not a known field"});
+      add_error(out.errors, p, "is not a known field");
     }
   }
   if (out.errors.empty()) out.fragment = std::move(f);

@@ -16,17 +16,17 @@ std::optional<uint64_t> read_count(const json& object, const char* key, const st
                                    uint64_t max, Errors& errors) {
   auto it = object.find(key);
   if (it == object.end()) {
-    errors.push_back({path, "is required"});
+    add_error(errors, path, "is required");
     return std::nullopt;
   }
   if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0)) {
-    errors.push_back({path, std::string("must be a non-negative integer, not ") +
-                                (it->is_number() ? "a negative or fractional number" : type_name(*it))});
+    add_error(errors, path, std::string("must be a non-negative integer, not ") +
+                                (it->is_number() ? "a negative or fractional number" : type_name(*it)));
     return std::nullopt;
   }
   auto n = it->is_number_unsigned() ? it->get<uint64_t>() : static_cast<uint64_t>(it->get<int64_t>());
   if (n > max) {
-    errors.push_back({path, "is over the largest allowed value, " + std::to_string(max)});
+    add_error(errors, path, "is over the largest allowed value, " + std::to_string(max));
     return std::nullopt;
   }
   return n;
@@ -36,17 +36,17 @@ void check_keys(const json& object, std::initializer_list<std::string_view> know
                 const std::string& path, Errors& errors) {
   for (const auto& [key, _] : object.items())
     if (std::find(known.begin(), known.end(), key) == known.end())
-      errors.push_back({child(path, key), "is not a known field"});
+      add_error(errors, child(path, key), "is not a known field");
 }
 
 std::optional<HistoryLimits> read_limits(const json& value, Errors& errors) {
   auto it = value.find("limits");
   if (it == value.end()) {
-    errors.push_back({"$.limits", "is required"});
+    add_error(errors, "$.limits", "is required");
     return std::nullopt;
   }
   if (!it->is_object()) {
-    errors.push_back({"$.limits", std::string("must be an object, not ") + type_name(*it)});
+    add_error(errors, "$.limits", std::string("must be an object, not ") + type_name(*it));
     return std::nullopt;
   }
   check_keys(*it, {"maxEvents", "maxBytes", "retentionMs"}, "$.limits", errors);
@@ -125,7 +125,7 @@ void History::write(std::string& out) const {
 
 std::optional<History> History::from_json(nlohmann::json value, Errors& errors) {
   if (!value.is_object()) {
-    errors.push_back({"$", std::string("a history snapshot must be an object, not ") + type_name(value)});
+    add_error(errors, "$", std::string("a history snapshot must be an object, not ") + type_name(value));
     return std::nullopt;
   }
   size_t before = errors.size();
@@ -138,18 +138,18 @@ std::optional<History> History::from_json(nlohmann::json value, Errors& errors) 
   History history(limits.value_or(HistoryLimits{}));
   auto events = value.find("events");
   if (events == value.end()) {
-    errors.push_back({"$.events", "is required"});
+    add_error(errors, "$.events", "is required");
   } else if (!events->is_array()) {
-    errors.push_back({"$.events", std::string("must be an array, not ") + type_name(*events)});
+    add_error(errors, "$.events", std::string("must be an array, not ") + type_name(*events));
   } else {
     for (size_t i = 0; i < events->size(); ++i) {
       auto parsed = event::from_json(std::move((*events)[i]));
       // The event's own paths start at "$"; rebase them on its place here
       // (the place's path is built only for an error: a restore reads
       // thousands of sound events).
-      for (auto& e : parsed.errors) errors.push_back({index("$.events", i) + e.path.substr(1), e.reason});
+      for (auto& e : parsed.errors) add_error(errors, index("$.events", i) + e.path.substr(1), e.reason);
       if (parsed.event && !history.insert(std::move(*parsed.event)))
-        errors.push_back({index("$.events", i) + "._id", "duplicates the _id of an earlier event"});
+        add_error(errors, index("$.events", i) + "._id", "duplicates the _id of an earlier event");
     }
   }
   if (errors.size() != before) return std::nullopt;

@@ -28,20 +28,20 @@ void flatten(const json& object, const std::string& key_prefix, const std::strin
   for (const auto& [name, value] : object.items()) {
     std::string p = child(path, name);
     if (!is_valid_segment(name)) {
-      errors.push_back({p, "is not a valid attribute name: letters, digits, '_', '$' and '-'"});
+      add_error(errors, p, "is not a valid attribute name: letters, digits, '_', '$' and '-'");
       continue;
     }
     std::string key = key_prefix + '.' + name;
     if (key.size() > kMaxKeyLength) {
-      errors.push_back({p, "makes the field key longer than " + std::to_string(kMaxKeyLength) +
-                               " characters"});
+      add_error(errors, p, "makes the field key longer than " + std::to_string(kMaxKeyLength) +
+                               " characters");
       continue;
     }
     if (!value.is_object()) {
       check_value(value, p, errors);
       leaves.emplace_back(std::move(key), &value);
     } else if (depth + 1 > kMaxDepth) {
-      errors.push_back({p, "nests deeper than " + std::to_string(kMaxDepth) + " levels"});
+      add_error(errors, p, "nests deeper than " + std::to_string(kMaxDepth) + " levels");
     } else {
       flatten(value, key, p, depth + 1, leaves, errors);
     }
@@ -74,20 +74,20 @@ Profile::SetResult Profile::set_attributes(const json& attributes, TimeMs now,
                                            const std::string& origin) {
   SetResult out;
   if (!attributes.is_object()) {
-    out.errors.push_back({"$", std::string("attributes must be an object, not ") + type_name(attributes)});
+    add_error(out.errors, "$", std::string("attributes must be an object, not ") + type_name(attributes));
     return out;
   }
   if (!is_valid_origin(origin))
-    out.errors.push_back({"$", "the origin must be a non-empty string of at most " +
-                                   std::to_string(kMaxOriginLength) + " bytes"});
+    add_error(out.errors, "$", "the origin must be a non-empty string of at most " +
+                                   std::to_string(kMaxOriginLength) + " bytes");
   Leaves leaves;
   flatten(attributes, std::string(kAttributes), "$", 1, leaves, out.errors);
   size_t new_keys = 0;
   for (const auto& [key, _] : leaves) new_keys += fields_.count(key) == 0 ? 1 : 0;
   if (new_keys > 0 && fields_.size() + new_keys > kMaxFields)
-    out.errors.push_back({"$", "would make the profile hold " +
+    add_error(out.errors, "$", "would make the profile hold " +
                                    std::to_string(fields_.size() + new_keys) +
-                                   " fields, over the limit of " + std::to_string(kMaxFields)});
+                                   " fields, over the limit of " + std::to_string(kMaxFields));
   if (!out.errors.empty()) return out;
 
   bool stored = false;
@@ -161,7 +161,7 @@ json Profile::to_json() const {
 
 std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
   if (!value.is_object()) {
-    errors.push_back({"$", std::string("a profile snapshot must be an object, not ") + type_name(value)});
+    add_error(errors, "$", std::string("a profile snapshot must be an object, not ") + type_name(value));
     return std::nullopt;
   }
   size_t before = errors.size();
@@ -170,19 +170,19 @@ std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
   for (const auto& [key, v] : value.items()) {
     if (key == "deviceId") {
       if (!v.is_string()) {
-        errors.push_back({"$.deviceId", std::string("must be a string, not ") + type_name(v)});
+        add_error(errors, "$.deviceId", std::string("must be a string, not ") + type_name(v));
       } else if (v.get_ref<const std::string&>().size() > kMaxProfileIdLength) {
-        errors.push_back({"$.deviceId", "is longer than " + std::to_string(kMaxProfileIdLength) + " bytes"});
+        add_error(errors, "$.deviceId", "is longer than " + std::to_string(kMaxProfileIdLength) + " bytes");
       } else {
         device_id = v.get<std::string>();
       }
     } else if (key == "identities" || key == "fields") {
       fragment_part[key] = v;
     } else {
-      errors.push_back({child("$", key), "is not a known field"});
+      add_error(errors, child("$", key), "is not a known field");
     }
   }
-  if (!value.contains("deviceId")) errors.push_back({"$.deviceId", "is required"});
+  if (!value.contains("deviceId")) add_error(errors, "$.deviceId", "is required");
   // A snapshot holds whatever merges produced; refusing it over the wire
   // limit would lose the profile.
   FragmentParse parsed =

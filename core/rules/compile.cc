@@ -446,7 +446,7 @@ void refuse_behaviour(const json& j, const std::string& path, Errors& errors) {
   if (!j.is_object()) return;
   for (const char* form : {"count", "sum", "since", "sequence"}) {
     if (j.contains(form)) {
-      errors.push_back({child(path, form), "behavioural conditions belong in a segment; reference it with {\"segment\": ...}"});
+      add_error(errors, child(path, form), "behavioural conditions belong in a segment; reference it with {\"segment\": ...}");
       return;
     }
   }

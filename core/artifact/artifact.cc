@@ -117,16 +117,16 @@ ParseResult from_json(const json& doc) {
     if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
       add_error(errors, child("$", key), "is not a known artifact field");
   }
-  if (auto v = doc.find("version"); v == doc.end()) {
+  if (auto v = member(doc, "version"); v == nullptr) {
     add_error(errors, "$.version", "is required");
   } else if (!v->is_string() || v->get_ref<const std::string&>().empty()) {
     add_error(errors, "$.version", "must be a non-empty string");
   } else {
     a->version = v->get<std::string>();
   }
-  if (auto l = doc.find("limits"); l != doc.end()) parse_limits(*l, a->limits, errors);
+  if (auto l = member(doc, "limits"); l != nullptr) parse_limits(*l, a->limits, errors);
 
-  if (auto segs = doc.find("segments"); segs != doc.end()) {
+  if (auto segs = member(doc, "segments"); segs != nullptr) {
     if (!segs->is_array()) {
       add_error(errors, "$.segments", "must be an array");
     } else {
@@ -142,7 +142,7 @@ ParseResult from_json(const json& doc) {
         for (const auto& [key, _] : s.items())
           if (key != "id" && key != "name" && key != "description" && key != "rule")
             add_error(errors, child(p, key), "is not a known segment field (expected id, name, description, rule)");
-        if (auto id = s.find("id"); id == s.end()) {
+        if (auto id = member(s, "id"); id == nullptr) {
           add_error(errors, child(p, "id"), "is required");
         } else if (!id->is_string() || !is_valid_id(id->get_ref<const std::string&>())) {
           add_error(errors, child(p, "id"), kIdRule);
@@ -151,13 +151,13 @@ ParseResult from_json(const json& doc) {
           if (auto [it, fresh] = seen.emplace(seg.id, i); !fresh)
             add_error(errors, child(p, "id"), "duplicates the id of $.segments[" + std::to_string(it->second) + "]");
         }
-        if (auto name = s.find("name"); name != s.end()) {
+        if (auto name = member(s, "name"); name != nullptr) {
           if (!name->is_string()) add_error(errors, child(p, "name"), "must be a string");
           else seg.name = name->get<std::string>();
         }
-        if (auto d = s.find("description"); d != s.end() && !d->is_string())
+        if (auto d = member(s, "description"); d != nullptr && !d->is_string())
           add_error(errors, child(p, "description"), "must be a string");
-        if (auto rule = s.find("rule"); rule == s.end()) {
+        if (auto rule = member(s, "rule"); rule == nullptr) {
           add_error(errors, child(p, "rule"), "is required");
         } else if (auto compiled = rules::compile(*rule, child(p, "rule"), errors)) {
           seg.rule = std::move(*compiled);
@@ -176,13 +176,13 @@ ParseResult from_json(const json& doc) {
   if (catalog_errors.empty()) journeys::parse_journeys(doc, segment_exists, a->catalog, a->journeys, a->caps, errors);
   for (const auto& cap : a->caps) a->longest_cap = std::max(a->longest_cap, cap.per);
 
-  if (auto c = doc.find("consent"); c != doc.end()) {
+  if (auto c = member(doc, "consent"); c != nullptr) {
     if (!c->is_object()) {
       add_error(errors, "$.consent", "must be an object {\"defaults\": {purpose: state}}");
     } else {
       for (const auto& item : c->items())
         if (item.key() != "defaults") add_error(errors, child("$.consent", item.key()), "is not a known key here (expected defaults)");
-      if (auto d = c->find("defaults"); d != c->end()) {
+      if (auto d = member(*c, "defaults"); d != nullptr) {
         consent::Consent probe;
         Errors ce = probe.set_defaults(*d, "$.consent.defaults");
         errors.insert(errors.end(), ce.begin(), ce.end());

@@ -29,6 +29,17 @@ __attribute__((noinline)) void add_error(Errors& errors, const std::string& path
   errors.push_back({path, reason});
 }
 
+const nlohmann::json* member(const nlohmann::json& value, std::string_view key) {
+  if (!value.is_object()) return nullptr;
+  const auto& object = value.get_ref<const nlohmann::json::object_t&>();
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &it->second;
+}
+
+nlohmann::json* member(nlohmann::json& value, std::string_view key) {
+  return const_cast<nlohmann::json*>(member(static_cast<const nlohmann::json&>(value), key));
+}
+
 std::string child(std::string_view path, std::string_view key) {
   std::string out(path);
   if (is_identifier(key)) {

@@ -41,6 +41,16 @@ bool is_valid_id(std::string_view id);
 inline constexpr const char* kIdRule =
     "must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (at most 64)";
 
+// The member `key` of `value`, or nullptr when `value` is not an object or
+// has no such member: what `find(key)` compared with `end()` tells, as a
+// pointer. Out of line: nlohmann's iterators (find, end, ==, ->) were several
+// calls at each of the many lookups of the validation code.
+const nlohmann::json* member(const nlohmann::json& value, std::string_view key);
+nlohmann::json* member(nlohmann::json& value, std::string_view key);
+// Only a json: anything else would be converted to a temporary json first.
+template <class T>
+void member(const T&, std::string_view) = delete;
+
 // Names a JSON value's type the way error messages speak of it.
 const char* type_name(const nlohmann::json& value);
 

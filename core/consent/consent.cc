@@ -155,14 +155,14 @@ std::optional<Consent> Consent::from_json(const json& value, Errors& errors) {
       add_error(errors, path, std::string("must be an object, not ") + type_name(v));
       continue;
     }
-    auto state = v.find("state");
-    auto decided = v.find("decided");
-    auto at = v.find("at");
-    std::optional<State> s = state == v.end() ? std::nullopt : read_state(*state);
+    auto state = member(v, "state");
+    auto decided = member(v, "decided");
+    auto at = member(v, "at");
+    std::optional<State> s = state == nullptr ? std::nullopt : read_state(*state);
     if (!s) add_error(errors, child(path, "state"), R"(must be "granted", "denied" or "pending")");
-    if (decided == v.end() || !decided->is_boolean())
+    if (decided == nullptr || !decided->is_boolean())
       add_error(errors, child(path, "decided"), "must be a boolean");
-    if (at == v.end() || !time_from_json(*at))
+    if (at == nullptr || !time_from_json(*at))
       add_error(errors, child(path, "at"), "must be an integer (ms since epoch) within 8.64e15 of 1970");
     if (errors.size() != before || !s) continue;
     const State state_value = *s;

@@ -324,8 +324,8 @@ namespace {
 template <class T, class Parse>
 std::optional<T> snapshot_part(json& j, const char* key, Errors& errors, Parse parse) {
   const std::string path = std::string("$.") + key;
-  auto it = j.find(key);
-  if (it == j.end()) {
+  auto it = member(j, key);
+  if (it == nullptr) {
     add_error(errors, path, "is required");
     return std::nullopt;
   }
@@ -353,8 +353,8 @@ UpdateResult Engine::restore(std::string_view text) {
     add_error(errors, "$.format", "is not \"rekindle.snapshot\": this is not a Rekindle snapshot");
     return out;
   }
-  auto version = j.find("formatVersion");
-  if (version == j.end() || !version->is_number_integer() || version->get<int64_t>() < 1) {
+  auto version = member(j, "formatVersion");
+  if (version == nullptr || !version->is_number_integer() || version->get<int64_t>() < 1) {
     add_error(errors, "$.formatVersion", "must be a positive integer");
     return out;
   }
@@ -366,7 +366,7 @@ UpdateResult Engine::restore(std::string_view text) {
   }
   // Everything is rebuilt aside and swapped in only when all parts are sound.
   std::shared_ptr<const artifact::Artifact> art = artifact::empty();
-  if (auto a = j.find("artifact"); a == j.end()) {
+  if (auto a = member(j, "artifact"); a == nullptr) {
     add_error(errors, "$.artifact", "is required (null when none was loaded)");
   } else if (!a->is_null()) {
     auto parsed_artifact = artifact::from_json(*a);
@@ -374,7 +374,7 @@ UpdateResult Engine::restore(std::string_view text) {
     if (parsed_artifact.ok()) art = parsed_artifact.artifact;
   }
   std::optional<TimeMs> clock;
-  if (auto c = j.find("clock"); c == j.end() || !(c->is_null() || (clock = time_from_json(*c, false)))) {
+  if (auto c = member(j, "clock"); c == nullptr || !(c->is_null() || (clock = time_from_json(*c, false)))) {
     add_error(errors, "$.clock", "must be a time in milliseconds from 0 to " + std::to_string(kMaxTime) + ", or null");
   }
   auto prof = snapshot_part<profile::Profile>(j, "profile", errors, [](const json& v, Errors& e) {
@@ -384,7 +384,7 @@ UpdateResult Engine::restore(std::string_view text) {
     return profile::History::from_json(std::move(v), e);
   });
   uint64_t accepted = 0, duplicates = 0;
-  if (auto c = j.find("counters"); c == j.end() || !c->is_object() || !c->value("accepted", json()).is_number_unsigned() ||
+  if (auto c = member(j, "counters"); c == nullptr || !c->is_object() || !c->value("accepted", json()).is_number_unsigned() ||
                                     !c->value("duplicates", json()).is_number_unsigned()) {
     add_error(errors, "$.counters", "must hold the accepted and duplicates counts");
   } else {
@@ -398,7 +398,7 @@ UpdateResult Engine::restore(std::string_view text) {
     return outbox::Outbox::from_json(v, e);
   });
   std::string profile_id;
-  if (auto p = j.find("profileId"); p == j.end() || !p->is_string()) {
+  if (auto p = member(j, "profileId"); p == nullptr || !p->is_string()) {
     add_error(errors, "$.profileId", "must be a string");
   } else {
     profile_id = p->get<std::string>();
@@ -408,8 +408,8 @@ UpdateResult Engine::restore(std::string_view text) {
   segments::Segments segs;
   const TimeMs at = clock.value_or(0);
   hist->set_limits(history_limits(*art));
-  auto s = j.find("segments");
-  if (s == j.end() || !segs.load_saved(art, *s, hist->events(), prof->attributes(), at)) {
+  auto s = member(j, "segments");
+  if (s == nullptr || !segs.load_saved(art, *s, hist->events(), prof->attributes(), at)) {
     add_error(errors, "$.segments", "is missing or damaged");
     return out;
   }
@@ -419,8 +419,8 @@ UpdateResult Engine::restore(std::string_view text) {
   h.profile_id = profile_id;
   h.effects = &discarded.effects;
   jrn.load(art, at, h);
-  auto jj = j.find("journeys");
-  if (jj == j.end() || !jrn.restore(*jj)) {
+  auto jj = member(j, "journeys");
+  if (jj == nullptr || !jrn.restore(*jj)) {
     add_error(errors, "$.journeys", "is missing or damaged");
     return out;
   }

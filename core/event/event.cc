@@ -64,13 +64,13 @@ void check_identity_map(const json& v, const std::string& path, Errors& errors) 
         expect_type(entry, json::value_t::object, id_path, errors);
         continue;
       }
-      auto id = entry.find("id");
-      if (id == entry.end()) {
+      auto id = member(entry, "id");
+      if (id == nullptr) {
         add_error(errors, child(id_path, "id"), "is required");
       } else if (!id->is_string() || id->get_ref<const std::string&>().empty()) {
         add_error(errors, child(id_path, "id"), "must be a non-empty string");
       }
-      if (auto p = entry.find("primary"); p != entry.end())
+      if (auto p = member(entry, "primary"); p != nullptr)
         expect_field_type(*p, json::value_t::boolean, id_path, "primary", errors);
     }
   }
@@ -85,11 +85,11 @@ void check_commerce(const json& v, const std::string& path, Errors& errors) {
       continue;
     }
     if (key == "order") {
-      if (auto t = value.find("priceTotal"); t != value.end())
+      if (auto t = member(value, "priceTotal"); t != nullptr)
         expect_field_type(*t, json::value_t::number_float, p, "priceTotal", errors);
-      if (auto c = value.find("currencyCode"); c != value.end())
+      if (auto c = member(value, "currencyCode"); c != nullptr)
         expect_field_type(*c, json::value_t::string, p, "currencyCode", errors);
-    } else if (auto n = value.find("value"); n != value.end()) {
+    } else if (auto n = member(value, "value"); n != nullptr) {
       expect_field_type(*n, json::value_t::number_float, p, "value", errors);
     }
   }
@@ -118,15 +118,15 @@ void check_items(const json& v, const std::string& path, Errors& errors) {
 void check_web(const json& v, const std::string& path, Errors& errors) {
   if (!v.is_object()) return expect_type(v, json::value_t::object, path, errors);
   for (const char* section : {"webPageDetails", "webReferrer"}) {
-    auto s = v.find(section);
-    if (s == v.end()) continue;
+    auto s = member(v, section);
+    if (s == nullptr) continue;
     std::string p = child(path, section);
     if (!s->is_object()) {
       expect_type(*s, json::value_t::object, p, errors);
       continue;
     }
     for (const char* key : {"name", "URL"})
-      if (auto f = s->find(key); f != s->end())
+      if (auto f = member(*s, key); f != nullptr)
         expect_field_type(*f, json::value_t::string, p, key, errors);
   }
 }

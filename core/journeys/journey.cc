@@ -38,22 +38,22 @@ class Parser {
     only_keys(j, path, {"id", "name", "description", "entry", "start", "end", "maxDuration", "reentry", "exit", "goal", "steps"});
     Journey out;
     out.id = id_at(j, path);
-    if (auto n = j.find("name"); n != j.end() && !n->is_string()) error(child(path, "name"), "must be a string");
-    else if (n != j.end()) out.name = n->get<std::string>();
+    if (auto n = member(j, "name"); n != nullptr && !n->is_string()) error(child(path, "name"), "must be a string");
+    else if (n != nullptr) out.name = n->get<std::string>();
     entry(j, path, out);
     for (const char* key : {"start", "end"}) {
-      auto t = j.find(key);
-      if (t == j.end()) continue;
+      auto t = member(j, key);
+      if (t == nullptr) continue;
       auto parsed = t->is_string() ? parse_iso8601(t->get_ref<const std::string&>()) : std::nullopt;
       if (!parsed) error(child(path, key), "must be an ISO 8601 date-time with offset");
       else (std::string_view(key) == "start" ? out.start : out.end) = parsed;
     }
     if (out.start && out.end && *out.end <= *out.start) error(child(path, "end"), "must be after start");
-    if (auto m = j.find("maxDuration"); m == j.end()) error(child(path, "maxDuration"), "is required");
+    if (auto m = member(j, "maxDuration"); m == nullptr) error(child(path, "maxDuration"), "is required");
     else if (auto d = duration(*m, child(path, "maxDuration"))) out.max_duration = *d;
-    if (auto r = j.find("reentry"); r != j.end()) reentry(*r, child(path, "reentry"), out);
-    if (auto e = j.find("exit"); e != j.end()) exits(*e, child(path, "exit"), out);
-    if (auto g = j.find("goal"); g != j.end()) {
+    if (auto r = member(j, "reentry"); r != nullptr) reentry(*r, child(path, "reentry"), out);
+    if (auto e = member(j, "exit"); e != nullptr) exits(*e, child(path, "exit"), out);
+    if (auto g = member(j, "goal"); g != nullptr) {
       std::string gpath = child(path, "goal");
       if (!g->is_object()) {
         error(gpath, "must be an object {\"event\": filter}");
@@ -64,7 +64,7 @@ class Parser {
       }
     }
     std::set<std::string> step_ids;
-    if (auto s = j.find("steps"); s == j.end()) {
+    if (auto s = member(j, "steps"); s == nullptr) {
       error(child(path, "steps"), "is required");
     } else {
       steps(*s, child(path, "steps"), out.program, step_ids);
@@ -97,8 +97,8 @@ class Parser {
   }
 
   std::string id_at(const json& j, const std::string& path) {
-    auto id = j.find("id");
-    if (id == j.end()) {
+    auto id = member(j, "id");
+    if (id == nullptr) {
       error(child(path, "id"), "is required");
       return {};
     }
@@ -122,8 +122,8 @@ class Parser {
 
   void entry(const json& j, const std::string& path, Journey& out) {
     std::string epath = child(path, "entry");
-    auto e = j.find("entry");
-    if (e == j.end()) {
+    auto e = member(j, "entry");
+    if (e == nullptr) {
       error(epath, "is required");
       return;
     }
@@ -141,9 +141,9 @@ class Parser {
       return;
     }
     only_keys(j, path, {"allowed", "cooldown"});
-    if (auto a = j.find("allowed"); a == j.end() || !a->is_boolean()) error(child(path, "allowed"), "must be a boolean");
+    if (auto a = member(j, "allowed"); a == nullptr || !a->is_boolean()) error(child(path, "allowed"), "must be a boolean");
     else out.reentry = a->get<bool>();
-    if (auto c = j.find("cooldown"); c != j.end())
+    if (auto c = member(j, "cooldown"); c != nullptr)
       if (auto d = duration(*c, child(path, "cooldown"))) out.cooldown = *d;
   }
 
@@ -215,8 +215,8 @@ class Parser {
       error(path, "must be an object");
       return;
     }
-    auto ch = j.find("channel");
-    auto channel = ch != j.end() && ch->is_string() ? parse_channel(ch->get_ref<const std::string&>()) : std::nullopt;
+    auto ch = member(j, "channel");
+    auto channel = ch != nullptr && ch->is_string() ? parse_channel(ch->get_ref<const std::string&>()) : std::nullopt;
     if (!channel) {
       error(child(path, "channel"), "must be one of web, email, sms, push");
       return;
@@ -224,14 +224,14 @@ class Parser {
     ins.channel = *channel;
     if (*channel == Channel::kWeb) {
       only_keys(j, path, {"channel", "placement", "offer"});
-      auto pl = j.find("placement");
-      auto of = j.find("offer");
-      if (pl == j.end() || !pl->is_string() || catalog_.find_placement(pl->get_ref<const std::string&>()) < 0) {
+      auto pl = member(j, "placement");
+      auto of = member(j, "offer");
+      if (pl == nullptr || !pl->is_string() || catalog_.find_placement(pl->get_ref<const std::string&>()) < 0) {
         error(child(path, "placement"), "must name a placement of the artifact");
       } else {
         ins.placement = pl->get<std::string>();
       }
-      if (of == j.end() || !of->is_string() || catalog_.find_offer(of->get_ref<const std::string&>()) < 0) {
+      if (of == nullptr || !of->is_string() || catalog_.find_offer(of->get_ref<const std::string&>()) < 0) {
         error(child(path, "offer"), "must name an offer of the artifact");
       } else {
         ins.offer = catalog_.find_offer(of->get_ref<const std::string&>());
@@ -240,8 +240,8 @@ class Parser {
       }
     } else {
       only_keys(j, path, {"channel", "template"});
-      auto t = j.find("template");
-      if (t == j.end() || !t->is_string() || !is_valid_id(t->get_ref<const std::string&>())) {
+      auto t = member(j, "template");
+      if (t == nullptr || !t->is_string() || !is_valid_id(t->get_ref<const std::string&>())) {
         error(child(path, "template"), std::string("must be a template id (") + kIdRule + ")");
       } else {
         ins.template_id = t->get<std::string>();
@@ -297,13 +297,13 @@ class Parser {
       Arm arm;
       arm.id = id_at(a, apath);
       if (!arm.id.empty() && !arm_ids.insert(arm.id).second) error(child(apath, "id"), "duplicates another arm id");
-      auto w = a.find("weight");
-      if (w == a.end() || !w->is_number_integer() || w->get<int64_t>() < 1 || w->get<int64_t>() > 1000000) {
+      auto w = member(a, "weight");
+      if (w == nullptr || !w->is_number_integer() || w->get<int64_t>() < 1 || w->get<int64_t>() > 1000000) {
         error(child(apath, "weight"), "must be an integer from 1 to 1000000");
       } else {
         arm.weight = w->get<int>();
       }
-      if (auto h = a.find("holdout"); h != a.end()) {
+      if (auto h = member(a, "holdout"); h != nullptr) {
         if (!h->is_boolean()) error(child(apath, "holdout"), "must be a boolean");
         else arm.holdout = h->get<bool>();
       }
@@ -330,8 +330,8 @@ class Parser {
 };
 
 void parse_caps(const json& doc, const offers::Catalog& catalog, std::vector<Cap>& caps, Parser& p) {
-  auto c = doc.find("caps");
-  if (c == doc.end()) return;
+  auto c = member(doc, "caps");
+  if (c == nullptr) return;
   if (!c->is_array()) {
     p.error("$.caps", "must be an array");
     return;
@@ -359,13 +359,13 @@ void parse_caps(const json& doc, const offers::Catalog& catalog, std::vector<Cap
       cap.offer = of.is_string() ? catalog.find_offer(of.get_ref<const std::string&>()) : -1;
       if (cap.offer < 0) p.error(child(path, "offer"), "must name an offer of the artifact");
     }
-    auto m = j.find("max");
-    if (m == j.end() || !m->is_number_integer() || m->get<int64_t>() < 0 || m->get<int64_t>() > 1000000) {
+    auto m = member(j, "max");
+    if (m == nullptr || !m->is_number_integer() || m->get<int64_t>() < 0 || m->get<int64_t>() > 1000000) {
       p.error(child(path, "max"), "must be an integer from 0 to 1000000");
     } else {
       cap.max = m->get<int>();
     }
-    if (auto per = j.find("per"); per == j.end()) p.error(child(path, "per"), "is required");
+    if (auto per = member(j, "per"); per == nullptr) p.error(child(path, "per"), "is required");
     else if (auto d = p.duration(*per, child(path, "per"))) cap.per = *d;
     caps.push_back(cap);
   }
@@ -400,7 +400,7 @@ bool parse_journeys(const json& doc, const std::function<bool(std::string_view)>
                     Errors& errors) {
   const size_t before = errors.size();
   Parser p(segment_exists, catalog, errors);
-  if (auto js = doc.find("journeys"); js != doc.end()) {
+  if (auto js = member(doc, "journeys"); js != nullptr) {
     if (!js->is_array()) {
       add_error(errors, "$.journeys", "must be an array");
     } else {

@@ -19,15 +19,15 @@ bool filter_matches(const rules::FilterRule& f, const event::Event& ev, const js
 // The proposition ids of a display or interaction event (XDM decisioning).
 std::vector<std::string> propositions_of(const event::Event& ev) {
   std::vector<std::string> out;
-  auto exp = ev.body.find("_experience");
-  if (exp == ev.body.end() || !exp->is_object()) return out;
-  auto dec = exp->find("decisioning");
-  if (dec == exp->end() || !dec->is_object()) return out;
-  auto props = dec->find("propositions");
-  if (props == dec->end() || !props->is_array()) return out;
+  auto exp = member(ev.body, "_experience");
+  if (exp == nullptr || !exp->is_object()) return out;
+  auto dec = member(*exp, "decisioning");
+  if (dec == nullptr || !dec->is_object()) return out;
+  auto props = member(*dec, "propositions");
+  if (props == nullptr || !props->is_array()) return out;
   for (const auto& p : *props)
     if (p.is_object())
-      if (auto id = p.find("id"); id != p.end() && id->is_string()) out.push_back(id->get<std::string>());
+      if (auto id = member(p, "id"); id != nullptr && id->is_string()) out.push_back(id->get<std::string>());
   return out;
 }
 
@@ -412,22 +412,22 @@ json Journeys::to_json() const {
 
 bool Journeys::restore(const json& j) {
   if (!j.is_object()) return false;
-  auto active = j.find("active");
-  auto last_end = j.find("lastEnd");
-  auto deliveries = j.find("deliveries");
-  if (active == j.end() || !active->is_array() || last_end == j.end() || !last_end->is_object() ||
-      deliveries == j.end() || !deliveries->is_array())
+  auto active = member(j, "active");
+  auto last_end = member(j, "lastEnd");
+  auto deliveries = member(j, "deliveries");
+  if (active == nullptr || !active->is_array() || last_end == nullptr || !last_end->is_object() ||
+      deliveries == nullptr || !deliveries->is_array())
     return false;
   std::vector<Instance> restored;
   for (const auto& a : *active) {
     if (!a.is_object()) return false;
     auto str = [&](const char* k) -> const std::string* {
-      auto it = a.find(k);
-      return it != a.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+      auto it = member(a, k);
+      return it != nullptr && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
     };
     auto num = [&](const char* k) -> std::optional<int64_t> {
-      auto it = a.find(k);
-      if (it == a.end() || !it->is_number_integer()) return std::nullopt;
+      auto it = member(a, k);
+      if (it == nullptr || !it->is_number_integer()) return std::nullopt;
       return it->get<int64_t>();
     };
     const std::string* jid = str("journey");
@@ -446,19 +446,19 @@ bool Journeys::restore(const json& j) {
     in.id = *id;
     in.entered = *entered;
     in.pc = static_cast<int>(*pc);
-    if (auto w = a.find("wake"); w != a.end() && !w->is_null()) {
+    if (auto w = member(a, "wake"); w != nullptr && !w->is_null()) {
       auto wake = time_from_json(*w);
       if (!wake) return false;
       in.wake = *wake;
     }
     in.arm = *str("arm");
-    if (auto h = a.find("holdout"); h != a.end() && h->is_boolean()) in.holdout = h->get<bool>();
+    if (auto h = member(a, "holdout"); h != nullptr && h->is_boolean()) in.holdout = h->get<bool>();
     in.last_step = *str("lastStep");
     in.last_offer = *str("lastOffer");
     in.last_proposition = *str("lastProposition");
-    auto shown = a.find("shown");
-    auto dispatches = a.find("dispatches");
-    if (shown == a.end() || !shown->is_array() || dispatches == a.end() || !dispatches->is_array()) return false;
+    auto shown = member(a, "shown");
+    auto dispatches = member(a, "dispatches");
+    if (shown == nullptr || !shown->is_array() || dispatches == nullptr || !dispatches->is_array()) return false;
     for (const auto& s : *shown) {
       if (!s.is_object() || !s.value("placement", json()).is_string() || !s.value("offer", json()).is_string() ||
           !s.value("proposition", json()).is_string() || !s.value("step", json()).is_string())

@@ -61,8 +61,8 @@ void only_keys(const json& obj, const std::string& path, std::string_view what,
 std::string read_id(const json& obj, const std::string& path, std::map<std::string, std::string>& seen,
                     Errors& errors) {
   std::string p = child(path, "id");
-  auto it = obj.find("id");
-  if (it == obj.end()) {
+  auto it = member(obj, "id");
+  if (it == nullptr) {
     add_error(errors, p, "is required");
     return {};
   }
@@ -78,8 +78,8 @@ std::string read_id(const json& obj, const std::string& path, std::map<std::stri
 
 // Reads an optional string field into `out`.
 void read_string(const json& obj, const std::string& path, const char* key, std::string& out, Errors& errors) {
-  auto it = obj.find(key);
-  if (it == obj.end()) return;
+  auto it = member(obj, key);
+  if (it == nullptr) return;
   if (!it->is_string()) add_error(errors, child(path, key), std::string("must be a string, not ") + type_name(*it));
   else out = it->get<std::string>();
 }
@@ -145,9 +145,9 @@ void parse_cta(const json& cta, const std::string& path, Errors& errors) {
     return;
   }
   only_keys(cta, path, "cta", {"label", "url"}, errors);
-  if (auto l = cta.find("label"); l == cta.end()) add_error(errors, child(path, "label"), "is required");
+  if (auto l = member(cta, "label"); l == nullptr) add_error(errors, child(path, "label"), "is required");
   else check_template(*l, child(path, "label"), true, errors);
-  if (auto u = cta.find("url"); u == cta.end()) add_error(errors, child(path, "url"), "is required");
+  if (auto u = member(cta, "url"); u == nullptr) add_error(errors, child(path, "url"), "is required");
   else check_url(*u, child(path, "url"), errors);
 }
 
@@ -157,11 +157,11 @@ void parse_content(const json& c, const std::string& path, Errors& errors) {
     return;
   }
   only_keys(c, path, "content", {"title", "body", "image", "cta"}, errors);
-  if (auto t = c.find("title"); t == c.end()) add_error(errors, child(path, "title"), "is required");
+  if (auto t = member(c, "title"); t == nullptr) add_error(errors, child(path, "title"), "is required");
   else check_template(*t, child(path, "title"), true, errors);
-  if (auto b = c.find("body"); b != c.end()) check_template(*b, child(path, "body"), false, errors);
-  if (auto i = c.find("image"); i != c.end()) check_url(*i, child(path, "image"), errors);
-  if (auto cta = c.find("cta"); cta != c.end()) parse_cta(*cta, child(path, "cta"), errors);
+  if (auto b = member(c, "body"); b != nullptr) check_template(*b, child(path, "body"), false, errors);
+  if (auto i = member(c, "image"); i != nullptr) check_url(*i, child(path, "image"), errors);
+  if (auto cta = member(c, "cta"); cta != nullptr) parse_cta(*cta, child(path, "cta"), errors);
 }
 
 std::optional<rules::Rule> parse_eligibility(const json& j, const std::string& path,
@@ -218,18 +218,18 @@ Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
   read_string(o, p, "name", offer.name, errors);
   std::string description;
   read_string(o, p, "description", description, errors);
-  if (auto v = o.find("priority"); v != o.end()) parse_priority(*v, child(p, "priority"), offer.priority, errors);
-  if (auto v = o.find("placements"); v == o.end()) add_error(errors, child(p, "placements"), "is required");
+  if (auto v = member(o, "priority"); v != nullptr) parse_priority(*v, child(p, "priority"), offer.priority, errors);
+  if (auto v = member(o, "placements"); v == nullptr) add_error(errors, child(p, "placements"), "is required");
   else parse_offer_placements(*v, child(p, "placements"), catalog, offer, errors);
-  if (auto v = o.find("eligibility"); v != o.end())
+  if (auto v = member(o, "eligibility"); v != nullptr)
     offer.eligibility = parse_eligibility(*v, child(p, "eligibility"), segment_exists, errors);
-  if (auto v = o.find("content"); v == o.end()) {
+  if (auto v = member(o, "content"); v == nullptr) {
     add_error(errors, child(p, "content"), "is required");
   } else {
     parse_content(*v, child(p, "content"), errors);
     offer.content = *v;
   }
-  if (auto v = o.find("html"); v != o.end()) {
+  if (auto v = member(o, "html"); v != nullptr) {
     check_template(*v, child(p, "html"), false, errors,
                    {"profile", "offer.title", "offer.body", "offer.image", "offer.cta.label", "offer.cta.url"});
     if (v->is_string()) offer.html = v->get<std::string>();
@@ -282,8 +282,8 @@ void parse_offers(const json& list, Catalog& catalog, const std::function<bool(s
 const std::string& text_at(const json& obj, const char* key) {
   static const std::string kNone;
   if (!obj.is_object()) return kNone;
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get_ref<const std::string&>() : kNone;
+  auto it = member(obj, key);
+  return it != nullptr && it->is_string() ? it->get_ref<const std::string&>() : kNone;
 }
 
 const json& object_or_empty(const json& j) {
@@ -323,8 +323,8 @@ std::optional<Catalog> parse_catalog(const json& artifact, const std::function<b
   }
   size_t before = errors.size();
   Catalog catalog;
-  if (auto it = artifact.find("placements"); it != artifact.end()) parse_placements(*it, catalog, errors);
-  if (auto it = artifact.find("offers"); it != artifact.end()) parse_offers(*it, catalog, segment_exists, errors);
+  if (auto it = member(artifact, "placements"); it != nullptr) parse_placements(*it, catalog, errors);
+  if (auto it = member(artifact, "offers"); it != nullptr) parse_offers(*it, catalog, segment_exists, errors);
   if (errors.size() != before) return std::nullopt;
   return catalog;
 }
@@ -338,7 +338,7 @@ Rendered render(const Offer& offer, const json& profile_attributes) {
   r.body = render(text_at(c, "body"), {{"profile", profile}}, Escape::kNone);
   r.image = text_at(c, "image");
   if (c.is_object()) {
-    if (auto cta = c.find("cta"); cta != c.end()) {
+    if (auto cta = member(c, "cta"); cta != nullptr) {
       r.cta_label = render(text_at(*cta, "label"), {{"profile", profile}}, Escape::kNone);
       r.cta_url = text_at(*cta, "url");
     }

@@ -205,8 +205,8 @@ std::optional<std::string> value_text(const json* v, std::string_view path) {
     size_t dot = path.find('.', start);
     std::string_view key = path.substr(start, dot == std::string_view::npos ? dot : dot - start);
     if (!v->is_object()) return std::nullopt;
-    auto it = v->find(key);
-    if (it == v->end()) return std::nullopt;
+    auto it = member(*v, key);
+    if (it == nullptr) return std::nullopt;
     v = &*it;
     if (dot == std::string_view::npos) break;
     start = dot + 1;

@@ -12,8 +12,8 @@ using nlohmann::json;
 
 const std::string* string_field(const json& obj, const char* key, const std::string& path,
                                 Errors& errors, bool required = true) {
-  auto it = obj.find(key);
-  if (it == obj.end()) {
+  auto it = member(obj, key);
+  if (it == nullptr) {
     if (required) add_error(errors, child(path, key), "is required");
     return nullptr;
   }
@@ -43,14 +43,14 @@ std::optional<Record> read_record(const json& v, const std::string& path, Errors
   }
   if (const auto* purpose = string_field(v, "purpose", path, errors, /*required=*/false))
     r.purpose = *purpose;
-  auto at = v.find("at");
-  if (at == v.end() || !time_from_json(*at)) {
+  auto at = member(v, "at");
+  if (at == nullptr || !time_from_json(*at)) {
     add_error(errors, child(path, "at"), "must be an integer (ms since epoch) within 8.64e15 of 1970");
   } else {
     r.at = *time_from_json(*at);
   }
-  auto body = v.find("body");
-  if (body == v.end()) {
+  auto body = member(v, "body");
+  if (body == nullptr) {
     add_error(errors, child(path, "body"), "is required");
   } else {
     r.body = *body;
@@ -209,8 +209,8 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
   }
   Outbox out(limits);
 
-  auto acked = value.find("acked");
-  if (acked != value.end()) {
+  auto acked = member(value, "acked");
+  if (acked != nullptr) {
     if (!acked->is_array()) {
       add_error(errors, "$.acked", std::string("must be an array, not ") + type_name(*acked));
     } else {
@@ -225,8 +225,8 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
     }
   }
 
-  auto dropped = value.find("dropped");
-  if (dropped != value.end()) {
+  auto dropped = member(value, "dropped");
+  if (dropped != nullptr) {
     if (!dropped->is_number_unsigned()) {
       add_error(errors, "$.dropped", "must be a non-negative integer");
     } else {
@@ -234,9 +234,9 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
     }
   }
 
-  auto records = value.find("records");
-  if (records == value.end() || !records->is_array()) {
-    add_error(errors, "$.records", records == value.end()
+  auto records = member(value, "records");
+  if (records == nullptr || !records->is_array()) {
+    add_error(errors, "$.records", records == nullptr
                                        ? std::string("is required")
                                        : std::string("must be an array, not ") +
                                              type_name(*records));

@@ -175,13 +175,13 @@ std::optional<FieldValue> parse_field(const json& entry, const std::string& path
       add_error(errors, child(path, key), "is not a known field");
 
   FieldValue fv;
-  if (auto v = entry.find("value"); v == entry.end()) {
+  if (auto v = member(entry, "value"); v == nullptr) {
     add_error(errors, child(path, "value"), "is required (null for a deletion)");
   } else {
     check_value(*v, child(path, "value"), errors);
     fv.value = *v;
   }
-  if (auto ts = entry.find("ts"); ts == entry.end()) {
+  if (auto ts = member(entry, "ts"); ts == nullptr) {
     add_error(errors, child(path, "ts"), "is required");
   } else if (auto t = time_from_json(*ts, false)) {
     fv.ts = *t;
@@ -191,7 +191,7 @@ std::optional<FieldValue> parse_field(const json& entry, const std::string& path
                                              : std::string("must be an integer number of "
                                                            "milliseconds, not ") + type_name(*ts));
   }
-  if (auto o = entry.find("origin"); o == entry.end()) {
+  if (auto o = member(entry, "origin"); o == nullptr) {
     add_error(errors, child(path, "origin"), "is required");
   } else if (!o->is_string() || !is_valid_origin(o->get_ref<const std::string&>())) {
     add_error(errors, child(path, "origin"), "must be a non-empty string of at most " +

@@ -14,8 +14,8 @@ using nlohmann::json;
 // A non-negative integer no larger than `max`, or an error at `path`.
 std::optional<uint64_t> read_count(const json& object, const char* key, const std::string& path,
                                    uint64_t max, Errors& errors) {
-  auto it = object.find(key);
-  if (it == object.end()) {
+  auto it = member(object, key);
+  if (it == nullptr) {
     add_error(errors, path, "is required");
     return std::nullopt;
   }
@@ -40,8 +40,8 @@ void check_keys(const json& object, std::initializer_list<std::string_view> know
 }
 
 std::optional<HistoryLimits> read_limits(const json& value, Errors& errors) {
-  auto it = value.find("limits");
-  if (it == value.end()) {
+  auto it = member(value, "limits");
+  if (it == nullptr) {
     add_error(errors, "$.limits", "is required");
     return std::nullopt;
   }
@@ -136,8 +136,8 @@ std::optional<History> History::from_json(nlohmann::json value, Errors& errors) 
   auto dropped = read_count(value, "dropped", "$.dropped", kMaxCount, errors);
 
   History history(limits.value_or(HistoryLimits{}));
-  auto events = value.find("events");
-  if (events == value.end()) {
+  auto events = member(value, "events");
+  if (events == nullptr) {
     add_error(errors, "$.events", "is required");
   } else if (!events->is_array()) {
     add_error(errors, "$.events", std::string("must be an array, not ") + type_name(*events));

@@ -193,14 +193,14 @@ json to_json(const AggregateState& s) {
 std::optional<AggregateState> state_from_json(const json& j) {
   if (!j.is_object()) return std::nullopt;
   AggregateState s;
-  auto w = j.find("window");
-  auto total = j.find("total");
-  auto last = j.find("last");
-  auto m = j.find("matched");
-  auto broken = j.find("broken");
-  if (w == j.end() || !w->is_array() || total == j.end() || !total->is_number() || last == j.end() ||
-      !(last->is_null() || last->is_number_integer()) || m == j.end() || !m->is_array() ||
-      broken == j.end() || !broken->is_boolean())
+  auto w = member(j, "window");
+  auto total = member(j, "total");
+  auto last = member(j, "last");
+  auto m = member(j, "matched");
+  auto broken = member(j, "broken");
+  if (w == nullptr || !w->is_array() || total == nullptr || !total->is_number() || last == nullptr ||
+      !(last->is_null() || last->is_number_integer()) || m == nullptr || !m->is_array() ||
+      broken == nullptr || !broken->is_boolean())
     return std::nullopt;
   for (const auto& e : *w) {
     if (!e.is_array() || e.size() != 2 || !e[1].is_number() || !std::isfinite(e[1].get<double>())) return std::nullopt;

@@ -107,8 +107,8 @@ class Compiler {
   }
 
   std::optional<Op> op_at(const json& j, const std::string& path) {
-    auto it = j.find("op");
-    if (it == j.end()) {
+    auto it = member(j, "op");
+    if (it == nullptr) {
       error(child(path, "op"), "is required");
       return std::nullopt;
     }
@@ -142,15 +142,15 @@ class Compiler {
   int comparison(const json& j, const std::string& path, bool in_filter) {
     only_keys(j, path, {"path", "op", "value"});
     std::optional<Path> p;
-    if (auto it = j.find("path"); it == j.end()) error(child(path, "path"), "is required");
+    if (auto it = member(j, "path"); it == nullptr) error(child(path, "path"), "is required");
     else p = path_at(*it, child(path, "path"), in_filter);
     auto op = op_at(j, path);
     Comparison c;
     if (op) {
       c.op = *op;
       std::string vpath = child(path, "value");
-      auto v = j.find("value");
-      bool has = v != j.end();
+      auto v = member(j, "value");
+      bool has = v != nullptr;
       if (!has && c.op != Op::kExists) {
         error(vpath, "is required");
       } else if (has) {
@@ -237,7 +237,7 @@ class Compiler {
       }
     };
     std::string tpath = child(path, "type");
-    if (auto t = j.find("type"); t == j.end()) {
+    if (auto t = member(j, "type"); t == nullptr) {
       error(tpath, "is required");
       ok = false;
     } else if (t->is_array()) {
@@ -249,7 +249,7 @@ class Compiler {
     } else {
       type_ok(*t, tpath);
     }
-    if (auto w = j.find("where"); w != j.end()) {
+    if (auto w = member(j, "where"); w != nullptr) {
       f.where = node(*w, child(path, "where"), /*in_filter=*/true);
       ok = ok && f.where >= 0;
     }
@@ -271,7 +271,7 @@ class Compiler {
       if (a.kind == AggregateKind::kCount) only_keys(spec, spec_path, {"event", "within"});
       if (a.kind == AggregateKind::kSum) only_keys(spec, spec_path, {"event", "field", "within"});
       if (a.kind == AggregateKind::kSince) only_keys(spec, spec_path, {"event"});
-      if (auto e = spec.find("event"); e == spec.end()) {
+      if (auto e = member(spec, "event"); e == nullptr) {
         error(child(spec_path, "event"), "is required");
         ok = false;
       } else if (auto f = filter(*e, child(spec_path, "event"))) {
@@ -279,13 +279,13 @@ class Compiler {
       } else {
         ok = false;
       }
-      if (auto w = spec.find("within"); w != spec.end()) {
+      if (auto w = member(spec, "within"); w != nullptr) {
         auto d = duration_at(*w, child(spec_path, "within"));
         if (d) a.within = *d;
         else ok = false;
       }
       if (a.kind == AggregateKind::kSum) {
-        if (auto f = spec.find("field"); f == spec.end()) {
+        if (auto f = member(spec, "field"); f == nullptr) {
           error(child(spec_path, "field"), "is required");
           ok = false;
         } else {
@@ -307,7 +307,7 @@ class Compiler {
       } else {
         a.op = *op;
       }
-      if (auto v = j.find("value"); v == j.end()) {
+      if (auto v = member(j, "value"); v == nullptr) {
         error(vpath, "is required");
         ok = false;
       } else if (auto d = duration_at(*v, vpath)) {
@@ -322,7 +322,7 @@ class Compiler {
       } else {
         a.op = *op;
       }
-      if (auto v = j.find("value"); v == j.end()) {
+      if (auto v = member(j, "value"); v == nullptr) {
         error(vpath, "is required");
         ok = false;
       } else if (!v->is_number()) {
@@ -371,7 +371,7 @@ class Compiler {
         }
         auto f = filter(s["absent"], child(ipath, "absent"));
         std::optional<DurationMs> d;
-        if (auto fr = s.find("for"); fr == s.end()) error(child(ipath, "for"), "is required");
+        if (auto fr = member(s, "for"); fr == nullptr) error(child(ipath, "for"), "is required");
         else d = duration_at(*fr, child(ipath, "for"));
         if (f && d) {
           a.absent = std::move(*f);
@@ -392,7 +392,7 @@ class Compiler {
       auto f = filter(s["event"], child(ipath, "event"));
       if (f) step.filter = std::move(*f);
       else ok = false;
-      if (auto w = s.find("within"); w != s.end()) {
+      if (auto w = member(s, "within"); w != nullptr) {
         if (i == 0) {
           error(child(ipath, "within"), "the first step has no 'within' (it starts the sequence)");
           ok = false;
@@ -408,7 +408,7 @@ class Compiler {
       }
       a.steps.push_back(std::move(step));
     }
-    if (auto w = j.find("within"); w != j.end()) {
+    if (auto w = member(j, "within"); w != nullptr) {
       auto d = duration_at(*w, child(path, "within"));
       if (d) {
         a.within = *d;
@@ -451,11 +451,11 @@ void refuse_behaviour(const json& j, const std::string& path, Errors& errors) {
     }
   }
   for (const char* form : {"and", "or"}) {
-    auto it = j.find(form);
-    if (it == j.end() || !it->is_array()) continue;
+    auto it = member(j, form);
+    if (it == nullptr || !it->is_array()) continue;
     for (size_t i = 0; i < it->size(); ++i) refuse_behaviour((*it)[i], index(child(path, form), i), errors);
   }
-  if (auto it = j.find("not"); it != j.end()) refuse_behaviour(*it, child(path, "not"), errors);
+  if (auto it = member(j, "not"); it != nullptr) refuse_behaviour(*it, child(path, "not"), errors);
 }
 
 }  // namespace

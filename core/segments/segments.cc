@@ -236,13 +236,13 @@ bool Segments::restore(const json& j, Flags& restored) {
   if (!j.is_array()) return false;
   for (const auto& e : j) {
     if (!e.is_object()) return false;
-    auto id = e.find("id");
-    auto rule = e.find("rule");
-    auto member = e.find("member");
-    auto since = e.find("since");
-    auto aggs = e.find("aggregates");
-    if (id == e.end() || !id->is_string() || rule == e.end() || !rule->is_string() || member == e.end() ||
-        !member->is_boolean() || since == e.end() || !time_from_json(*since) || aggs == e.end() ||
+    auto id = member(e, "id");
+    auto rule = member(e, "rule");
+    auto is_member = member(e, "member");
+    auto since = member(e, "since");
+    auto aggs = member(e, "aggregates");
+    if (id == nullptr || !id->is_string() || rule == nullptr || !rule->is_string() || is_member == nullptr ||
+        !is_member->is_boolean() || since == nullptr || !time_from_json(*since) || aggs == nullptr ||
         !aggs->is_array())
       return false;
     int s = artifact_->find_segment(id->get_ref<const std::string&>());
@@ -254,7 +254,7 @@ bool Segments::restore(const json& j, Flags& restored) {
       if (!state) return false;
       st.aggregates.push_back(std::move(*state));
     }
-    st.member = member->get<bool>();
+    st.member = is_member->get<bool>();
     st.since = *time_from_json(*since);
     set_deadline(static_cast<size_t>(s), std::nullopt);
     states_[static_cast<size_t>(s)] = std::move(st);

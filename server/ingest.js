@@ -318,14 +318,16 @@ export function clockSkew(sentAt, now) {
   return Math.abs(skew) > SKEW_THRESHOLD_MS ? skew : 0;
 }
 
-// A fragment record with its times moved onto the server's clock: each field's `ts` (what the
-// merge compares, so an opt-out from a slow device is not lost to an older grant) and the
-// record's `at` (the order the server's engine applies it in). Done once, before the record is
-// stored: a resend (another `sentAt`, another estimate) is a duplicate and changes nothing.
+// A fragment record with each field's `ts` moved onto the server's clock: what the merge
+// compares, so an opt-out from a slow device is not lost to an older grant. The record's `at`
+// stays the device's: the server's engine replays the fragment among the device's events
+// (placed by their own timestamps) in the order the page applied them, so both compute the
+// same entry times and ids. Done once, before the record is stored: a resend (another
+// `sentAt`, another estimate) is a duplicate and changes nothing.
 function correctedFragment(record, skew) {
   const fields = {};
   for (const [key, field] of Object.entries(record.body.fields ?? {})) fields[key] = { ...field, ts: Math.max(0, field.ts + skew) };
-  return { ...record, at: Math.max(0, record.at + skew), body: { ...record.body, fields } };
+  return { ...record, body: { ...record.body, fields } };
 }
 
 // Why a record can never be stored, or null. Beyond the schema: an event's

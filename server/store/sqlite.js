@@ -162,15 +162,16 @@ export class SqliteStore {
         this.db.exec('DROP INDEX IF EXISTS profiles_pending'); // replaced by profiles_queue
         // Schema 2 named a person known only from an import "namespace:id", and the server's own run
         // then gave that profile a device row of the same name: any page sending that deviceId joined
-        // the person's profile. Those device rows go; the profiles keep their ids, which profileOfDevice
-        // no longer lets a new device take.
+        // the person's profile. Those device rows go, also where a merge has since moved the row and
+        // the identity into another profile (a real device of that person identified); the profiles keep
+        // their ids, which profileOfDevice no longer lets a new device take.
         const imported = `SELECT 1 FROM identities i WHERE i.site = d.site AND i.profile_id = d.profile_id
                           AND i.namespace <> 'device' AND i.namespace || ':' || i.id = d.device_id`;
         this.db.exec(`DELETE FROM identities WHERE namespace = 'device' AND EXISTS (
                         SELECT 1 FROM devices d WHERE d.site = identities.site AND d.device_id = identities.id
-                        AND d.device_id = d.profile_id AND EXISTS (${imported}))`);
+                        AND EXISTS (${imported}))`);
         this.db.exec(`DELETE FROM devices WHERE rowid IN (
-                        SELECT d.rowid FROM devices d WHERE d.device_id = d.profile_id AND EXISTS (${imported}))`);
+                        SELECT d.rowid FROM devices d WHERE EXISTS (${imported}))`);
       }
       this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(SCHEMA_VERSION), 'schema');
     })();

@@ -83,10 +83,16 @@ test('a database of the previous schema loses the device rows its runs gave to i
     new SqliteStore(path).close();
     const old = new Database(path);
     old.exec(`UPDATE meta SET value = '2' WHERE key = 'schema';
-      INSERT INTO profiles (site, profile_id, updated) VALUES ('shop', 'email:ada@example.com', 0), ('shop', 'dev-1', 0);
+      INSERT INTO profiles (site, profile_id, updated) VALUES ('shop', 'email:ada@example.com', 0), ('shop', 'dev-1', 0),
+        ('shop', '0bo-device', 0);
       INSERT INTO identities VALUES ('shop', 'email', 'ada@example.com', 'email:ada@example.com', 0),
         ('shop', 'device', 'email:ada@example.com', 'email:ada@example.com', 0), ('shop', 'device', 'dev-1', 'dev-1', 0);
-      INSERT INTO devices VALUES ('shop', 'email:ada@example.com', 'email:ada@example.com'), ('shop', 'dev-1', 'dev-1');`);
+      INSERT INTO devices VALUES ('shop', 'email:ada@example.com', 'email:ada@example.com'), ('shop', 'dev-1', 'dev-1');
+      -- Bo, imported, then merged into the profile of his real device when it identified: the row named
+      -- after his identity moved with the merge.
+      INSERT INTO identities VALUES ('shop', 'email', 'bo@example.com', '0bo-device', 0),
+        ('shop', 'device', 'email:bo@example.com', '0bo-device', 0), ('shop', 'device', '0bo-device', '0bo-device', 0);
+      INSERT INTO devices VALUES ('shop', 'email:bo@example.com', '0bo-device'), ('shop', '0bo-device', '0bo-device');`);
     old.close();
     const store = new SqliteStore(path);
     try {
@@ -94,6 +100,9 @@ test('a database of the previous schema loses the device rows its runs gave to i
       assert.equal(store.profileIfKnown('shop', 'dev-1'), 'dev-1');
       assert.deepEqual(store.identitiesOf('shop', 'email:ada@example.com'), { email: ['ada@example.com'] });
       assert.notEqual(store.profileOfDevice('shop', 'email:ada@example.com', 0), 'email:ada@example.com');
+      assert.equal(store.profileIfKnown('shop', 'email:bo@example.com'), null, 'the merged row goes too');
+      assert.equal(store.profileIfKnown('shop', '0bo-device'), '0bo-device', 'his real device stays');
+      assert.notEqual(store.profileOfDevice('shop', 'email:bo@example.com', 0), '0bo-device');
     } finally {
       store.close();
     }

@@ -20,7 +20,7 @@ import { Messages } from './messages.js';
 import { Scheduler } from './scheduler.js';
 import { csvCell, journeyReport, reportCsv } from './reports.js';
 import { check } from './schemas.js';
-import { publicFragment } from './fragment.js';
+import { canonicalJson, publicFragment } from './fragment.js';
 import { MAX_JSON_DEPTH, deeperThan } from './json-depth.js';
 import { describeSyntaxError } from './json-syntax.js';
 import { createEngine } from '../web/node.js';
@@ -276,17 +276,14 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     if (deviceId.length > 128) throw new HttpError(400, 'the device id is over 128 characters');
     const errors = check('fragment', request.body);
     if (errors.length > 0) return reply.code(400).send({ errors });
-    const profileId = store.transaction(() => {
-      let current = store.profileOfDevice(site.id, deviceId, clock.now());
-      // Linked only where the site trusts its pages: a fragment carries no proof (POST /v1/identify does).
-      const identities = site.trustPageIdentities === true ? request.body.identities ?? {} : {};
-      for (const [namespace, ids] of Object.entries(identities)) {
-        if (namespace !== 'device') for (const id of ids) current = ingest.identify(site.id, deviceId, namespace, id);
-      }
-      ingest.mergeFragment(site.id, current, { fields: request.body.fields ?? {} });
-      store.markDirty(site.id, current, clock.now());
-      return current;
-    });
+    // The same path as a fragment record through /v1/collect: stored as a record of the profile (so
+    // the server's engine sees its consent and attributes), merged, identities linked only where
+    // the site trusts its pages. Named by its content: the same fragment posted twice is stored once.
+    const digest = createHash('sha256').update(canonicalJson({ deviceId, fragment: request.body })).digest('hex').slice(0, 32);
+    const record = { id: `fragment:${digest}`, kind: 'fragment', at: clock.now(), purpose: '', body: request.body };
+    const result = ingest.collect(site.id, deviceId, [record], 'page');
+    if (result.rejected.length > 0) return reply.code(400).send({ errors: result.rejected.map((r) => ({ path: '$', reason: r.reason })) });
+    const profileId = store.profileIfKnown(site.id, deviceId);
     return publicFragment(store.getProfile(site.id, profileId).fragment, profileId);
   });
 

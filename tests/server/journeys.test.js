@@ -5,7 +5,7 @@
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, startSmtpSink, startSmsWebhook, collect, batch, addToCart, purchase, fragmentRecord, admin, eventRecord,
+  startServer, startSmtpSink, startSmsWebhook, collect, batch, addToCart, purchase, fragmentRecord, admin, eventRecord, KEY,
   T0, MINUTE, HOUR, DAY,
 } from './harness.js';
 import { createEngine } from '../../web/node.js';
@@ -321,4 +321,22 @@ test('audience export lists current segment members as JSONL and CSV, paged', as
   assert.match(csv, /^profile_id,since,emails,phones\ndevice-0,/);
   const unauth = await fetch(`${s.base}/v1/admin/segments/abandoned-cart/members`);
   assert.equal(unauth.status, 401);
+});
+
+// The fragment endpoint is the same path as a fragment record through collection: a grant
+// made there (a host syncing its CRM's consent) reaches the server's engine, not only the
+// merged copy the endpoint answers with.
+test('email consent granted through POST /v1/profiles/{deviceId}/fragment before the email is due: the email goes out', async () => {
+  const pending = fragmentRecord(TREATMENT, T0 - MINUTE, { attributes: { firstName: 'Ada' }, identities: { email: [`${TREATMENT}@example.com`] } });
+  assert.equal((await collect(s.base, batch(TREATMENT, [pending, addToCart(T0)]))).body.accepted.length, 2);
+  await s.runUntil(T0 + 5 * HOUR);
+  const res = await fetch(`${s.base}/v1/profiles/${TREATMENT}/fragment`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-rekindle-key': KEY, origin: 'https://shop.example' },
+    body: JSON.stringify({ fields: { 'consent.marketing.email': { value: 'granted', ts: T0 + 5 * HOUR, origin: 'server:crm' } } }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).fields['consent.marketing.email'].value, 'granted');
+  await s.runUntil(EMAIL_DUE + 2 * HOUR);
+  assert.equal(smtp.messages.length, 1, 'the server\'s engine saw the grant before the email step');
+  assert.deepEqual(smtp.messages[0].to, [`${TREATMENT}@example.com`]);
 });

@@ -205,10 +205,10 @@ export class Ingest {
         this.store.cancelDispatch(site, body.dispatch, now);
         return profileId;
       case 'conversion':
-        this.store.endInstance(site, body.instance, 'converted', record.at, now);
+        this.store.endInstance(site, profileId, body.instance, 'converted', record.at, now);
         return profileId;
       case 'journey':
-        if (body.event === 'exited') this.store.endInstance(site, body.instance, `exited (${body.reason ?? 'unknown'})`, record.at, now);
+        if (body.event === 'exited') this.store.endInstance(site, profileId, body.instance, `exited (${body.reason ?? 'unknown'})`, record.at, now);
         return profileId;
       default:
         return profileId;

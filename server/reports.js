@@ -154,8 +154,10 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
   // Messages: what the dispatch table says happened to each.
   let deadLetters = 0;
   const known = new Set();
+  const stepsWithMessage = new Set(); // instance (as the report counts it) and step
   for (const d of store.dispatchesOf(site)) {
     known.add(d.id);
+    stepsWithMessage.add(`${canonical.get(d.instance) ?? d.instance}\u0000${d.step}`);
     if (d.due < from || d.due >= to) continue;
     const j = journeyOf(d.journey);
     const s = stepOf(j, d.step);
@@ -178,7 +180,8 @@ export function journeyReport(store, site, { from = 0, to = Date.now(), bucketMs
     if (known.has(r.body.dispatch) || !journeys.has(r.body.journey)) continue;
     const j = journeys.get(r.body.journey);
     const step = [...j.steps.values()].find((s) => stableId([r.body.instance, s.step, 'dispatch']) === r.body.dispatch);
-    if (step) step.cancelled += 1;
+    // A replay after a profile merge cancels its own copy of a message its twin already sent.
+    if (step && !stepsWithMessage.has(`${canonical.get(r.body.instance) ?? r.body.instance}\u0000${step.step}`)) step.cancelled += 1;
   }
 
   // Tile feedback names a proposition: a journey tile's is H(instance, step, "proposition").

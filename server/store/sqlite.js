@@ -243,6 +243,13 @@ export class SqliteStore {
       getCancellation: p('SELECT at FROM cancellations WHERE site = ? AND dispatch = ?'),
       insertEnded: p('INSERT INTO ended_instances (site, instance, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       getEnded: p('SELECT reason, at FROM ended_instances WHERE site = ? AND instance = ?'),
+      // The instances entered by the same profile into the same journey at the same time as @instance.
+      twinInstances: p(`SELECT DISTINCT json_extract(r.body, '$.instance') AS instance
+                        FROM records e JOIN records r ON r.site = e.site AND r.profile_id = e.profile_id AND r.at = e.at
+                        WHERE e.site = @site AND e.profile_id = @profileId AND e.kind = 'journey'
+                          AND json_extract(e.body, '$.event') = 'entered' AND json_extract(e.body, '$.instance') = @instance
+                          AND r.kind = 'journey' AND json_extract(r.body, '$.event') = 'entered'
+                          AND json_extract(r.body, '$.journey') = json_extract(e.body, '$.journey')`),
       dueDispatches: p(`SELECT * FROM dispatches WHERE status IN ('pending', 'retry') AND next_try <= ?
                         ORDER BY next_try LIMIT ?`),
       // The same step of the same journey, due at the same time, for the same profile under another id:
@@ -472,7 +479,7 @@ export class SqliteStore {
 
   /** Stores a requested message once by id; it starts cancelled when its cancellation or its instance's end came first. */
   insertDispatch(site, profileId, d, now) {
-    const ended = this.s.getEnded.get(site, d.instance);
+    const ended = this.#endedTwin(site, profileId, d.instance);
     const cancelled = this.s.getCancellation.get(site, d.dispatch);
     let status = DISPATCH_STATUS.pending;
     let reason = '';
@@ -495,12 +502,36 @@ export class SqliteStore {
     });
   }
 
-  /** An instance ended (converted or exited): its messages not yet sent never will be. */
-  endInstance(site, instance, reason, at, now) {
+  /**
+   * An instance ended (converted or exited): its messages not yet sent never will be, nor
+   * those of its twins (below).
+   */
+  endInstance(site, profileId, instance, reason, at, now) {
     this.transaction(() => {
-      this.s.insertEnded.run(site, instance, reason, at);
-      this.s.cancelInstance.run(`journey ${reason}`, now, site, instance);
+      for (const id of new Set([instance, ...this.#twins(site, profileId, instance)])) {
+        this.s.insertEnded.run(site, id, reason, at);
+        this.s.cancelInstance.run(`journey ${reason}`, now, site, id);
+      }
     });
+  }
+
+  // The other ids of one journey instance. When an identity joins two profiles, the moved
+  // profile's journeys are replayed under the surviving profile id: new instance ids, same
+  // profile (records move with it), same journey and entry time, as the report counts them.
+  // The moved device's page goes on with the old id, which only the replay's end can stop.
+  #twins(site, profileId, instance) {
+    return this.s.twinInstances.all({ site, profileId, instance }).map((r) => r.instance).filter((id) => id !== instance);
+  }
+
+  // How the instance, or a twin of it, ended; undefined while every id of it runs.
+  #endedTwin(site, profileId, instance) {
+    const own = this.s.getEnded.get(site, instance);
+    if (own) return own;
+    for (const id of this.#twins(site, profileId, instance)) {
+      const ended = this.s.getEnded.get(site, id);
+      if (ended) return ended;
+    }
+    return undefined;
   }
 
   isInstanceEnded(site, instance) {

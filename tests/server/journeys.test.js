@@ -340,3 +340,61 @@ test('email consent granted through POST /v1/profiles/{deviceId}/fragment before
   assert.equal(smtp.messages.length, 1, 'the server\'s engine saw the grant before the email step');
   assert.deepEqual(smtp.messages[0].to, [`${TREATMENT}@example.com`]);
 });
+
+// A page: the engine with its own clock, syncing its outbox through /v1/collect as the runtime does.
+async function pageOf(deviceId, start) {
+  let t = start;
+  const engine = await createEngine({ deviceId, now: () => t });
+  assert.ok(engine.loadArtifact(artifact).ok);
+  return {
+    engine,
+    at(ms) { t = Math.max(t, ms); engine.advance(t); },
+    async sync() {
+      for (let records = engine.pending(50, 64 * 1024); records.length > 0; records = engine.pending(50, 64 * 1024)) {
+        const res = await collect(s.base, { deviceId, sentAt: new Date(t).toISOString(), records });
+        assert.equal(res.status, 200);
+        engine.ack([...res.body.accepted, ...res.body.duplicates, ...res.body.rejected.map((r) => r.id)]);
+      }
+    },
+  };
+}
+
+// The customer buys on a second device on day 2. When the first device's profile is the one
+// that moves (the second's id is smaller), the server replays the journey under new instance
+// ids; the first device's page, back on day 4, still runs the old instance and asks for the
+// SMS. That request is the replayed instance's twin (same profile, journey, entry time),
+// which converted: it is cancelled, never sent, and the report counts one email, one conversion.
+for (const second of ['zz-phone', 'aa-phone']) {
+  test(`a purchase on another device stops the first device's later SMS (${second}: the ${second < TREATMENT ? 'first device' : 'second device'}'s profile moves)`, async () => {
+    const a = await pageOf(TREATMENT, T0 - 5 * MINUTE);
+    a.engine.setConsent({ 'marketing.email': 'granted', 'marketing.sms': 'granted' });
+    a.engine.identify('email', 'ada@example.com');
+    a.engine.identify('phone', '+15550100');
+    a.at(T0);
+    a.engine.track('commerce.productListAdds', { productListItems: [{ SKU: 'sku-1', quantity: 1, priceTotal: 89 }] });
+    a.at(T0 + 30 * MINUTE);
+    await a.sync();
+    await s.runUntil(EMAIL_DUE + 20 * MINUTE);
+    assert.equal(smtp.messages.length, 1, 'the day-1 email');
+    const buyAt = T0 + 2 * DAY;
+    s.clock.set(buyAt);
+    const b = await pageOf(second, buyAt - MINUTE);
+    b.engine.setConsent({ 'marketing.email': 'granted', 'marketing.sms': 'granted' });
+    b.engine.identify('email', 'ada@example.com');
+    b.at(buyAt);
+    b.engine.track('commerce.purchases', { productListItems: [{ SKU: 'sku-1', quantity: 1, priceTotal: 89 }] });
+    await b.sync();
+    await s.runUntil(buyAt + HOUR);
+    s.clock.set(T0 + 4 * DAY);
+    a.at(T0 + 4 * DAY); // the first device's engine never heard of the purchase: it asks for the SMS
+    await a.sync();
+    await s.runUntil(T0 + 6 * DAY, HOUR);
+    assert.equal(sms.calls.length, 0, 'no SMS after the purchase');
+    assert.equal(smtp.messages.length, 1);
+    const res = await admin(s.base, '/v1/admin/reports/journeys');
+    const r = (await res.json()).journeys.find((j) => j.id === 'cart-recovery');
+    assert.equal(r.converted, 1);
+    const email = r.steps.find((x) => x.step === 'email');
+    assert.deepEqual([email.sent, email.cancelled], [1, 0], 'the one email counted once, as sent');
+  });
+}

@@ -44,6 +44,25 @@ function durationMs(text) {
   return m ? Number(m[1]) * UNIT_MS[m[2]] : null;
 }
 
+/** The split arms each step of an artifact's journeys lies in: journey id -> step id -> [[split step id, arm id], …]. */
+function armsOfSteps(artifact) {
+  const journeys = new Map();
+  for (const journey of Array.isArray(artifact?.journeys) ? artifact.journeys : []) {
+    const steps = new Map();
+    const walk = (list, path) => (Array.isArray(list) ? list : []).forEach((step) => {
+      if (typeof step?.id === 'string') steps.set(step.id, path);
+      if (Array.isArray(step?.split)) step.split.forEach((arm) => walk(arm?.steps, [...path, [step.id, arm?.id]]));
+      if (step?.branch) {
+        walk(step.branch.then, path);
+        walk(step.branch.else, path);
+      }
+    });
+    walk(journey?.steps, []);
+    if (typeof journey?.id === 'string') journeys.set(journey.id, steps);
+  }
+  return journeys;
+}
+
 /** The message actions of an artifact's journeys: journey id -> step id -> {channel, template}. */
 function messageSteps(artifact) {
   const journeys = new Map();
@@ -107,9 +126,24 @@ export class Ingest {
     if (cached?.etag === artifact.etag) return cached;
     const body = JSON.parse(artifact.body);
     const tolerance = durationMs(body?.limits?.futureTolerance);
-    const info = { etag: artifact.etag, journeys: messageSteps(body), futureToleranceMs: tolerance ?? FUTURE_TOLERANCE_MS };
+    const info = { etag: artifact.etag, journeys: messageSteps(body), arms: armsOfSteps(body), futureToleranceMs: tolerance ?? FUTURE_TOLERANCE_MS };
     this.artifacts.set(site, info);
     return info;
+  }
+
+  // A dispatch from a split arm the instance was not first drawn into, as a suppression reason,
+  // or null. After a profile merge the replayed instance draws its arms again from the surviving
+  // profile id; the person stays in the arm they were first in (the report counts that one), so
+  // a message of another arm, a held-out visitor's above all, is never sent.
+  #otherArm(site, profileId, body) {
+    const path = this.#artifactOf(site)?.arms.get(body.journey)?.get(body.step);
+    if (!path?.length) return null;
+    const first = this.store.firstArms(site, profileId, body.instance);
+    for (const [split, arm] of path) {
+      const drawn = first.get(split);
+      if (drawn !== undefined && drawn !== arm) return `arm:${split}:${drawn}`;
+    }
+    return null;
   }
 
   // Why an imported event is too far ahead of the server's clock for the engine, or null:
@@ -199,7 +233,7 @@ export class Ingest {
         return current;
       }
       case 'dispatch':
-        this.store.insertDispatch(site, profileId, { ...body, due: Date.parse(body.due) }, now);
+        this.store.insertDispatch(site, profileId, { ...body, due: Date.parse(body.due) }, now, this.#otherArm(site, profileId, body));
         return profileId;
       case 'dispatch.cancel':
         this.store.cancelDispatch(site, body.dispatch, now);

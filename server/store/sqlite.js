@@ -243,6 +243,9 @@ export class SqliteStore {
       getCancellation: p('SELECT at FROM cancellations WHERE site = ? AND dispatch = ?'),
       insertEnded: p('INSERT INTO ended_instances (site, instance, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       getEnded: p('SELECT reason, at FROM ended_instances WHERE site = ? AND instance = ?'),
+      armRecords: p(`SELECT json_extract(body, '$.step') AS step, json_extract(body, '$.arm') AS arm FROM records
+                     WHERE site = @site AND profile_id = @profileId AND kind = 'journey' AND json_extract(body, '$.event') = 'arm'
+                       AND json_extract(body, '$.instance') IN (SELECT value FROM json_each(@ids)) ORDER BY seq`),
       // The instances entered by the same profile into the same journey at the same time as @instance.
       twinInstances: p(`SELECT DISTINCT json_extract(r.body, '$.instance') AS instance
                         FROM records e JOIN records r ON r.site = e.site AND r.profile_id = e.profile_id AND r.at = e.at
@@ -478,13 +481,14 @@ export class SqliteStore {
   // ---- dispatches --------------------------------------------------------
 
   /** Stores a requested message once by id; it starts cancelled when its cancellation or its instance's end came first. */
-  insertDispatch(site, profileId, d, now) {
+  insertDispatch(site, profileId, d, now, suppressed = null) {
     const ended = this.#endedTwin(site, profileId, d.instance);
     const cancelled = this.s.getCancellation.get(site, d.dispatch);
     let status = DISPATCH_STATUS.pending;
     let reason = '';
     if (cancelled) [status, reason] = [DISPATCH_STATUS.cancelled, 'cancelled'];
     else if (ended) [status, reason] = [DISPATCH_STATUS.cancelled, `journey ${ended.reason}`];
+    else if (suppressed) [status, reason] = [DISPATCH_STATUS.suppressed, suppressed];
     return this.s.insertDispatch.run({
       site, id: d.dispatch, profileId, channel: d.channel, template: d.template, journey: d.journey,
       instance: d.instance, step: d.step, due: d.due, status, reason, updated: now,
@@ -521,6 +525,14 @@ export class SqliteStore {
   // The moved device's page goes on with the old id, which only the replay's end can stop.
   #twins(site, profileId, instance) {
     return this.s.twinInstances.all({ site, profileId, instance }).map((r) => r.instance).filter((id) => id !== instance);
+  }
+
+  /** The arm each split of the instance chose first, over the instance and its twins: split step id -> arm id. */
+  firstArms(site, profileId, instance) {
+    const ids = JSON.stringify([instance, ...this.#twins(site, profileId, instance)]);
+    const first = new Map();
+    for (const r of this.s.armRecords.all({ site, profileId, ids })) if (!first.has(r.step)) first.set(r.step, r.arm);
+    return first;
   }
 
   // How the instance, or a twin of it, ended; undefined while every id of it runs.

@@ -398,3 +398,32 @@ for (const second of ['zz-phone', 'aa-phone']) {
     assert.deepEqual([email.sent, email.cancelled], [1, 0], 'the one email counted once, as sent');
   });
 }
+
+// visitor-13 is held out. A second device whose profile id is smaller signs in: the server
+// replays the journey under that id, whose split draws the treatment arm. The person stays in
+// the arm first drawn: the replay's messages are suppressed, and the report keeps the holdout.
+test('a held-out visitor who signs in on a second device gets no message of the treatment arm', async () => {
+  const a = await pageOf(HOLDOUT, T0 - 5 * MINUTE);
+  a.engine.setConsent({ 'marketing.email': 'granted', 'marketing.sms': 'granted' });
+  a.engine.identify('email', 'bo@example.com');
+  a.engine.identify('phone', '+15550113');
+  a.at(T0);
+  a.engine.track('commerce.productListAdds', { productListItems: [{ SKU: 'sku-1' }] });
+  a.at(T0 + 31 * MINUTE);
+  assert.equal(a.engine.decide('hero'), null, 'held out: no tile');
+  await a.sync();
+  await s.runUntil(T0 + 2 * HOUR);
+  s.clock.set(T0 + 4 * HOUR);
+  const b = await pageOf('aa-phone-b', T0 + 4 * HOUR - MINUTE); // its id draws the treatment arm
+  b.engine.identify('email', 'bo@example.com');
+  b.at(T0 + 4 * HOUR);
+  b.engine.track('web.webpagedetails.pageViews', { web: { webPageDetails: { URL: 'https://shop.example/' } } });
+  await b.sync();
+  await s.runUntil(T0 + 4 * DAY, HOUR);
+  assert.equal(smtp.messages.length, 0, 'no email');
+  assert.equal(sms.calls.length, 0, 'no SMS');
+  const reasons = dispatches().map((d) => [d.step, d.status, d.reason]).sort();
+  assert.deepEqual(reasons, [['email', 'suppressed', 'arm:holdout-split:holdout'], ['sms', 'suppressed', 'arm:holdout-split:holdout']]);
+  const r = (await (await admin(s.base, '/v1/admin/reports/journeys')).json()).journeys.find((j) => j.id === 'cart-recovery');
+  assert.deepEqual(r.arms.map((x) => [x.arm, x.entered]), [['holdout', 1]]);
+});

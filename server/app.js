@@ -234,7 +234,8 @@ export async function createServer({ config, configOverrides = {}, clock = syste
     if (errors.length > 0) throw new HttpError(400, `the batch is invalid: ${errors.map((e) => `${e.path}: ${e.reason}`).join('; ')}`);
     const badSentAt = unreadableTime(body.sentAt, '$.sentAt');
     if (badSentAt) throw new HttpError(400, `the batch is invalid: ${badSentAt}`);
-    return ingest.collect(site.id, body.deviceId, body.records, 'page', { sentAt: body.sentAt });
+    const result = ingest.collect(site.id, body.deviceId, body.records, 'page', { sentAt: body.sentAt });
+    return { ...result, events: ingest.endingEventsFor(site.id, body.deviceId) };
   });
 
   // ---- artifact ----------------------------------------------------------

@@ -21,6 +21,9 @@ export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 // has its fragment times corrected; below it, the estimate is mostly network delay.
 export const SKEW_THRESHOLD_MS = 5_000;
 
+// How many journey-ending events from elsewhere a collection answer carries (the latest).
+export const MAX_ENDING_EVENTS = 20;
+
 // The channels the server sends; a page's dispatch for any other could only be dead-lettered.
 const SENT_CHANNELS = new Set(['email', 'sms']);
 
@@ -61,6 +64,17 @@ function armsOfSteps(artifact) {
     if (typeof journey?.id === 'string') journeys.set(journey.id, steps);
   }
   return journeys;
+}
+
+/** The event types that end a journey of the artifact: its goals' and its exit events'. */
+function endingTypes(artifact) {
+  const types = new Set();
+  const add = (filter) => [filter?.type].flat().forEach((t) => typeof t === 'string' && types.add(t));
+  for (const journey of Array.isArray(artifact?.journeys) ? artifact.journeys : []) {
+    add(journey?.goal?.event);
+    for (const exit of Array.isArray(journey?.exit) ? journey.exit : []) add(exit?.event);
+  }
+  return types;
 }
 
 /** The message actions of an artifact's journeys: journey id -> step id -> {channel, template}. */
@@ -126,7 +140,7 @@ export class Ingest {
     if (cached?.etag === artifact.etag) return cached;
     const body = JSON.parse(artifact.body);
     const tolerance = durationMs(body?.limits?.futureTolerance);
-    const info = { etag: artifact.etag, journeys: messageSteps(body), arms: armsOfSteps(body), futureToleranceMs: tolerance ?? FUTURE_TOLERANCE_MS };
+    const info = { etag: artifact.etag, journeys: messageSteps(body), arms: armsOfSteps(body), endingTypes: [...endingTypes(body)], futureToleranceMs: tolerance ?? FUTURE_TOLERANCE_MS };
     this.artifacts.set(site, info);
     return info;
   }
@@ -144,6 +158,20 @@ export class Ingest {
       if (drawn !== undefined && drawn !== arm) return `arm:${split}:${drawn}`;
     }
     return null;
+  }
+
+  /**
+   * The events of the device's profile that came from elsewhere (another device of the person,
+   * the bulk import of offline sales) and can end a journey: a goal's or an exit's event type,
+   * the latest MAX_ENDING_EVENTS. Returned with each collection answer, so that the page's own
+   * engine ends the journey too (its tiles withdrawn, its later messages never asked for).
+   */
+  endingEventsFor(site, deviceId) {
+    const types = this.#artifactOf(site)?.endingTypes;
+    if (!types?.length) return [];
+    const profileId = this.store.profileIfKnown(site, deviceId);
+    if (!profileId) return [];
+    return this.store.eventsFromElsewhere(site, profileId, deviceId, types, MAX_ENDING_EVENTS);
   }
 
   // Why an imported event is too far ahead of the server's clock for the engine, or null:

@@ -243,6 +243,10 @@ export class SqliteStore {
       getCancellation: p('SELECT at FROM cancellations WHERE site = ? AND dispatch = ?'),
       insertEnded: p('INSERT INTO ended_instances (site, instance, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       getEnded: p('SELECT reason, at FROM ended_instances WHERE site = ? AND instance = ?'),
+      eventsFromElsewhere: p(`SELECT body FROM records
+                              WHERE site = @site AND profile_id = @profileId AND kind = 'event' AND (source <> 'page' OR device_id <> @deviceId)
+                                AND json_extract(body, '$.eventType') IN (SELECT value FROM json_each(@types))
+                              ORDER BY at DESC LIMIT @limit`),
       armRecords: p(`SELECT json_extract(body, '$.step') AS step, json_extract(body, '$.arm') AS arm FROM records
                      WHERE site = @site AND profile_id = @profileId AND kind = 'journey' AND json_extract(body, '$.event') = 'arm'
                        AND json_extract(body, '$.instance') IN (SELECT value FROM json_each(@ids)) ORDER BY seq`),
@@ -525,6 +529,11 @@ export class SqliteStore {
   // The moved device's page goes on with the old id, which only the replay's end can stop.
   #twins(site, profileId, instance) {
     return this.s.twinInstances.all({ site, profileId, instance }).map((r) => r.instance).filter((id) => id !== instance);
+  }
+
+  /** Event bodies of `profileId` that a device other than `deviceId` sent (or an import), of the given types, latest first. */
+  eventsFromElsewhere(site, profileId, deviceId, types, limit) {
+    return this.s.eventsFromElsewhere.all({ site, profileId, deviceId, types: JSON.stringify(types), limit }).map((r) => JSON.parse(r.body));
   }
 
   /** The arm each split of the instance chose first, over the instance and its twins: split step id -> arm id. */

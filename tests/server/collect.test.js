@@ -17,9 +17,9 @@ test('a batch is stored once: a resent batch stores nothing new and names every 
   const records = [addToCart(T0), eventRecord('web.webpagedetails.pageViews', T0 + 1), fragmentRecord('dev-a', T0, { attributes: { firstName: 'Ada' } })];
   const first = await collect(s.base, batch('dev-a', records));
   assert.equal(first.status, 200);
-  assert.deepEqual(first.body, { accepted: records.map((r) => r.id), duplicates: [], rejected: [] });
+  assert.deepEqual(first.body, { accepted: records.map((r) => r.id), duplicates: [], rejected: [], events: [] });
   const again = await collect(s.base, batch('dev-a', records));
-  assert.deepEqual(again.body, { accepted: [], duplicates: records.map((r) => r.id), rejected: [] });
+  assert.deepEqual(again.body, { accepted: [], duplicates: records.map((r) => r.id), rejected: [], events: [] });
   // Half old, half new: only the new ones are accepted.
   const more = [records[0], addToCart(T0 + 5)];
   const mixed = await collect(s.base, batch('dev-a', more));

@@ -427,3 +427,49 @@ test('a held-out visitor who signs in on a second device gets no message of the 
   const r = (await (await admin(s.base, '/v1/admin/reports/journeys')).json()).journeys.find((j) => j.id === 'cart-recovery');
   assert.deepEqual(r.arms.map((x) => [x.arm, x.entered]), [['holdout', 1]]);
 });
+
+// The page hears of a purchase made elsewhere: each collection answer carries the visitor's
+// journey-ending events from other devices (or an import), and the page's engine takes them.
+test('a purchase on another device reaches the first device\'s page: its tile goes and it never asks for the SMS', async () => {
+  const { createRekindle } = await import('../../web/node.js');
+  let t = T0 - 5 * MINUTE;
+  const a = await createRekindle({ endpoint: s.base, writeKey: KEY, deviceId: TREATMENT, storage: 'memory', artifact, now: () => t,
+    consent: { analytics: 'granted', personalize: 'granted', 'marketing.email': 'granted', 'marketing.sms': 'granted' } });
+  try {
+    await a.identify('email', 'ada@example.com');
+    await a.identify('phone', '+15550100');
+    t = T0;
+    await a.track('commerce.productListAdds', { productListItems: [{ SKU: 'sku-1', quantity: 1, priceTotal: 89 }] });
+    t = T0 + 30 * MINUTE;
+    await a.setAttributes({ seen: true }); // a turn at the new time: the engine passes the deadline
+    assert.equal(a.decide('hero')?.offer, 'cart-10', 'the tile shows');
+    await a.flush();
+    await s.runUntil(EMAIL_DUE + 20 * MINUTE);
+    assert.equal(smtp.messages.length, 1, 'the day-1 email');
+
+    const buyAt = T0 + 2 * DAY;
+    s.clock.set(buyAt);
+    const b = await pageOf('zz-phone', buyAt - MINUTE);
+    b.engine.identify('email', 'ada@example.com');
+    b.at(buyAt);
+    b.engine.track('commerce.purchases', { _id: 'buy-on-phone', productListItems: [{ SKU: 'sku-1', quantity: 1, priceTotal: 89 }] });
+    await b.sync();
+    await s.runUntil(buyAt + HOUR);
+
+    t = buyAt + 2 * HOUR; // the first device, open again: its page view goes out, the answer brings the purchase
+    await a.track('web.webpagedetails.pageViews', { web: { webPageDetails: { URL: 'https://shop.example/' } } });
+    await a.flush();
+    for (let i = 0; i < 100 && a.decide('hero') !== null; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(a.decide('hero'), null, 'the tile is withdrawn');
+    assert.ok(a.state().journeys.active.every((j) => j.journey !== 'cart-recovery'), 'the journey ended on this page too');
+    t = T0 + 4 * DAY;
+    await a.setAttributes({ back: true });
+    await a.flush();
+    await s.runUntil(T0 + 6 * DAY, HOUR);
+    assert.equal(sms.calls.length, 0);
+    const asked = s.store.dispatchesOf('shop').filter((d) => d.step === 'sms');
+    assert.ok(asked.every((d) => d.status !== 'sent'), JSON.stringify(asked));
+  } finally {
+    a.destroy();
+  }
+});

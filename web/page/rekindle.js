@@ -927,6 +927,13 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     onMessage: onSendingMessage,
   });
 
+  // Several track() results as one turn's result: every effect and transition, in order.
+  function mergedResult(results) {
+    const fresh = results.filter((r) => r.ok && !r.duplicate);
+    if (fresh.length === 0) return UNCHANGED;
+    return { ok: true, effects: fresh.flatMap((r) => r.effects), transitions: fresh.flatMap((r) => r.transitions) };
+  }
+
   // One timer, for the engine's next deadline.
   function armTimer() {
     clearTimeout(timer);
@@ -1014,6 +1021,9 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
         },
       },
       onError: (e) => report(new Error(`delivery: ${e.reason ?? e.kind} (${deliveryOutcome(e)})`)),
+      // A purchase on another device (or imported) that the server sends back: this engine
+      // ends the journey too, withdrawing its tiles. Known events are duplicates, ignored.
+      onEvents: (events) => internal(() => mergedResult(events.map((e) => engine.track(e))), 'taking events from elsewhere'),
       standby: true,  // until this tab is the sender (see below)
     })
     : null;

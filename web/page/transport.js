@@ -96,6 +96,9 @@ function describe(err) {
  *
  * onStateChange receives `'idle' | 'scheduled' | 'sending' | 'backoff' | 'stopped'`
  * and, second, `{ retryAt, attempt }`.
+ *
+ * onEvents receives the `events` of a successful answer: events of the visitor from
+ * elsewhere (another device, an import) that end journeys, for the page's engine.
  */
 export class Transport {
   #collectUrl;
@@ -111,6 +114,7 @@ export class Transport {
   #backoffMaxMs;
   #retryAfterMaxMs;
   #onError;
+  #onEvents;
   #onStateChange;
   #random;
   #now;
@@ -143,6 +147,7 @@ export class Transport {
     backoffMaxMs = DEFAULTS.backoffMaxMs,
     retryAfterMaxMs = DEFAULTS.retryAfterMaxMs,
     onError = () => {},
+    onEvents = () => {},
     onStateChange = () => {},
     random = Math.random,
     now = Date.now,
@@ -161,7 +166,7 @@ export class Transport {
       throw new TypeError('rekindle transport: option "writeKey" must be a string');
     }
     if (typeof fetch !== 'function') throw new TypeError('rekindle transport: option "fetch" must be a function');
-    for (const [name, fn] of [['onError', onError], ['onStateChange', onStateChange], ['random', random], ['now', now]]) {
+    for (const [name, fn] of [['onError', onError], ['onEvents', onEvents], ['onStateChange', onStateChange], ['random', random], ['now', now]]) {
       if (typeof fn !== 'function') throw new TypeError(`rekindle transport: option "${name}" must be a function`);
     }
     this.#collectUrl = `${String(endpoint).replace(/\/+$/, '')}/v1/collect`;
@@ -177,6 +182,7 @@ export class Transport {
     this.#backoffMaxMs = positiveInteger('backoffMaxMs', backoffMaxMs);
     this.#retryAfterMaxMs = positiveInteger('retryAfterMaxMs', retryAfterMaxMs);
     this.#onError = onError;
+    this.#onEvents = onEvents;
     this.#onStateChange = onStateChange;
     this.#random = random;
     this.#now = now;
@@ -591,6 +597,14 @@ export class Transport {
           this.#ack(acked);
           for (const id of acked) done.add(id);
           result.acked += acked.length;
+          const events = list(outcome.body.events).filter((e) => e !== null && typeof e === 'object' && !Array.isArray(e));
+          if (events.length > 0) {
+            try {
+              this.#onEvents(events);
+            } catch (err) {
+              this.#report({ kind: 'source', reason: `onEvents failed: ${describe(err)}` });
+            }
+          }
           for (const r of rejected) {
             drop([r.id], { kind: 'rejected', reason: typeof r.reason === 'string' ? r.reason : 'rejected by the server' });
           }

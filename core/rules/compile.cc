@@ -69,7 +69,9 @@ class Compiler {
   std::optional<EventFilter> standalone_filter(const json& j, const std::string& path) { return filter(j, path); }
 
  private:
-  void error(std::string path, std::string reason) { errors_.push_back({std::move(path), std::move(reason)}); }
+  // Through the out-of-line add_error: literals stay pointers at the many sites.
+  template <class P, class R>
+  void error(const P& path, const R& reason) { add_error(errors_, path, reason); }
 
   // Reports keys that are not in `allowed`.
   void only_keys(const json& j, const std::string& path, std::initializer_list<std::string_view> allowed) {

@@ -13,7 +13,7 @@ using nlohmann::json;
 void parse_limits(const json& j, Limits& limits, Errors& errors) {
   const std::string path = "$.limits";
   if (!j.is_object()) {
-    add_error(errors, path, std::string("must be an object, not ") + type_name(j));
+    add_error(errors, path, not_type("must be an object, not ", j));
     return;
   }
   for (const auto& item : j.items()) {
@@ -108,7 +108,7 @@ ParseResult from_json(const json& doc) {
   ParseResult out;
   Errors& errors = out.errors;
   if (!doc.is_object()) {
-    add_error(errors, "$", std::string("an artifact must be an object, not ") + type_name(doc));
+    add_error(errors, "$", not_type("an artifact must be an object, not ", doc));
     return out;
   }
   auto a = std::make_shared<Artifact>();
@@ -135,7 +135,7 @@ ParseResult from_json(const json& doc) {
         std::string p = index("$.segments", i);
         const json& s = (*segs)[i];
         if (!s.is_object()) {
-          add_error(errors, p, std::string("a segment must be an object, not ") + type_name(s));
+          add_error(errors, p, not_type("a segment must be an object, not ", s));
           continue;
         }
         Segment seg;

@@ -77,6 +77,10 @@ bool is_valid_id(std::string_view id) {
   return true;
 }
 
+std::string not_type(const char* prefix, const nlohmann::json& value) {
+  return std::string(prefix) + type_name(value);
+}
+
 const char* type_name(const nlohmann::json& value) {
   switch (value.type()) {
     case nlohmann::json::value_t::null: return "null";

@@ -51,6 +51,10 @@ nlohmann::json* member(nlohmann::json& value, std::string_view key);
 template <class T>
 void member(const T&, std::string_view) = delete;
 
+// `prefix` followed by type_name(value) ("must be an array, not " "object"):
+// out of line, as the ~50 sites would each build and append the string.
+std::string not_type(const char* prefix, const nlohmann::json& value);
+
 // Names a JSON value's type the way error messages speak of it.
 const char* type_name(const nlohmann::json& value);
 

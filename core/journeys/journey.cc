@@ -31,7 +31,7 @@ class Parser {
 
   std::optional<Journey> journey(const json& j, const std::string& path) {
     if (!j.is_object()) {
-      error(path, std::string("a journey must be an object, not ") + type_name(j));
+      error(path, not_type("a journey must be an object, not ", j));
       return std::nullopt;
     }
     const size_t before = errors_.size();
@@ -180,7 +180,7 @@ class Parser {
 
   void step(const json& j, const std::string& path, std::vector<Instruction>& program, std::set<std::string>& ids) {
     if (!j.is_object()) {
-      error(path, std::string("a step must be an object, not ") + type_name(j));
+      error(path, not_type("a step must be an object, not ", j));
       return;
     }
     Instruction ins;

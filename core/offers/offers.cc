@@ -80,7 +80,7 @@ std::string read_id(const json& obj, const std::string& path, std::map<std::stri
 void read_string(const json& obj, const std::string& path, const char* key, std::string& out, Errors& errors) {
   auto it = member(obj, key);
   if (it == nullptr) return;
-  if (!it->is_string()) add_error(errors, child(path, key), std::string("must be a string, not ") + type_name(*it));
+  if (!it->is_string()) add_error(errors, child(path, key), not_type("must be a string, not ", *it));
   else out = it->get<std::string>();
 }
 
@@ -120,7 +120,7 @@ std::optional<std::string> url_problem(std::string_view url) {
 
 void check_url(const json& v, const std::string& path, Errors& errors) {
   if (!v.is_string()) {
-    add_error(errors, path, std::string("must be a URL string, not ") + type_name(v));
+    add_error(errors, path, not_type("must be a URL string, not ", v));
     return;
   }
   if (auto why = url_problem(v.get_ref<const std::string&>())) add_error(errors, path, *why);
@@ -130,7 +130,7 @@ void check_url(const json& v, const std::string& path, Errors& errors) {
 void check_template(const json& v, const std::string& path, bool non_empty, Errors& errors,
                     std::initializer_list<std::string_view> roots = {"profile"}) {
   if (!v.is_string()) {
-    add_error(errors, path, std::string("must be a template string, not ") + type_name(v));
+    add_error(errors, path, not_type("must be a template string, not ", v));
     return;
   }
   const std::string& text = v.get_ref<const std::string&>();
@@ -141,7 +141,7 @@ void check_template(const json& v, const std::string& path, bool non_empty, Erro
 
 void parse_cta(const json& cta, const std::string& path, Errors& errors) {
   if (!cta.is_object()) {
-    add_error(errors, path, std::string("must be an object, not ") + type_name(cta));
+    add_error(errors, path, not_type("must be an object, not ", cta));
     return;
   }
   only_keys(cta, path, "cta", {"label", "url"}, errors);
@@ -153,7 +153,7 @@ void parse_cta(const json& cta, const std::string& path, Errors& errors) {
 
 void parse_content(const json& c, const std::string& path, Errors& errors) {
   if (!c.is_object()) {
-    add_error(errors, path, std::string("must be an object, not ") + type_name(c));
+    add_error(errors, path, not_type("must be an object, not ", c));
     return;
   }
   only_keys(c, path, "content", {"title", "body", "image", "cta"}, errors);
@@ -239,7 +239,7 @@ Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
 
 void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
   if (!list.is_array()) {
-    add_error(errors, "$.placements", std::string("must be an array, not ") + type_name(list));
+    add_error(errors, "$.placements", not_type("must be an array, not ", list));
     return;
   }
   std::map<std::string, std::string> seen;
@@ -247,7 +247,7 @@ void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
     std::string p = index("$.placements", i);
     const json& pl = list[i];
     if (!pl.is_object()) {
-      add_error(errors, p, std::string("a placement must be an object, not ") + type_name(pl));
+      add_error(errors, p, not_type("a placement must be an object, not ", pl));
       continue;
     }
     only_keys(pl, p, "placement", {"id", "name", "description"}, errors);
@@ -263,7 +263,7 @@ void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
 void parse_offers(const json& list, Catalog& catalog, const std::function<bool(std::string_view)>& segment_exists,
                   Errors& errors) {
   if (!list.is_array()) {
-    add_error(errors, "$.offers", std::string("must be an array, not ") + type_name(list));
+    add_error(errors, "$.offers", not_type("must be an array, not ", list));
     return;
   }
   std::map<std::string, std::string> seen;
@@ -271,7 +271,7 @@ void parse_offers(const json& list, Catalog& catalog, const std::function<bool(s
     std::string p = index("$.offers", i);
     const json& o = list[i];
     if (!o.is_object()) {
-      add_error(errors, p, std::string("an offer must be an object, not ") + type_name(o));
+      add_error(errors, p, not_type("an offer must be an object, not ", o));
       continue;
     }
     catalog.offers.push_back(parse_offer(o, p, catalog, seen, segment_exists, errors));
@@ -318,7 +318,7 @@ int Catalog::find_placement(std::string_view id) const {
 std::optional<Catalog> parse_catalog(const json& artifact, const std::function<bool(std::string_view)>& segment_exists,
                                      Errors& errors) {
   if (!artifact.is_object()) {
-    add_error(errors, "$", std::string("an artifact must be an object, not ") + type_name(artifact));
+    add_error(errors, "$", not_type("an artifact must be an object, not ", artifact));
     return std::nullopt;
   }
   size_t before = errors.size();

@@ -18,7 +18,7 @@ const std::string* string_field(const json& obj, const char* key, const std::str
     return nullptr;
   }
   if (!it->is_string()) {
-    add_error(errors, child(path, key), std::string("must be a string, not ") + type_name(*it));
+    add_error(errors, child(path, key), not_type("must be a string, not ", *it));
     return nullptr;
   }
   return &it->get_ref<const std::string&>();
@@ -27,7 +27,7 @@ const std::string* string_field(const json& obj, const char* key, const std::str
 // Validates one snapshot record; nullopt (with errors) if it is not usable.
 std::optional<Record> read_record(const json& v, const std::string& path, Errors& errors) {
   if (!v.is_object()) {
-    add_error(errors, path, std::string("must be an object, not ") + type_name(v));
+    add_error(errors, path, not_type("must be an object, not ", v));
     return std::nullopt;
   }
   const size_t before = errors.size();
@@ -204,7 +204,7 @@ json Outbox::to_json() const {
 std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limits limits) {
   const size_t before = errors.size();
   if (!value.is_object()) {
-    add_error(errors, "$", std::string("must be an object, not ") + type_name(value));
+    add_error(errors, "$", not_type("must be an object, not ", value));
     return std::nullopt;
   }
   Outbox out(limits);
@@ -212,7 +212,7 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
   auto acked = member(value, "acked");
   if (acked != nullptr) {
     if (!acked->is_array()) {
-      add_error(errors, "$.acked", std::string("must be an array, not ") + type_name(*acked));
+      add_error(errors, "$.acked", not_type("must be an array, not ", *acked));
     } else {
       for (size_t i = 0; i < acked->size(); ++i) {
         const json& id = (*acked)[i];
@@ -238,8 +238,7 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
   if (records == nullptr || !records->is_array()) {
     add_error(errors, "$.records", records == nullptr
                                        ? std::string("is required")
-                                       : std::string("must be an array, not ") +
-                                             type_name(*records));
+                                       : not_type("must be an array, not ", *records));
   } else {
     for (size_t i = 0; i < records->size(); ++i) {
       std::string path = index("$.records", i);

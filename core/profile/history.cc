@@ -46,7 +46,7 @@ std::optional<HistoryLimits> read_limits(const json& value, Errors& errors) {
     return std::nullopt;
   }
   if (!it->is_object()) {
-    add_error(errors, "$.limits", std::string("must be an object, not ") + type_name(*it));
+    add_error(errors, "$.limits", not_type("must be an object, not ", *it));
     return std::nullopt;
   }
   check_keys(*it, {"maxEvents", "maxBytes", "retentionMs"}, "$.limits", errors);
@@ -125,7 +125,7 @@ void History::write(std::string& out) const {
 
 std::optional<History> History::from_json(nlohmann::json value, Errors& errors) {
   if (!value.is_object()) {
-    add_error(errors, "$", std::string("a history snapshot must be an object, not ") + type_name(value));
+    add_error(errors, "$", not_type("a history snapshot must be an object, not ", value));
     return std::nullopt;
   }
   size_t before = errors.size();
@@ -140,7 +140,7 @@ std::optional<History> History::from_json(nlohmann::json value, Errors& errors) 
   if (events == nullptr) {
     add_error(errors, "$.events", "is required");
   } else if (!events->is_array()) {
-    add_error(errors, "$.events", std::string("must be an array, not ") + type_name(*events));
+    add_error(errors, "$.events", not_type("must be an array, not ", *events));
   } else {
     for (size_t i = 0; i < events->size(); ++i) {
       auto parsed = event::from_json(std::move((*events)[i]));

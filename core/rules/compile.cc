@@ -34,7 +34,7 @@ class Compiler {
   // where event paths are allowed and aggregates are not.
   int node(const json& j, const std::string& path, bool in_filter) {
     if (!j.is_object()) {
-      error(path, std::string("a rule must be an object, not ") + type_name(j));
+      error(path, not_type("a rule must be an object, not ", j));
       return -1;
     }
     static constexpr std::array<std::string_view, 9> kForms = {
@@ -115,7 +115,7 @@ class Compiler {
       return std::nullopt;
     }
     if (!it->is_string()) {
-      error(child(path, "op"), std::string("must be a string, not ") + type_name(*it));
+      error(child(path, "op"), not_type("must be a string, not ", *it));
       return std::nullopt;
     }
     auto op = parse_op(it->get_ref<const std::string&>());
@@ -125,7 +125,7 @@ class Compiler {
 
   std::optional<Path> path_at(const json& j, const std::string& jpath, bool in_filter) {
     if (!j.is_string()) {
-      error(jpath, std::string("must be a path string, not ") + type_name(j));
+      error(jpath, not_type("must be a path string, not ", j));
       return std::nullopt;
     }
     std::string why;
@@ -160,10 +160,10 @@ class Compiler {
         switch (c.op) {
           case Op::kEq:
           case Op::kNe:
-            if (!is_scalar(*v) && !v->is_null()) error(vpath, std::string("must be a string, number, boolean or null, not ") + type_name(*v));
+            if (!is_scalar(*v) && !v->is_null()) error(vpath, not_type("must be a string, number, boolean or null, not ", *v));
             break;
           case Op::kGt: case Op::kGte: case Op::kLt: case Op::kLte:
-            if (!v->is_number() && !v->is_string()) error(vpath, std::string("must be a number or a string, not ") + type_name(*v));
+            if (!v->is_number() && !v->is_string()) error(vpath, not_type("must be a number or a string, not ", *v));
             break;
           case Op::kIn:
           case Op::kNotIn:
@@ -171,14 +171,14 @@ class Compiler {
               error(vpath, "must be a non-empty array of strings, numbers or booleans");
             } else {
               for (size_t i = 0; i < v->size(); ++i)
-                if (!is_scalar((*v)[i])) error(index(vpath, i), std::string("must be a string, number or boolean, not ") + type_name((*v)[i]));
+                if (!is_scalar((*v)[i])) error(index(vpath, i), not_type("must be a string, number or boolean, not ", (*v)[i]));
             }
             break;
           case Op::kContains: case Op::kStartsWith: case Op::kEndsWith:
-            if (!v->is_string()) error(vpath, std::string("must be a string, not ") + type_name(*v));
+            if (!v->is_string()) error(vpath, not_type("must be a string, not ", *v));
             break;
           case Op::kExists:
-            if (!v->is_boolean()) error(vpath, std::string("must be a boolean, not ") + type_name(*v));
+            if (!v->is_boolean()) error(vpath, not_type("must be a boolean, not ", *v));
             else c.expect_exists = v->get<bool>();
             break;
         }
@@ -211,7 +211,7 @@ class Compiler {
 
   std::optional<DurationMs> duration_at(const json& j, const std::string& path) {
     if (!j.is_string()) {
-      error(path, std::string("must be a duration string like \"30m\", not ") + type_name(j));
+      error(path, not_type("must be a duration string like \"30m\", not ", j));
       return std::nullopt;
     }
     auto d = parse_duration(j.get_ref<const std::string&>());
@@ -224,7 +224,7 @@ class Compiler {
 
   std::optional<EventFilter> filter(const json& j, const std::string& path) {
     if (!j.is_object()) {
-      error(path, std::string("an event filter must be an object, not ") + type_name(j));
+      error(path, not_type("an event filter must be an object, not ", j));
       return std::nullopt;
     }
     only_keys(j, path, {"type", "where"});
@@ -267,7 +267,7 @@ class Compiler {
     const json& spec = j[std::string(form)];
     bool ok = true;
     if (!spec.is_object()) {
-      error(spec_path, std::string("must be an object, not ") + type_name(spec));
+      error(spec_path, not_type("must be an object, not ", spec));
       ok = false;
     } else {
       if (a.kind == AggregateKind::kCount) only_keys(spec, spec_path, {"event", "within"});
@@ -328,7 +328,7 @@ class Compiler {
         error(vpath, "is required");
         ok = false;
       } else if (!v->is_number()) {
-        error(vpath, std::string("must be a number, not ") + type_name(*v));
+        error(vpath, not_type("must be a number, not ", *v));
         ok = false;
       } else {
         a.number = v->get<double>();
@@ -357,7 +357,7 @@ class Compiler {
       std::string ipath = index(spath, i);
       const json& s = steps[i];
       if (!s.is_object()) {
-        error(ipath, std::string("a step must be an object, not ") + type_name(s));
+        error(ipath, not_type("a step must be an object, not ", s));
         ok = false;
         continue;
       }

@@ -143,22 +143,22 @@ ParseResult from_json(const json& doc) {
           if (key != "id" && key != "name" && key != "description" && key != "rule")
             add_error(errors, child(p, key), "is not a known segment field (expected id, name, description, rule)");
         if (auto id = member(s, "id"); id == nullptr) {
-          add_error(errors, child(p, "id"), "is required");
+          add_child_error(errors, p, "id", "is required");
         } else if (!id->is_string() || !is_valid_id(id->get_ref<const std::string&>())) {
-          add_error(errors, child(p, "id"), kIdRule);
+          add_child_error(errors, p, "id", kIdRule);
         } else {
           seg.id = id->get<std::string>();
           if (auto [it, fresh] = seen.emplace(seg.id, i); !fresh)
-            add_error(errors, child(p, "id"), "duplicates the id of $.segments[" + std::to_string(it->second) + "]");
+            add_child_error(errors, p, "id", "duplicates the id of $.segments[" + std::to_string(it->second) + "]");
         }
         if (auto name = member(s, "name"); name != nullptr) {
-          if (!name->is_string()) add_error(errors, child(p, "name"), "must be a string");
+          if (!name->is_string()) add_child_error(errors, p, "name", "must be a string");
           else seg.name = name->get<std::string>();
         }
         if (auto d = member(s, "description"); d != nullptr && !d->is_string())
-          add_error(errors, child(p, "description"), "must be a string");
+          add_child_error(errors, p, "description", "must be a string");
         if (auto rule = member(s, "rule"); rule == nullptr) {
-          add_error(errors, child(p, "rule"), "is required");
+          add_child_error(errors, p, "rule", "is required");
         } else if (auto compiled = rules::compile(*rule, child(p, "rule"), errors)) {
           seg.rule = std::move(*compiled);
           seg.canonical = dump(*rule);

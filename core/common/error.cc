@@ -29,6 +29,13 @@ __attribute__((noinline)) void add_error(Errors& errors, const std::string& path
   errors.push_back({path, reason});
 }
 
+void add_child_error(Errors& errors, const std::string& path, const char* key, const char* reason) {
+  errors.push_back({child(path, key), reason});
+}
+void add_child_error(Errors& errors, const std::string& path, const char* key, const std::string& reason) {
+  errors.push_back({child(path, key), reason});
+}
+
 const nlohmann::json* member(const nlohmann::json& value, std::string_view key) {
   if (!value.is_object()) return nullptr;
   const auto& object = value.get_ref<const nlohmann::json::object_t&>();

@@ -27,6 +27,11 @@ void add_error(Errors& errors, const char* path, const std::string& reason);
 void add_error(Errors& errors, const std::string& path, const char* reason);
 void add_error(Errors& errors, const std::string& path, const std::string& reason);
 
+// add_error(errors, child(path, key), reason) out of line: ~80 sites would
+// each build the child path and destroy it.
+void add_child_error(Errors& errors, const std::string& path, const char* key, const char* reason);
+void add_child_error(Errors& errors, const std::string& path, const char* key, const std::string& reason);
+
 // Builds child paths: `child("$", "commerce")` is `$.commerce`, keys that are
 // not plain identifiers are quoted (`$["a b"]`), `index("$.x", 2)` is `$.x[2]`.
 std::string child(std::string_view path, std::string_view key);

@@ -159,11 +159,11 @@ std::optional<Consent> Consent::from_json(const json& value, Errors& errors) {
     auto decided = member(v, "decided");
     auto at = member(v, "at");
     std::optional<State> s = state == nullptr ? std::nullopt : read_state(*state);
-    if (!s) add_error(errors, child(path, "state"), R"(must be "granted", "denied" or "pending")");
+    if (!s) add_child_error(errors, path, "state", R"(must be "granted", "denied" or "pending")");
     if (decided == nullptr || !decided->is_boolean())
-      add_error(errors, child(path, "decided"), "must be a boolean");
+      add_child_error(errors, path, "decided", "must be a boolean");
     if (at == nullptr || !time_from_json(*at))
-      add_error(errors, child(path, "at"), "must be an integer (ms since epoch) within 8.64e15 of 1970");
+      add_child_error(errors, path, "at", "must be an integer (ms since epoch) within 8.64e15 of 1970");
     if (errors.size() != before || !s) continue;
     const State state_value = *s;
     e->decided = decided->get<bool>() && state_value != State::kPending;

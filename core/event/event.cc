@@ -66,9 +66,9 @@ void check_identity_map(const json& v, const std::string& path, Errors& errors) 
       }
       auto id = member(entry, "id");
       if (id == nullptr) {
-        add_error(errors, child(id_path, "id"), "is required");
+        add_child_error(errors, id_path, "id", "is required");
       } else if (!id->is_string() || id->get_ref<const std::string&>().empty()) {
-        add_error(errors, child(id_path, "id"), "must be a non-empty string");
+        add_child_error(errors, id_path, "id", "must be a non-empty string");
       }
       if (auto p = member(entry, "primary"); p != nullptr)
         expect_field_type(*p, json::value_t::boolean, id_path, "primary", errors);

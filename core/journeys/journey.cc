@@ -38,7 +38,7 @@ class Parser {
     only_keys(j, path, {"id", "name", "description", "entry", "start", "end", "maxDuration", "reentry", "exit", "goal", "steps"});
     Journey out;
     out.id = id_at(j, path);
-    if (auto n = member(j, "name"); n != nullptr && !n->is_string()) error(child(path, "name"), "must be a string");
+    if (auto n = member(j, "name"); n != nullptr && !n->is_string()) error_at(path, "name", "must be a string");
     else if (n != nullptr) out.name = n->get<std::string>();
     entry(j, path, out);
     for (const char* key : {"start", "end"}) {
@@ -48,8 +48,8 @@ class Parser {
       if (!parsed) error(child(path, key), "must be an ISO 8601 date-time with offset");
       else (std::string_view(key) == "start" ? out.start : out.end) = parsed;
     }
-    if (out.start && out.end && *out.end <= *out.start) error(child(path, "end"), "must be after start");
-    if (auto m = member(j, "maxDuration"); m == nullptr) error(child(path, "maxDuration"), "is required");
+    if (out.start && out.end && *out.end <= *out.start) error_at(path, "end", "must be after start");
+    if (auto m = member(j, "maxDuration"); m == nullptr) error_at(path, "maxDuration", "is required");
     else if (auto d = duration(*m, child(path, "maxDuration"))) out.max_duration = *d;
     if (auto r = member(j, "reentry"); r != nullptr) reentry(*r, child(path, "reentry"), out);
     if (auto e = member(j, "exit"); e != nullptr) exits(*e, child(path, "exit"), out);
@@ -59,13 +59,13 @@ class Parser {
         error(gpath, "must be an object {\"event\": filter}");
       } else {
         only_keys(*g, gpath, {"event"});
-        if (!g->contains("event")) error(child(gpath, "event"), "is required");
+        if (!g->contains("event")) error_at(gpath, "event", "is required");
         else out.goal = rules::compile_filter((*g)["event"], child(gpath, "event"), errors_);
       }
     }
     std::set<std::string> step_ids;
     if (auto s = member(j, "steps"); s == nullptr) {
-      error(child(path, "steps"), "is required");
+      error_at(path, "steps", "is required");
     } else {
       steps(*s, child(path, "steps"), out.program, step_ids);
       out.program.push_back(Instruction{});  // the end
@@ -78,6 +78,8 @@ class Parser {
   // Through the out-of-line add_error: literals stay pointers at the many sites.
   template <class P, class R>
   void error(const P& path, const R& reason) { add_error(errors_, path, reason); }
+  template <class R>
+  void error_at(const std::string& path, const char* key, const R& reason) { add_child_error(errors_, path, key, reason); }
 
   void only_keys(const json& j, const std::string& path, std::initializer_list<std::string_view> allowed) {
     for (const auto& item : j.items()) {
@@ -101,11 +103,11 @@ class Parser {
   std::string id_at(const json& j, const std::string& path) {
     auto id = member(j, "id");
     if (id == nullptr) {
-      error(child(path, "id"), "is required");
+      error_at(path, "id", "is required");
       return {};
     }
     if (!id->is_string() || !is_valid_id(id->get_ref<const std::string&>())) {
-      error(child(path, "id"), kIdRule);
+      error_at(path, "id", kIdRule);
       return {};
     }
     return id->get<std::string>();
@@ -143,7 +145,7 @@ class Parser {
       return;
     }
     only_keys(j, path, {"allowed", "cooldown"});
-    if (auto a = member(j, "allowed"); a == nullptr || !a->is_boolean()) error(child(path, "allowed"), "must be a boolean");
+    if (auto a = member(j, "allowed"); a == nullptr || !a->is_boolean()) error_at(path, "allowed", "must be a boolean");
     else out.reentry = a->get<bool>();
     if (auto c = member(j, "cooldown"); c != nullptr)
       if (auto d = duration(*c, child(path, "cooldown"))) out.cooldown = *d;
@@ -185,7 +187,7 @@ class Parser {
     }
     Instruction ins;
     ins.step = id_at(j, path);
-    if (!ins.step.empty() && !ids.insert(ins.step).second) error(child(path, "id"), "duplicates another step id of this journey");
+    if (!ins.step.empty() && !ids.insert(ins.step).second) error_at(path, "id", "duplicates another step id of this journey");
     std::vector<std::string_view> forms;
     for (const char* f : {"action", "wait", "branch", "split"})
       if (j.contains(f)) forms.push_back(f);
@@ -220,7 +222,7 @@ class Parser {
     auto ch = member(j, "channel");
     auto channel = ch != nullptr && ch->is_string() ? parse_channel(ch->get_ref<const std::string&>()) : std::nullopt;
     if (!channel) {
-      error(child(path, "channel"), "must be one of web, email, sms, push");
+      error_at(path, "channel", "must be one of web, email, sms, push");
       return;
     }
     ins.channel = *channel;
@@ -229,22 +231,22 @@ class Parser {
       auto pl = member(j, "placement");
       auto of = member(j, "offer");
       if (pl == nullptr || !pl->is_string() || catalog_.find_placement(pl->get_ref<const std::string&>()) < 0) {
-        error(child(path, "placement"), "must name a placement of the artifact");
+        error_at(path, "placement", "must name a placement of the artifact");
       } else {
         ins.placement = pl->get<std::string>();
       }
       if (of == nullptr || !of->is_string() || catalog_.find_offer(of->get_ref<const std::string&>()) < 0) {
-        error(child(path, "offer"), "must name an offer of the artifact");
+        error_at(path, "offer", "must name an offer of the artifact");
       } else {
         ins.offer = catalog_.find_offer(of->get_ref<const std::string&>());
         if (!ins.placement.empty() && !catalog_.offers[static_cast<size_t>(ins.offer)].shows_in(ins.placement))
-          error(child(path, "offer"), "offer '" + of->get<std::string>() + "' does not list placement '" + ins.placement + "'");
+          error_at(path, "offer", "offer '" + of->get<std::string>() + "' does not list placement '" + ins.placement + "'");
       }
     } else {
       only_keys(j, path, {"channel", "template"});
       auto t = member(j, "template");
       if (t == nullptr || !t->is_string() || !is_valid_id(t->get_ref<const std::string&>())) {
-        error(child(path, "template"), std::string("must be a template id (") + kIdRule + ")");
+        error_at(path, "template", std::string("must be a template id (") + kIdRule + ")");
       } else {
         ins.template_id = t->get<std::string>();
       }
@@ -259,7 +261,7 @@ class Parser {
     }
     only_keys(j, path, {"if", "then", "else"});
     ins.kind = Instruction::Kind::kBranch;
-    if (!j.contains("if")) error(child(path, "if"), "is required");
+    if (!j.contains("if")) error_at(path, "if", "is required");
     else ins.rule = rules::compile_static(j["if"], child(path, "if"), errors_);
     if (ins.rule)
       for (size_t r = 0; r < ins.rule->segment_refs.size(); ++r)
@@ -267,7 +269,7 @@ class Parser {
           error(ins.rule->segment_ref_paths[r], "names unknown segment '" + ins.rule->segment_refs[r] + "'");
     const size_t at = program.size();
     program.push_back(std::move(ins));
-    if (!j.contains("then")) error(child(path, "then"), "is required");
+    if (!j.contains("then")) error_at(path, "then", "is required");
     else steps(j["then"], child(path, "then"), program, ids);
     const size_t jump = program.size();
     program.push_back(of_kind(Instruction::Kind::kJump));
@@ -298,24 +300,24 @@ class Parser {
       only_keys(a, apath, {"id", "weight", "holdout", "steps"});
       Arm arm;
       arm.id = id_at(a, apath);
-      if (!arm.id.empty() && !arm_ids.insert(arm.id).second) error(child(apath, "id"), "duplicates another arm id");
+      if (!arm.id.empty() && !arm_ids.insert(arm.id).second) error_at(apath, "id", "duplicates another arm id");
       auto w = member(a, "weight");
       if (w == nullptr || !w->is_number_integer() || w->get<int64_t>() < 1 || w->get<int64_t>() > 1000000) {
-        error(child(apath, "weight"), "must be an integer from 1 to 1000000");
+        error_at(apath, "weight", "must be an integer from 1 to 1000000");
       } else {
         arm.weight = w->get<int>();
       }
       if (auto h = member(a, "holdout"); h != nullptr) {
-        if (!h->is_boolean()) error(child(apath, "holdout"), "must be a boolean");
+        if (!h->is_boolean()) error_at(apath, "holdout", "must be a boolean");
         else arm.holdout = h->get<bool>();
       }
       arm.pc = static_cast<int>(program.size());
       if (arm.holdout) {
         ++holdouts;
-        if (a.contains("steps")) error(child(apath, "steps"), "a holdout arm receives no actions: it has no steps");
+        if (a.contains("steps")) error_at(apath, "steps", "a holdout arm receives no actions: it has no steps");
         program.push_back(of_kind(Instruction::Kind::kHold));
       } else {
-        if (!a.contains("steps")) error(child(apath, "steps"), "is required");
+        if (!a.contains("steps")) error_at(apath, "steps", "is required");
         else steps(a["steps"], child(apath, "steps"), program, ids);
         jumps.push_back(program.size());
         program.push_back(of_kind(Instruction::Kind::kJump));
@@ -415,7 +417,7 @@ bool parse_journeys(const json& doc, const std::function<bool(std::string_view)>
         auto id = raw.is_object() ? raw.find("id") : raw.end();
         if (id != raw.end() && id->is_string()) {
           if (auto [first, fresh] = ids.emplace(id->get<std::string>(), i); !fresh) {
-            add_error(errors, child(path, "id"), "duplicates the id of " + index("$.journeys", first->second));
+            add_child_error(errors, path, "id", "duplicates the id of " + index("$.journeys", first->second));
             continue;
           }
         }

@@ -145,9 +145,9 @@ void parse_cta(const json& cta, const std::string& path, Errors& errors) {
     return;
   }
   only_keys(cta, path, "cta", {"label", "url"}, errors);
-  if (auto l = member(cta, "label"); l == nullptr) add_error(errors, child(path, "label"), "is required");
+  if (auto l = member(cta, "label"); l == nullptr) add_child_error(errors, path, "label", "is required");
   else check_template(*l, child(path, "label"), true, errors);
-  if (auto u = member(cta, "url"); u == nullptr) add_error(errors, child(path, "url"), "is required");
+  if (auto u = member(cta, "url"); u == nullptr) add_child_error(errors, path, "url", "is required");
   else check_url(*u, child(path, "url"), errors);
 }
 
@@ -157,7 +157,7 @@ void parse_content(const json& c, const std::string& path, Errors& errors) {
     return;
   }
   only_keys(c, path, "content", {"title", "body", "image", "cta"}, errors);
-  if (auto t = member(c, "title"); t == nullptr) add_error(errors, child(path, "title"), "is required");
+  if (auto t = member(c, "title"); t == nullptr) add_child_error(errors, path, "title", "is required");
   else check_template(*t, child(path, "title"), true, errors);
   if (auto b = member(c, "body"); b != nullptr) check_template(*b, child(path, "body"), false, errors);
   if (auto i = member(c, "image"); i != nullptr) check_url(*i, child(path, "image"), errors);
@@ -219,12 +219,12 @@ Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
   std::string description;
   read_string(o, p, "description", description, errors);
   if (auto v = member(o, "priority"); v != nullptr) parse_priority(*v, child(p, "priority"), offer.priority, errors);
-  if (auto v = member(o, "placements"); v == nullptr) add_error(errors, child(p, "placements"), "is required");
+  if (auto v = member(o, "placements"); v == nullptr) add_child_error(errors, p, "placements", "is required");
   else parse_offer_placements(*v, child(p, "placements"), catalog, offer, errors);
   if (auto v = member(o, "eligibility"); v != nullptr)
     offer.eligibility = parse_eligibility(*v, child(p, "eligibility"), segment_exists, errors);
   if (auto v = member(o, "content"); v == nullptr) {
-    add_error(errors, child(p, "content"), "is required");
+    add_child_error(errors, p, "content", "is required");
   } else {
     parse_content(*v, child(p, "content"), errors);
     offer.content = *v;

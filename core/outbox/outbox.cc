@@ -33,25 +33,25 @@ std::optional<Record> read_record(const json& v, const std::string& path, Errors
   const size_t before = errors.size();
   Record r;
   if (const auto* id = string_field(v, "id", path, errors)) {
-    if (id->empty()) add_error(errors, child(path, "id"), "must not be empty");
+    if (id->empty()) add_child_error(errors, path, "id", "must not be empty");
     r.id = *id;
   }
   if (const auto* kind = string_field(v, "kind", path, errors)) {
     if (!is_known_kind(*kind))
-      add_error(errors, child(path, "kind"), "is not a known record kind");
+      add_child_error(errors, path, "kind", "is not a known record kind");
     r.kind = *kind;
   }
   if (const auto* purpose = string_field(v, "purpose", path, errors, /*required=*/false))
     r.purpose = *purpose;
   auto at = member(v, "at");
   if (at == nullptr || !time_from_json(*at)) {
-    add_error(errors, child(path, "at"), "must be an integer (ms since epoch) within 8.64e15 of 1970");
+    add_child_error(errors, path, "at", "must be an integer (ms since epoch) within 8.64e15 of 1970");
   } else {
     r.at = *time_from_json(*at);
   }
   auto body = member(v, "body");
   if (body == nullptr) {
-    add_error(errors, child(path, "body"), "is required");
+    add_child_error(errors, path, "body", "is required");
   } else {
     r.body = *body;
   }
@@ -245,9 +245,9 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
       auto r = read_record((*records)[i], path, errors);
       if (!r) continue;
       if (out.index_.count(r->id)) {
-        add_error(errors, child(path, "id"), "repeats an earlier record's id");
+        add_child_error(errors, path, "id", "repeats an earlier record's id");
       } else if (out.remembered_set_.count(r->id)) {
-        add_error(errors, child(path, "id"), "is also listed as acknowledged");
+        add_child_error(errors, path, "id", "is also listed as acknowledged");
       } else {
         out.add(std::move(*r));
       }

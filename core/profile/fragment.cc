@@ -175,28 +175,28 @@ std::optional<FieldValue> parse_field(const json& entry, const std::string& path
 
   FieldValue fv;
   if (auto v = member(entry, "value"); v == nullptr) {
-    add_error(errors, child(path, "value"), "is required (null for a deletion)");
+    add_child_error(errors, path, "value", "is required (null for a deletion)");
   } else {
     check_value(*v, child(path, "value"), errors);
     fv.value = *v;
   }
   if (auto ts = member(entry, "ts"); ts == nullptr) {
-    add_error(errors, child(path, "ts"), "is required");
+    add_child_error(errors, path, "ts", "is required");
   } else if (auto t = time_from_json(*ts, false)) {
     fv.ts = *t;
   } else {
-    add_error(errors, child(path, "ts"), ts->is_number_integer()
+    add_child_error(errors, path, "ts", ts->is_number_integer()
                                              ? "must be between 0 and " + std::to_string(kMaxTs)
                                              : std::string("must be an integer number of "
                                                            "milliseconds, not ") + type_name(*ts));
   }
   if (auto o = member(entry, "origin"); o == nullptr) {
-    add_error(errors, child(path, "origin"), "is required");
+    add_child_error(errors, path, "origin", "is required");
   } else if (!o->is_string() || !is_valid_origin(o->get_ref<const std::string&>())) {
-    add_error(errors, child(path, "origin"), "must be a non-empty string of at most " +
+    add_child_error(errors, path, "origin", "must be a non-empty string of at most " +
                                                  std::to_string(kMaxOriginLength) + " bytes");
   } else if (!is_valid_utf8(o->get_ref<const std::string&>())) {
-    add_error(errors, child(path, "origin"), "is not valid UTF-8");
+    add_child_error(errors, path, "origin", "is not valid UTF-8");
   } else {
     fv.origin = o->get<std::string>();
   }

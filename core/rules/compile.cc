@@ -72,6 +72,8 @@ class Compiler {
   // Through the out-of-line add_error: literals stay pointers at the many sites.
   template <class P, class R>
   void error(const P& path, const R& reason) { add_error(errors_, path, reason); }
+  template <class R>
+  void error_at(const std::string& path, const char* key, const R& reason) { add_child_error(errors_, path, key, reason); }
 
   // Reports keys that are not in `allowed`.
   void only_keys(const json& j, const std::string& path, std::initializer_list<std::string_view> allowed) {
@@ -111,15 +113,15 @@ class Compiler {
   std::optional<Op> op_at(const json& j, const std::string& path) {
     auto it = member(j, "op");
     if (it == nullptr) {
-      error(child(path, "op"), "is required");
+      error_at(path, "op", "is required");
       return std::nullopt;
     }
     if (!it->is_string()) {
-      error(child(path, "op"), not_type("must be a string, not ", *it));
+      error_at(path, "op", not_type("must be a string, not ", *it));
       return std::nullopt;
     }
     auto op = parse_op(it->get_ref<const std::string&>());
-    if (!op) error(child(path, "op"), "unknown operator '" + it->get<std::string>() + "' (expected one of " + kAllOps + ")");
+    if (!op) error_at(path, "op", "unknown operator '" + it->get<std::string>() + "' (expected one of " + kAllOps + ")");
     return op;
   }
 
@@ -144,7 +146,7 @@ class Compiler {
   int comparison(const json& j, const std::string& path, bool in_filter) {
     only_keys(j, path, {"path", "op", "value"});
     std::optional<Path> p;
-    if (auto it = member(j, "path"); it == nullptr) error(child(path, "path"), "is required");
+    if (auto it = member(j, "path"); it == nullptr) error_at(path, "path", "is required");
     else p = path_at(*it, child(path, "path"), in_filter);
     auto op = op_at(j, path);
     Comparison c;
@@ -274,7 +276,7 @@ class Compiler {
       if (a.kind == AggregateKind::kSum) only_keys(spec, spec_path, {"event", "field", "within"});
       if (a.kind == AggregateKind::kSince) only_keys(spec, spec_path, {"event"});
       if (auto e = member(spec, "event"); e == nullptr) {
-        error(child(spec_path, "event"), "is required");
+        error_at(spec_path, "event", "is required");
         ok = false;
       } else if (auto f = filter(*e, child(spec_path, "event"))) {
         a.filter = std::move(*f);
@@ -288,12 +290,12 @@ class Compiler {
       }
       if (a.kind == AggregateKind::kSum) {
         if (auto f = member(spec, "field"); f == nullptr) {
-          error(child(spec_path, "field"), "is required");
+          error_at(spec_path, "field", "is required");
           ok = false;
         } else {
           a.field = path_at(*f, child(spec_path, "field"), /*in_filter=*/true);
           if (a.field && a.field->root != Root::kEvent) {
-            error(child(spec_path, "field"), "must be an event path (event.…)");
+            error_at(spec_path, "field", "must be an event path (event.…)");
             a.field.reset();
           }
           ok = ok && a.field.has_value();
@@ -304,7 +306,7 @@ class Compiler {
     std::string vpath = child(path, "value");
     if (op && a.kind == AggregateKind::kSince) {
       if (*op != Op::kGt && *op != Op::kGte && *op != Op::kLt && *op != Op::kLte) {
-        error(child(path, "op"), "must be one of gt, gte, lt, lte for 'since'");
+        error_at(path, "op", "must be one of gt, gte, lt, lte for 'since'");
         ok = false;
       } else {
         a.op = *op;
@@ -319,7 +321,7 @@ class Compiler {
       }
     } else if (op) {
       if (!is_numeric_op(*op)) {
-        error(child(path, "op"), "must be one of eq, ne, gt, gte, lt, lte for '" + std::string(form) + "'");
+        error_at(path, "op", "must be one of eq, ne, gt, gte, lt, lte for '" + std::string(form) + "'");
         ok = false;
       } else {
         a.op = *op;
@@ -364,16 +366,16 @@ class Compiler {
       if (s.contains("absent")) {
         only_keys(s, ipath, {"absent", "for"});
         if (i + 1 != steps.size()) {
-          error(child(ipath, "absent"), "an absence must be the last step of a sequence");
+          error_at(ipath, "absent", "an absence must be the last step of a sequence");
           ok = false;
         }
         if (i == 0) {
-          error(child(ipath, "absent"), "a sequence must start with an event step");
+          error_at(ipath, "absent", "a sequence must start with an event step");
           ok = false;
         }
         auto f = filter(s["absent"], child(ipath, "absent"));
         std::optional<DurationMs> d;
-        if (auto fr = member(s, "for"); fr == nullptr) error(child(ipath, "for"), "is required");
+        if (auto fr = member(s, "for"); fr == nullptr) error_at(ipath, "for", "is required");
         else d = duration_at(*fr, child(ipath, "for"));
         if (f && d) {
           a.absent = std::move(*f);
@@ -396,7 +398,7 @@ class Compiler {
       else ok = false;
       if (auto w = member(s, "within"); w != nullptr) {
         if (i == 0) {
-          error(child(ipath, "within"), "the first step has no 'within' (it starts the sequence)");
+          error_at(ipath, "within", "the first step has no 'within' (it starts the sequence)");
           ok = false;
         } else if (auto d = duration_at(*w, child(ipath, "within"))) {
           step.within = *d;
@@ -405,7 +407,7 @@ class Compiler {
           ok = false;
         }
       } else if (i > 0) {
-        error(child(ipath, "within"), "is required after the first step (the longest gap allowed after the previous step)");
+        error_at(ipath, "within", "is required after the first step (the longest gap allowed after the previous step)");
         ok = false;
       }
       a.steps.push_back(std::move(step));
@@ -430,7 +432,7 @@ class Compiler {
     only_keys(j, path, {"segment"});
     const json& id = j["segment"];
     if (!id.is_string() || id.get_ref<const std::string&>().empty()) {
-      error(child(path, "segment"), "must be a segment id string");
+      error_at(path, "segment", "must be a segment id string");
       return -1;
     }
     rule_.segment_refs.push_back(id.get<std::string>());

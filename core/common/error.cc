@@ -61,6 +61,10 @@ std::string child(std::string_view path, std::string_view key) {
   return out;
 }
 
+std::string child(const std::string& path, const char* key) {
+  return child(std::string_view(path), std::string_view(key));
+}
+
 std::string index(std::string_view path, size_t i) {
   std::string out(path);
   out += '[';

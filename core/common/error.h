@@ -35,6 +35,9 @@ void add_child_error(Errors& errors, const std::string& path, const char* key, c
 // Builds child paths: `child("$", "commerce")` is `$.commerce`, keys that are
 // not plain identifiers are quoted (`$["a b"]`), `index("$.x", 2)` is `$.x[2]`.
 std::string child(std::string_view path, std::string_view key);
+// The common case, a std::string path and a literal key, out of line: the
+// string_views would be built at each of the ~100 sites.
+std::string child(const std::string& path, const char* key);
 std::string index(std::string_view path, size_t i);
 
 // Errors as a JSON array of {path, reason} objects, the boundary format.

@@ -131,7 +131,7 @@ EMSCRIPTEN_KEEPALIVE double rk_ack(Handle* h, const char* ids_json, size_t size)
   if (!parsed.ok() || !parsed.value.is_array()) return 0;
   std::vector<std::string> ids;
   for (const auto& id : parsed.value)
-    if (id.is_string()) ids.push_back(id.get<std::string>());
+    if (id.is_string()) ids.push_back(id.get_ref<const std::string&>());
   return static_cast<double>(h->engine.ack(ids));
 }
 

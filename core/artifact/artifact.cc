@@ -122,7 +122,7 @@ ParseResult from_json(const json& doc) {
   } else if (!v->is_string() || v->get_ref<const std::string&>().empty()) {
     add_error(errors, "$.version", "must be a non-empty string");
   } else {
-    a->version = v->get<std::string>();
+    a->version = v->get_ref<const std::string&>();
   }
   if (auto l = member(doc, "limits"); l != nullptr) parse_limits(*l, a->limits, errors);
 
@@ -147,13 +147,13 @@ ParseResult from_json(const json& doc) {
         } else if (!id->is_string() || !is_valid_id(id->get_ref<const std::string&>())) {
           add_child_error(errors, p, "id", kIdRule);
         } else {
-          seg.id = id->get<std::string>();
+          seg.id = id->get_ref<const std::string&>();
           if (auto [it, fresh] = seen.emplace(seg.id, i); !fresh)
             add_child_error(errors, p, "id", "duplicates the id of $.segments[" + std::to_string(it->second) + "]");
         }
         if (auto name = member(s, "name"); name != nullptr) {
           if (!name->is_string()) add_child_error(errors, p, "name", "must be a string");
-          else seg.name = name->get<std::string>();
+          else seg.name = name->get_ref<const std::string&>();
         }
         if (auto d = member(s, "description"); d != nullptr && !d->is_string())
           add_child_error(errors, p, "description", "must be a string");

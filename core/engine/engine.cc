@@ -401,7 +401,7 @@ UpdateResult Engine::restore(std::string_view text) {
   if (auto p = member(j, "profileId"); p == nullptr || !p->is_string()) {
     add_error(errors, "$.profileId", "must be a string");
   } else {
-    profile_id = p->get<std::string>();
+    profile_id = p->get_ref<const std::string&>();
   }
   if (!errors.empty() || !prof || !hist || !cons || !box) return out;
 

@@ -170,7 +170,7 @@ ParseResult from_json(json value) {
   } else if (id->get_ref<const std::string&>().size() > kMaxIdLength) {
     add_error(errors, "$._id", "is longer than " + std::to_string(kMaxIdLength) + " characters");
   } else {
-    ev.id = id->get<std::string>();
+    ev.id = id->get_ref<const std::string&>();
   }
 
   if (const json* type = field[kEventType]; type == nullptr) {
@@ -181,7 +181,7 @@ ParseResult from_json(json value) {
     add_error(errors, "$.eventType",
               "must be a dotted name of letters, digits, '_' and '-' (at most 128)");
   } else {
-    ev.type = type->get<std::string>();
+    ev.type = type->get_ref<const std::string&>();
   }
 
   if (const json* ts = field[kTimestamp]; ts == nullptr) {

@@ -39,7 +39,7 @@ class Parser {
     Journey out;
     out.id = id_at(j, path);
     if (auto n = member(j, "name"); n != nullptr && !n->is_string()) error_at(path, "name", "must be a string");
-    else if (n != nullptr) out.name = n->get<std::string>();
+    else if (n != nullptr) out.name = n->get_ref<const std::string&>();
     entry(j, path, out);
     for (const char* key : {"start", "end"}) {
       auto t = member(j, key);
@@ -110,7 +110,7 @@ class Parser {
       error_at(path, "id", kIdRule);
       return {};
     }
-    return id->get<std::string>();
+    return id->get_ref<const std::string&>();
   }
 
  private:
@@ -118,9 +118,9 @@ class Parser {
     if (!j.is_string()) {
       error(path, "must be a segment id");
     } else if (!segment_exists_(j.get_ref<const std::string&>())) {
-      error(path, "names unknown segment '" + j.get<std::string>() + "'");
+      error(path, "names unknown segment '" + j.get_ref<const std::string&>() + "'");
     } else {
-      out = j.get<std::string>();
+      out = j.get_ref<const std::string&>();
     }
   }
 
@@ -233,14 +233,14 @@ class Parser {
       if (pl == nullptr || !pl->is_string() || catalog_.find_placement(pl->get_ref<const std::string&>()) < 0) {
         error_at(path, "placement", "must name a placement of the artifact");
       } else {
-        ins.placement = pl->get<std::string>();
+        ins.placement = pl->get_ref<const std::string&>();
       }
       if (of == nullptr || !of->is_string() || catalog_.find_offer(of->get_ref<const std::string&>()) < 0) {
         error_at(path, "offer", "must name an offer of the artifact");
       } else {
         ins.offer = catalog_.find_offer(of->get_ref<const std::string&>());
         if (!ins.placement.empty() && !catalog_.offers[static_cast<size_t>(ins.offer)].shows_in(ins.placement))
-          error_at(path, "offer", "offer '" + of->get<std::string>() + "' does not list placement '" + ins.placement + "'");
+          error_at(path, "offer", "offer '" + of->get_ref<const std::string&>() + "' does not list placement '" + ins.placement + "'");
       }
     } else {
       only_keys(j, path, {"channel", "template"});
@@ -248,7 +248,7 @@ class Parser {
       if (t == nullptr || !t->is_string() || !is_valid_id(t->get_ref<const std::string&>())) {
         error_at(path, "template", std::string("must be a template id (") + kIdRule + ")");
       } else {
-        ins.template_id = t->get<std::string>();
+        ins.template_id = t->get_ref<const std::string&>();
       }
     }
   }
@@ -416,7 +416,7 @@ bool parse_journeys(const json& doc, const std::function<bool(std::string_view)>
         // A journey with other errors still holds its id: every error is reported at once.
         auto id = raw.is_object() ? raw.find("id") : raw.end();
         if (id != raw.end() && id->is_string()) {
-          if (auto [first, fresh] = ids.emplace(id->get<std::string>(), i); !fresh) {
+          if (auto [first, fresh] = ids.emplace(id->get_ref<const std::string&>(), i); !fresh) {
             add_child_error(errors, path, "id", "duplicates the id of " + index("$.journeys", first->second));
             continue;
           }

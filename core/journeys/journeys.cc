@@ -27,7 +27,7 @@ std::vector<std::string> propositions_of(const event::Event& ev) {
   if (props == nullptr || !props->is_array()) return out;
   for (const auto& p : *props)
     if (p.is_object())
-      if (auto id = member(p, "id"); id != nullptr && id->is_string()) out.push_back(id->get<std::string>());
+      if (auto id = member(p, "id"); id != nullptr && id->is_string()) out.push_back(id->get_ref<const std::string&>());
   return out;
 }
 
@@ -465,11 +465,11 @@ bool Journeys::restore(const json& j) {
         return false;
       int offer = artifact_->catalog.find_offer(s["offer"].get_ref<const std::string&>());
       if (offer < 0) return false;
-      in.shown.push_back({s["placement"].get<std::string>(), offer, s["proposition"].get<std::string>(), s["step"].get<std::string>()});
+      in.shown.push_back({s["placement"].get_ref<const std::string&>(), offer, s["proposition"].get_ref<const std::string&>(), s["step"].get_ref<const std::string&>()});
     }
     for (const auto& d : *dispatches) {
       if (!d.is_string()) return false;
-      in.dispatches.push_back(d.get<std::string>());
+      in.dispatches.push_back(d.get_ref<const std::string&>());
     }
     restored.push_back(std::move(in));
   }

@@ -81,7 +81,7 @@ void read_string(const json& obj, const std::string& path, const char* key, std:
   auto it = member(obj, key);
   if (it == nullptr) return;
   if (!it->is_string()) add_error(errors, child(path, key), not_type("must be a string, not ", *it));
-  else out = it->get<std::string>();
+  else out = it->get_ref<const std::string&>();
 }
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
@@ -232,7 +232,7 @@ Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
   if (auto v = member(o, "html"); v != nullptr) {
     check_template(*v, child(p, "html"), false, errors,
                    {"profile", "offer.title", "offer.body", "offer.image", "offer.cta.label", "offer.cta.url"});
-    if (v->is_string()) offer.html = v->get<std::string>();
+    if (v->is_string()) offer.html = v->get_ref<const std::string&>();
   }
   return offer;
 }

@@ -123,7 +123,7 @@ void parse_profile_id(const json& v, const std::string& path, Fragment& f, Error
   } else if (!is_valid_utf8(v.get_ref<const std::string&>())) {
     add_error(errors, path, "is not valid UTF-8");
   } else {
-    f.profile_id = v.get<std::string>();
+    f.profile_id = v.get_ref<const std::string&>();
   }
 }
 
@@ -153,7 +153,7 @@ void parse_identities(const json& v, const std::string& path, Fragment& f, Error
       } else if (!is_valid_utf8(id.get_ref<const std::string&>())) {
         add_error(errors, id_path, "is not valid UTF-8");
       } else {
-        f.identities.emplace(ns, id.get<std::string>());
+        f.identities.emplace(ns, id.get_ref<const std::string&>());
       }
     }
   }
@@ -198,7 +198,7 @@ std::optional<FieldValue> parse_field(const json& entry, const std::string& path
   } else if (!is_valid_utf8(o->get_ref<const std::string&>())) {
     add_child_error(errors, path, "origin", "is not valid UTF-8");
   } else {
-    fv.origin = o->get<std::string>();
+    fv.origin = o->get_ref<const std::string&>();
   }
   if (errors.size() != before) return std::nullopt;
   return fv;

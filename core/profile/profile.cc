@@ -174,7 +174,7 @@ std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
       } else if (v.get_ref<const std::string&>().size() > kMaxProfileIdLength) {
         add_error(errors, "$.deviceId", "is longer than " + std::to_string(kMaxProfileIdLength) + " bytes");
       } else {
-        device_id = v.get<std::string>();
+        device_id = v.get_ref<const std::string&>();
       }
     } else if (key == "identities" || key == "fields") {
       fragment_part[key] = v;

@@ -121,7 +121,7 @@ class Compiler {
       return std::nullopt;
     }
     auto op = parse_op(it->get_ref<const std::string&>());
-    if (!op) error_at(path, "op", "unknown operator '" + it->get<std::string>() + "' (expected one of " + kAllOps + ")");
+    if (!op) error_at(path, "op", "unknown operator '" + it->get_ref<const std::string&>() + "' (expected one of " + kAllOps + ")");
     return op;
   }
 
@@ -133,7 +133,7 @@ class Compiler {
     std::string why;
     auto p = parse_path(j.get_ref<const std::string&>(), why);
     if (!p) {
-      error(jpath, "'" + j.get<std::string>() + "' " + why);
+      error(jpath, "'" + j.get_ref<const std::string&>() + "' " + why);
       return std::nullopt;
     }
     if (p->root == Root::kEvent && !in_filter) {
@@ -192,7 +192,7 @@ class Compiler {
           c.number = v->get<bool>() ? 1 : 0;
         } else if ((c.op == Op::kEq || c.op == Op::kNe) && v->is_string()) {
           c.literal = Literal::kStrings;
-          c.strings = v->get<std::string>();
+          c.strings = v->get_ref<const std::string&>();
           c.string_ends.push_back(static_cast<uint32_t>(c.strings.size()));
         } else if ((c.op == Op::kIn || c.op == Op::kNotIn) && v->is_array() &&
                    std::all_of(v->begin(), v->end(), [](const json& x) { return x.is_string(); })) {
@@ -218,7 +218,7 @@ class Compiler {
     }
     auto d = parse_duration(j.get_ref<const std::string&>());
     if (!d || *d <= 0) {
-      error(path, "'" + j.get<std::string>() + "' is not a duration (a positive integer and a unit: ms, s, m, h, d, w; e.g. \"30m\")");
+      error(path, "'" + j.get_ref<const std::string&>() + "' is not a duration (a positive integer and a unit: ms, s, m, h, d, w; e.g. \"30m\")");
       return std::nullopt;
     }
     return d;
@@ -237,7 +237,7 @@ class Compiler {
         error(tpath, "must be an event type such as \"commerce.purchases\"");
         ok = false;
       } else {
-        f.types.push_back(t.get<std::string>());
+        f.types.push_back(t.get_ref<const std::string&>());
       }
     };
     std::string tpath = child(path, "type");
@@ -435,7 +435,7 @@ class Compiler {
       error_at(path, "segment", "must be a segment id string");
       return -1;
     }
-    rule_.segment_refs.push_back(id.get<std::string>());
+    rule_.segment_refs.push_back(id.get_ref<const std::string&>());
     rule_.segment_ref_paths.push_back(child(path, "segment"));
     return add(Node{Node::Kind::kSegment, {}, static_cast<int>(rule_.segment_refs.size()) - 1});
   }

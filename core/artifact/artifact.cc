@@ -139,9 +139,7 @@ ParseResult from_json(const json& doc) {
           continue;
         }
         Segment seg;
-        for (const auto& [key, _] : s.items())
-          if (key != "id" && key != "name" && key != "description" && key != "rule")
-            add_error(errors, child(p, key), "is not a known segment field (expected id, name, description, rule)");
+        unknown_keys(s, p, {"id", "name", "description", "rule"}, "is not a known segment field (expected ", errors);
         if (auto id = member(s, "id"); id == nullptr) {
           add_child_error(errors, p, "id", "is required");
         } else if (!id->is_string() || !is_valid_id(id->get_ref<const std::string&>())) {
@@ -180,8 +178,7 @@ ParseResult from_json(const json& doc) {
     if (!c->is_object()) {
       add_error(errors, "$.consent", "must be an object {\"defaults\": {purpose: state}}");
     } else {
-      for (const auto& item : c->items())
-        if (item.key() != "defaults") add_error(errors, child("$.consent", item.key()), "is not a known key here (expected defaults)");
+      unknown_keys(*c, "$.consent", {"defaults"}, "is not a known key here (expected ", errors);
       if (auto d = member(*c, "defaults"); d != nullptr) {
         consent::Consent probe;
         Errors ce = probe.set_defaults(*d, "$.consent.defaults");

@@ -1,5 +1,7 @@
 #include "core/common/error.h"
 
+#include <algorithm>
+
 namespace rekindle {
 namespace {
 
@@ -34,6 +36,21 @@ void add_child_error(Errors& errors, const std::string& path, const char* key, c
 }
 void add_child_error(Errors& errors, const std::string& path, const char* key, const std::string& reason) {
   errors.push_back({child(path, key), reason});
+}
+
+void unknown_keys(const nlohmann::json& object, const std::string& path,
+                  std::initializer_list<std::string_view> allowed, const char* reason_start, Errors& errors) {
+  for (const auto& item : object.items()) {
+    const std::string& key = item.key();
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string reason = reason_start;
+    for (size_t i = 0; i < allowed.size(); ++i) {
+      if (i > 0) reason += ", ";
+      reason += allowed.begin()[i];
+    }
+    reason += ')';
+    errors.push_back({child(path, key), std::move(reason)});
+  }
 }
 
 const nlohmann::json* member(const nlohmann::json& value, std::string_view key) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <initializer_list>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +32,12 @@ void add_error(Errors& errors, const std::string& path, const std::string& reaso
 // each build the child path and destroy it.
 void add_child_error(Errors& errors, const std::string& path, const char* key, const char* reason);
 void add_child_error(Errors& errors, const std::string& path, const char* key, const std::string& reason);
+
+// Reports each key of `object` that is not in `allowed`, at its path, as
+// `reason_start` + the allowed keys joined by ", " + ")". One body for the
+// rule compiler, the journey and the offer parsers.
+void unknown_keys(const nlohmann::json& object, const std::string& path,
+                  std::initializer_list<std::string_view> allowed, const char* reason_start, Errors& errors);
 
 // Builds child paths: `child("$", "commerce")` is `$.commerce`, keys that are
 // not plain identifiers are quoted (`$["a b"]`), `index("$.x", 2)` is `$.x[2]`.

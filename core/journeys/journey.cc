@@ -82,13 +82,7 @@ class Parser {
   void error_at(const std::string& path, const char* key, const R& reason) { add_child_error(errors_, path, key, reason); }
 
   void only_keys(const json& j, const std::string& path, std::initializer_list<std::string_view> allowed) {
-    for (const auto& item : j.items()) {
-      if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
-        std::string list;
-        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        error(child(path, item.key()), "is not a known key here (expected " + list + ")");
-      }
-    }
+    unknown_keys(j, path, allowed, "is not a known key here (expected ", errors_);
   }
 
   std::optional<DurationMs> duration(const json& j, const std::string& path) {

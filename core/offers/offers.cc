@@ -44,18 +44,6 @@ bool valid_id(std::string_view id) {
   return std::all_of(id.begin(), id.end(), [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
-// Reports keys of `obj` that are not in `allowed`; `what` names the object.
-void only_keys(const json& obj, const std::string& path, std::string_view what,
-               std::initializer_list<std::string_view> allowed, Errors& errors) {
-  for (const auto& item : obj.items()) {
-    const std::string& key = item.key();
-    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-    std::string list;
-    for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    add_error(errors, child(path, key), "is not a known " + std::string(what) + " field (expected " + list + ")");
-  }
-}
-
 // Reads the required `id` of `obj` at `path`, checking its form and that it is
 // not already in `seen` (id -> path of its first holder).
 std::string read_id(const json& obj, const std::string& path, std::map<std::string, std::string>& seen,
@@ -144,7 +132,7 @@ void parse_cta(const json& cta, const std::string& path, Errors& errors) {
     add_error(errors, path, not_type("must be an object, not ", cta));
     return;
   }
-  only_keys(cta, path, "cta", {"label", "url"}, errors);
+  unknown_keys(cta, path, {"label", "url"}, "is not a known cta field (expected ", errors);
   if (auto l = member(cta, "label"); l == nullptr) add_child_error(errors, path, "label", "is required");
   else check_template(*l, child(path, "label"), true, errors);
   if (auto u = member(cta, "url"); u == nullptr) add_child_error(errors, path, "url", "is required");
@@ -156,7 +144,7 @@ void parse_content(const json& c, const std::string& path, Errors& errors) {
     add_error(errors, path, not_type("must be an object, not ", c));
     return;
   }
-  only_keys(c, path, "content", {"title", "body", "image", "cta"}, errors);
+  unknown_keys(c, path, {"title", "body", "image", "cta"}, "is not a known content field (expected ", errors);
   if (auto t = member(c, "title"); t == nullptr) add_child_error(errors, path, "title", "is required");
   else check_template(*t, child(path, "title"), true, errors);
   if (auto b = member(c, "body"); b != nullptr) check_template(*b, child(path, "body"), false, errors);
@@ -212,8 +200,8 @@ Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
                   std::map<std::string, std::string>& seen,
                   const std::function<bool(std::string_view)>& segment_exists, Errors& errors) {
   Offer offer;
-  only_keys(o, p, "offer", {"id", "name", "description", "priority", "placements", "eligibility", "content", "html"},
-            errors);
+  unknown_keys(o, p, {"id", "name", "description", "priority", "placements", "eligibility", "content", "html"},
+               "is not a known offer field (expected ", errors);
   offer.id = read_id(o, p, seen, errors);
   read_string(o, p, "name", offer.name, errors);
   std::string description;
@@ -250,7 +238,7 @@ void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
       add_error(errors, p, not_type("a placement must be an object, not ", pl));
       continue;
     }
-    only_keys(pl, p, "placement", {"id", "name", "description"}, errors);
+    unknown_keys(pl, p, {"id", "name", "description"}, "is not a known placement field (expected ", errors);
     Placement placement;
     placement.id = read_id(pl, p, seen, errors);
     read_string(pl, p, "name", placement.name, errors);

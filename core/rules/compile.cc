@@ -77,13 +77,7 @@ class Compiler {
 
   // Reports keys that are not in `allowed`.
   void only_keys(const json& j, const std::string& path, std::initializer_list<std::string_view> allowed) {
-    for (const auto& [key, _] : j.items()) {
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string list;
-        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        error(child(path, key), "is not a known key here (expected " + list + ")");
-      }
-    }
+    unknown_keys(j, path, allowed, "is not a known key here (expected ", errors_);
   }
 
   int add(Node n) {

@@ -402,16 +402,17 @@ bool parse_journeys(const json& doc, const std::function<bool(std::string_view)>
     if (!js->is_array()) {
       add_error(errors, "$.journeys", "must be an array");
     } else {
-      std::map<std::string, size_t> ids;
+      // id -> path of its first holder (the map type offers' ids use too).
+      std::map<std::string, std::string> ids;
       for (size_t i = 0; i < js->size(); ++i) {
         std::string path = index("$.journeys", i);
         const json& raw = (*js)[i];
         auto j = p.journey(raw, path);
         // A journey with other errors still holds its id: every error is reported at once.
-        auto id = raw.is_object() ? raw.find("id") : raw.end();
-        if (id != raw.end() && id->is_string()) {
-          if (auto [first, fresh] = ids.emplace(id->get_ref<const std::string&>(), i); !fresh) {
-            add_child_error(errors, path, "id", "duplicates the id of " + index("$.journeys", first->second));
+        auto id = member(raw, "id");
+        if (id != nullptr && id->is_string()) {
+          if (auto [first, fresh] = ids.emplace(id->get_ref<const std::string&>(), path); !fresh) {
+            add_child_error(errors, path, "id", "duplicates the id of " + first->second);
             continue;
           }
         }

@@ -320,6 +320,13 @@ std::string Engine::state() const {
 
 namespace {
 
+// A snapshot part's errors re-rooted under `path` ($.key); "is damaged" when
+// it failed without saying why. Out of line: one body for the five parts.
+__attribute__((noinline)) void reroot(Errors& errors, const std::string& path, const Errors& own, bool parsed) {
+  for (auto& e : own) add_error(errors, path + e.path.substr(1), e.reason);
+  if (!parsed && own.empty()) add_error(errors, path, "is damaged");
+}
+
 // One part of a snapshot, read by `parse`, its errors re-rooted under `$.key`.
 template <class T, class Parse>
 std::optional<T> snapshot_part(json& j, const char* key, Errors& errors, Parse parse) {
@@ -331,8 +338,7 @@ std::optional<T> snapshot_part(json& j, const char* key, Errors& errors, Parse p
   }
   Errors own;
   std::optional<T> out = parse(*it, own);
-  for (auto& e : own) add_error(errors, path + e.path.substr(1), e.reason);
-  if (!out && own.empty()) add_error(errors, path, "is damaged");
+  reroot(errors, path, own, out.has_value());
   return out;
 }
 
@@ -370,7 +376,7 @@ UpdateResult Engine::restore(std::string_view text) {
     add_error(errors, "$.artifact", "is required (null when none was loaded)");
   } else if (!a->is_null()) {
     auto parsed_artifact = artifact::from_json(*a);
-    for (auto& e : parsed_artifact.errors) add_error(errors, "$.artifact" + e.path.substr(1), e.reason);
+    reroot(errors, "$.artifact", parsed_artifact.errors, true);
     if (parsed_artifact.ok()) art = parsed_artifact.artifact;
   }
   std::optional<TimeMs> clock;

@@ -31,6 +31,26 @@ std::vector<std::string> propositions_of(const event::Event& ev) {
   return out;
 }
 
+// {"journey": id, "instance": id}, what most effects and records start from.
+// Out of line: nlohmann's initializer-list constructor is large at each site.
+__attribute__((noinline)) json ids(const std::string& journey, const std::string& instance) {
+  json out = json::object();
+  out["journey"] = journey;
+  out["instance"] = instance;
+  return out;
+}
+
+// An "offer.withdraw" effect's fields (three places withdraw a tile).
+__attribute__((noinline)) json withdrawn(const std::string& placement, const std::string& offer,
+                                         const std::string& proposition, const std::string& journey,
+                                         const std::string& instance) {
+  json out = ids(journey, instance);
+  out["placement"] = placement;
+  out["offer"] = offer;
+  out["proposition"] = proposition;
+  return out;
+}
+
 }  // namespace
 
 json to_json(const Effect& e) {
@@ -92,8 +112,7 @@ void Journeys::load(std::shared_ptr<const artifact::Artifact> next, TimeMs now, 
         in.shown[k].offer = now_at;
         continue;
       }
-      emit(host, "offer.withdraw", now, {{"placement", in.shown[k].placement}, {"offer", offer},
-                                         {"proposition", in.shown[k].proposition}, {"journey", id}, {"instance", in.id}});
+      emit(host, "offer.withdraw", now, withdrawn(in.shown[k].placement, offer, in.shown[k].proposition, id, in.id));
       in.shown.erase(in.shown.begin() + static_cast<long>(k));
     }
   }
@@ -117,7 +136,7 @@ void Journeys::enter(size_t j, TimeMs at, Host& host) {
   in.journey = static_cast<int>(j);
   in.entered = at;
   in.id = stable_id({host.profile_id, journey.id, std::to_string(at)});
-  json fields = {{"journey", journey.id}, {"instance", in.id}};
+  json fields = ids(journey.id, in.id);
   emit(host, "journey.entered", at, fields);
   record(host, stable_id({in.id, "entered"}), "journey", "analytics", at, json{{"event", "entered"}, {"journey", journey.id}, {"instance", in.id}, {"at", format_iso8601(at)}});
   active_.push_back(std::move(in));
@@ -150,8 +169,9 @@ void Journeys::act(Instance& in, const Instruction& ins, TimeMs at, Host& host) 
     // One tile per placement per instance: a later action replaces the earlier one.
     for (size_t k = 0; k < in.shown.size(); ++k) {
       if (in.shown[k].placement != ins.placement) continue;
-      emit(host, "offer.withdraw", at, {{"placement", ins.placement}, {"offer", artifact_->catalog.offers[static_cast<size_t>(in.shown[k].offer)].id},
-                                        {"proposition", in.shown[k].proposition}, {"journey", journey.id}, {"instance", in.id}});
+      emit(host, "offer.withdraw", at,
+           withdrawn(ins.placement, artifact_->catalog.offers[static_cast<size_t>(in.shown[k].offer)].id,
+                     in.shown[k].proposition, journey.id, in.id));
       in.shown.erase(in.shown.begin() + static_cast<long>(k));
       break;
     }
@@ -246,8 +266,8 @@ void Journeys::end(size_t index, TimeMs at, const std::string& reason, Host& hos
   active_.erase(active_.begin() + static_cast<long>(index));
   const Journey& journey = artifact_->journeys[static_cast<size_t>(in.journey)];
   for (const auto& s : in.shown)
-    emit(host, "offer.withdraw", at, {{"placement", s.placement}, {"offer", artifact_->catalog.offers[static_cast<size_t>(s.offer)].id},
-                                      {"proposition", s.proposition}, {"journey", journey.id}, {"instance", in.id}});
+    emit(host, "offer.withdraw", at,
+         withdrawn(s.placement, artifact_->catalog.offers[static_cast<size_t>(s.offer)].id, s.proposition, journey.id, in.id));
   for (const auto& d : in.dispatches) {
     if (!host.outbox || !host.outbox->cancel(d)) continue;
     json fields = {{"dispatch", d}, {"journey", journey.id}, {"instance", in.id}};
@@ -255,7 +275,7 @@ void Journeys::end(size_t index, TimeMs at, const std::string& reason, Host& hos
     fields["at"] = format_iso8601(at);
     record(host, stable_id({d, "cancel"}), "dispatch.cancel", "", at, fields);
   }
-  json fields = {{"journey", journey.id}, {"instance", in.id}};
+  json fields = ids(journey.id, in.id);
   if (converted) {
     fields["arm"] = in.arm;
     fields["step"] = in.last_step;

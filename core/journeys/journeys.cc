@@ -40,6 +40,14 @@ __attribute__((noinline)) json ids(const std::string& journey, const std::string
   return out;
 }
 
+// A "journey.step" effect's fields (four kinds of instruction emit one).
+__attribute__((noinline)) json step_fields(const std::string& journey, const std::string& instance,
+                                           const std::string& step) {
+  json out = ids(journey, instance);
+  out["step"] = step;
+  return out;
+}
+
 // An "offer.withdraw" effect's fields (three places withdraw a tile).
 __attribute__((noinline)) json withdrawn(const std::string& placement, const std::string& offer,
                                          const std::string& proposition, const std::string& journey,
@@ -138,7 +146,9 @@ void Journeys::enter(size_t j, TimeMs at, Host& host) {
   in.id = stable_id({host.profile_id, journey.id, std::to_string(at)});
   json fields = ids(journey.id, in.id);
   emit(host, "journey.entered", at, fields);
-  record(host, stable_id({in.id, "entered"}), "journey", "analytics", at, json{{"event", "entered"}, {"journey", journey.id}, {"instance", in.id}, {"at", format_iso8601(at)}});
+  fields["event"] = "entered";
+  fields["at"] = format_iso8601(at);
+  record(host, stable_id({in.id, "entered"}), "journey", "analytics", at, fields);
   active_.push_back(std::move(in));
   run(active_.back(), at, host);
 }
@@ -146,7 +156,8 @@ void Journeys::enter(size_t j, TimeMs at, Host& host) {
 void Journeys::act(Instance& in, const Instruction& ins, TimeMs at, Host& host) {
   const Journey& journey = artifact_->journeys[static_cast<size_t>(in.journey)];
   const char* purpose = purpose_of(ins.channel);
-  json base = {{"journey", journey.id}, {"instance", in.id}, {"step", ins.step}, {"channel", to_string(ins.channel)}};
+  json base = step_fields(journey.id, in.id, ins.step);
+  base["channel"] = to_string(ins.channel);
   std::string reason;
   if (host.consent && !host.consent->granted(purpose)) {
     reason = std::string("consent:") + purpose + ":" + consent::to_string(host.consent->get(purpose));
@@ -203,13 +214,13 @@ void Journeys::run(Instance& in, TimeMs at, Host& host) {
     const Instruction& ins = journey.program[static_cast<size_t>(in.pc)];
     switch (ins.kind) {
       case Instruction::Kind::kAction:
-        emit(host, "journey.step", at, {{"journey", journey.id}, {"instance", in.id}, {"step", ins.step}});
+        emit(host, "journey.step", at, step_fields(journey.id, in.id, ins.step));
         act(in, ins, at, host);
         ++in.pc;
         break;
       case Instruction::Kind::kWait:
         if (!in.wake) {
-          emit(host, "journey.step", at, {{"journey", journey.id}, {"instance", in.id}, {"step", ins.step}});
+          emit(host, "journey.step", at, step_fields(journey.id, in.id, ins.step));
           in.wake = at + ins.wait;
         }
         if (at < *in.wake) return;
@@ -217,7 +228,7 @@ void Journeys::run(Instance& in, TimeMs at, Host& host) {
         ++in.pc;
         break;
       case Instruction::Kind::kBranch: {
-        emit(host, "journey.step", at, {{"journey", journey.id}, {"instance", in.id}, {"step", ins.step}});
+        emit(host, "journey.step", at, step_fields(journey.id, in.id, ins.step));
         rules::Context ctx{host.profile, nullptr};
         const rules::Rule& rule = *ins.rule;
         auto member = [&](int ref) { return host.member(rule.segment_refs[static_cast<size_t>(ref)]); };
@@ -226,7 +237,7 @@ void Journeys::run(Instance& in, TimeMs at, Host& host) {
         break;
       }
       case Instruction::Kind::kSplit: {
-        emit(host, "journey.step", at, {{"journey", journey.id}, {"instance", in.id}, {"step", ins.step}});
+        emit(host, "journey.step", at, step_fields(journey.id, in.id, ins.step));
         // Deterministic per profile and journey: the same visitor always lands in the same arm.
         uint64_t total = 0;
         for (const auto& arm : ins.arms) total += static_cast<uint64_t>(arm.weight);
@@ -246,9 +257,12 @@ void Journeys::run(Instance& in, TimeMs at, Host& host) {
         in.holdout = chosen->holdout;
         in.pc = chosen->pc;
         // Reporting compares arms over every instance, converted or not, so the arm leaves the device.
-        record(host, stable_id({in.id, ins.step, "arm"}), "journey", "analytics", at,
-               json{{"event", "arm"}, {"journey", journey.id}, {"instance", in.id}, {"step", ins.step},
-                    {"arm", in.arm}, {"holdout", in.holdout}, {"at", format_iso8601(at)}});
+        json body = step_fields(journey.id, in.id, ins.step);
+        body["event"] = "arm";
+        body["arm"] = in.arm;
+        body["holdout"] = in.holdout;
+        body["at"] = format_iso8601(at);
+        record(host, stable_id({in.id, ins.step, "arm"}), "journey", "analytics", at, body);
         break;
       }
       case Instruction::Kind::kHold:
@@ -270,7 +284,8 @@ void Journeys::end(size_t index, TimeMs at, const std::string& reason, Host& hos
          withdrawn(s.placement, artifact_->catalog.offers[static_cast<size_t>(s.offer)].id, s.proposition, journey.id, in.id));
   for (const auto& d : in.dispatches) {
     if (!host.outbox || !host.outbox->cancel(d)) continue;
-    json fields = {{"dispatch", d}, {"journey", journey.id}, {"instance", in.id}};
+    json fields = ids(journey.id, in.id);
+    fields["dispatch"] = d;
     emit(host, "dispatch.cancelled", at, fields);
     fields["at"] = format_iso8601(at);
     record(host, stable_id({d, "cancel"}), "dispatch.cancel", "", at, fields);

@@ -43,6 +43,10 @@ void unknown_keys(const nlohmann::json& object, const std::string& path,
   for (const auto& item : object.items()) {
     const std::string& key = item.key();
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    if (reason_start == nullptr) {
+      errors.push_back({child(path, key), "is not a known field"});
+      continue;
+    }
     std::string reason = reason_start;
     for (size_t i = 0; i < allowed.size(); ++i) {
       if (i > 0) reason += ", ";

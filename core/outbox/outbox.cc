@@ -254,11 +254,7 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
     }
   }
 
-  for (const auto& [key, v] : value.items()) {
-    (void)v;
-    if (key != "records" && key != "acked" && key != "dropped")
-      add_error(errors, child("$", key), "is not a known field");
-  }
+  unknown_keys(value, "$", {"records", "acked", "dropped"}, nullptr, errors);
   if (errors.size() != before) return std::nullopt;
   return out;
 }

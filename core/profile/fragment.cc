@@ -169,9 +169,7 @@ std::optional<FieldValue> parse_field(const json& entry, const std::string& path
     return std::nullopt;
   }
   size_t before = errors.size();
-  for (const auto& [key, _] : entry.items())
-    if (key != "value" && key != "ts" && key != "origin")
-      add_error(errors, child(path, key), "is not a known field");
+  unknown_keys(entry, path, {"value", "ts", "origin"}, nullptr, errors);
 
   FieldValue fv;
   if (auto v = member(entry, "value"); v == nullptr) {

@@ -32,13 +32,6 @@ std::optional<uint64_t> read_count(const json& object, const char* key, const st
   return n;
 }
 
-void check_keys(const json& object, std::initializer_list<std::string_view> known,
-                const std::string& path, Errors& errors) {
-  for (const auto& [key, _] : object.items())
-    if (std::find(known.begin(), known.end(), key) == known.end())
-      add_error(errors, child(path, key), "is not a known field");
-}
-
 std::optional<HistoryLimits> read_limits(const json& value, Errors& errors) {
   auto it = member(value, "limits");
   if (it == nullptr) {
@@ -49,7 +42,7 @@ std::optional<HistoryLimits> read_limits(const json& value, Errors& errors) {
     add_error(errors, "$.limits", not_type("must be an object, not ", *it));
     return std::nullopt;
   }
-  check_keys(*it, {"maxEvents", "maxBytes", "retentionMs"}, "$.limits", errors);
+  unknown_keys(*it, "$.limits", {"maxEvents", "maxBytes", "retentionMs"}, nullptr, errors);
   constexpr uint64_t kMaxSize = std::numeric_limits<size_t>::max();
   constexpr uint64_t kMaxDuration = std::numeric_limits<DurationMs>::max();
   auto events = read_count(*it, "maxEvents", "$.limits.maxEvents", kMaxSize, errors);
@@ -129,7 +122,7 @@ std::optional<History> History::from_json(nlohmann::json value, Errors& errors) 
     return std::nullopt;
   }
   size_t before = errors.size();
-  check_keys(value, {"limits", "expired", "dropped", "events"}, "$", errors);
+  unknown_keys(value, "$", {"limits", "expired", "dropped", "events"}, nullptr, errors);
   auto limits = read_limits(value, errors);
   constexpr uint64_t kMaxCount = std::numeric_limits<uint64_t>::max();
   auto expired = read_count(value, "expired", "$.expired", kMaxCount, errors);

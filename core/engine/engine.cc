@@ -354,8 +354,8 @@ UpdateResult Engine::restore(std::string_view text) {
   }
   json& j = parsed.value;
   Errors& errors = out.errors;
-  auto format = j.is_object() ? j.find("format") : j.end();
-  if (!j.is_object() || format == j.end() || !format->is_string() || *format != "rekindle.snapshot") {
+  auto format = member(j, "format");
+  if (format == nullptr || !format->is_string() || format->get_ref<const std::string&>() != "rekindle.snapshot") {
     add_error(errors, "$.format", "is not \"rekindle.snapshot\": this is not a Rekindle snapshot");
     return out;
   }
@@ -390,8 +390,11 @@ UpdateResult Engine::restore(std::string_view text) {
     return profile::History::from_json(std::move(v), e);
   });
   uint64_t accepted = 0, duplicates = 0;
-  if (auto c = member(j, "counters"); c == nullptr || !c->is_object() || !c->value("accepted", json()).is_number_unsigned() ||
-                                    !c->value("duplicates", json()).is_number_unsigned()) {
+  auto unsigned_at = [](const json& c, const char* key) {
+    auto v = member(c, key);
+    return v != nullptr && v->is_number_unsigned();
+  };
+  if (auto c = member(j, "counters"); c == nullptr || !unsigned_at(*c, "accepted") || !unsigned_at(*c, "duplicates")) {
     add_error(errors, "$.counters", "must hold the accepted and duplicates counts");
   } else {
     accepted = (*c)["accepted"].get<uint64_t>();

@@ -59,7 +59,7 @@ class Parser {
         error(gpath, "must be an object {\"event\": filter}");
       } else {
         only_keys(*g, gpath, {"event"});
-        if (!g->contains("event")) error_at(gpath, "event", "is required");
+        if (member(*g, "event") == nullptr) error_at(gpath, "event", "is required");
         else out.goal = rules::compile_filter((*g)["event"], child(gpath, "event"), errors_);
       }
     }
@@ -125,11 +125,11 @@ class Parser {
       error(epath, "is required");
       return;
     }
-    if (!e->is_object() || e->size() != 1 || !(e->contains("segment") || e->contains("event"))) {
+    if (!e->is_object() || e->size() != 1 || !(member(*e, "segment") != nullptr || member(*e, "event") != nullptr)) {
       error(epath, "must be {\"segment\": id} or {\"event\": filter}");
       return;
     }
-    if (e->contains("segment")) segment_ref((*e)["segment"], child(epath, "segment"), out.entry_segment);
+    if (member(*e, "segment") != nullptr) segment_ref((*e)["segment"], child(epath, "segment"), out.entry_segment);
     else out.entry_event = rules::compile_filter((*e)["event"], child(epath, "event"), errors_);
   }
 
@@ -154,9 +154,9 @@ class Parser {
       std::string ipath = index(path, i);
       const json& e = j[i];
       ExitCriterion c;
-      if (e.is_object() && e.size() == 1 && e.contains("event")) {
+      if (e.is_object() && e.size() == 1 && member(e, "event") != nullptr) {
         c.event = rules::compile_filter(e["event"], child(ipath, "event"), errors_);
-      } else if (e.is_object() && e.size() == 1 && e.contains("segmentExit")) {
+      } else if (e.is_object() && e.size() == 1 && member(e, "segmentExit") != nullptr) {
         segment_ref(e["segmentExit"], child(ipath, "segmentExit"), c.segment);
       } else {
         error(ipath, "must be {\"event\": filter} or {\"segmentExit\": id}");
@@ -184,7 +184,7 @@ class Parser {
     if (!ins.step.empty() && !ids.insert(ins.step).second) error_at(path, "id", "duplicates another step id of this journey");
     std::vector<std::string_view> forms;
     for (const char* f : {"action", "wait", "branch", "split"})
-      if (j.contains(f)) forms.push_back(f);
+      if (member(j, f) != nullptr) forms.push_back(f);
     if (forms.size() != 1) {
       error(path, "a step must have exactly one of action, wait, branch, split");
       return;
@@ -255,7 +255,7 @@ class Parser {
     }
     only_keys(j, path, {"if", "then", "else"});
     ins.kind = Instruction::Kind::kBranch;
-    if (!j.contains("if")) error_at(path, "if", "is required");
+    if (member(j, "if") == nullptr) error_at(path, "if", "is required");
     else ins.rule = rules::compile_static(j["if"], child(path, "if"), errors_);
     if (ins.rule)
       for (size_t r = 0; r < ins.rule->segment_refs.size(); ++r)
@@ -263,12 +263,12 @@ class Parser {
           error(ins.rule->segment_ref_paths[r], "names unknown segment '" + ins.rule->segment_refs[r] + "'");
     const size_t at = program.size();
     program.push_back(std::move(ins));
-    if (!j.contains("then")) error_at(path, "then", "is required");
+    if (member(j, "then") == nullptr) error_at(path, "then", "is required");
     else steps(j["then"], child(path, "then"), program, ids);
     const size_t jump = program.size();
     program.push_back(of_kind(Instruction::Kind::kJump));
     program[at].target = static_cast<int>(program.size());
-    if (j.contains("else")) steps(j["else"], child(path, "else"), program, ids);
+    if (member(j, "else") != nullptr) steps(j["else"], child(path, "else"), program, ids);
     program[jump].target = static_cast<int>(program.size());
   }
 
@@ -308,10 +308,10 @@ class Parser {
       arm.pc = static_cast<int>(program.size());
       if (arm.holdout) {
         ++holdouts;
-        if (a.contains("steps")) error_at(apath, "steps", "a holdout arm receives no actions: it has no steps");
+        if (member(a, "steps") != nullptr) error_at(apath, "steps", "a holdout arm receives no actions: it has no steps");
         program.push_back(of_kind(Instruction::Kind::kHold));
       } else {
-        if (!a.contains("steps")) error_at(apath, "steps", "is required");
+        if (member(a, "steps") == nullptr) error_at(apath, "steps", "is required");
         else steps(a["steps"], child(apath, "steps"), program, ids);
         jumps.push_back(program.size());
         program.push_back(of_kind(Instruction::Kind::kJump));
@@ -342,7 +342,7 @@ void parse_caps(const json& doc, const offers::Catalog& catalog, std::vector<Cap
       continue;
     }
     Cap cap;
-    bool has_channel = j.contains("channel"), has_offer = j.contains("offer");
+    bool has_channel = member(j, "channel") != nullptr, has_offer = member(j, "offer") != nullptr;
     if (has_channel == has_offer) {
       p.error(path, "names exactly one of channel or offer");
       continue;

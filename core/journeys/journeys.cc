@@ -467,7 +467,7 @@ bool Journeys::restore(const json& j) {
     };
     const std::string* jid = str("journey");
     const std::string* id = str("id");
-    auto entered = a.contains("entered") ? time_from_json(a["entered"]) : std::nullopt;
+    auto entered = member(a, "entered") != nullptr ? time_from_json(a["entered"]) : std::nullopt;
     auto pc = num("pc");
     if (!jid || !id || !entered || !pc || !str("arm") || !str("lastStep") || !str("lastOffer") || !str("lastProposition"))
       return false;
@@ -495,8 +495,11 @@ bool Journeys::restore(const json& j) {
     auto dispatches = member(a, "dispatches");
     if (shown == nullptr || !shown->is_array() || dispatches == nullptr || !dispatches->is_array()) return false;
     for (const auto& s : *shown) {
-      if (!s.is_object() || !s.value("placement", json()).is_string() || !s.value("offer", json()).is_string() ||
-          !s.value("proposition", json()).is_string() || !s.value("step", json()).is_string())
+      auto string_at = [&](const char* key) {
+        auto v = member(s, key);
+        return v != nullptr && v->is_string();
+      };
+      if (!string_at("placement") || !string_at("offer") || !string_at("proposition") || !string_at("step"))
         return false;
       int offer = artifact_->catalog.find_offer(s["offer"].get_ref<const std::string&>());
       if (offer < 0) return false;

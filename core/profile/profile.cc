@@ -182,7 +182,7 @@ std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
       add_error(errors, child("$", key), "is not a known field");
     }
   }
-  if (!value.contains("deviceId")) add_error(errors, "$.deviceId", "is required");
+  if (member(value, "deviceId") == nullptr) add_error(errors, "$.deviceId", "is required");
   // A snapshot holds whatever merges produced; refusing it over the wire
   // limit would lose the profile.
   FragmentParse parsed =

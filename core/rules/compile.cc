@@ -41,8 +41,8 @@ class Compiler {
         "and", "or", "not", "count", "sum", "since", "sequence", "segment", "path"};
     std::vector<std::string_view> forms;
     for (auto f : kForms)
-      if (j.contains(std::string(f))) forms.push_back(f);
-    if (forms.empty() && j.contains("op")) forms.push_back("path");
+      if (member(j, f) != nullptr) forms.push_back(f);
+    if (forms.empty() && member(j, "op") != nullptr) forms.push_back("path");
     if (forms.empty()) {
       error(path, "is not a rule: expected one of and, or, not, path/op/value, count, sum, since, "
                   "sequence, segment");
@@ -357,7 +357,7 @@ class Compiler {
         ok = false;
         continue;
       }
-      if (s.contains("absent")) {
+      if (member(s, "absent") != nullptr) {
         only_keys(s, ipath, {"absent", "for"});
         if (i + 1 != steps.size()) {
           error_at(ipath, "absent", "an absence must be the last step of a sequence");
@@ -380,7 +380,7 @@ class Compiler {
         }
         continue;
       }
-      if (!s.contains("event")) {
+      if (member(s, "event") == nullptr) {
         error(ipath, "a step must have 'event' or 'absent'");
         ok = false;
         continue;
@@ -443,7 +443,7 @@ class Compiler {
 void refuse_behaviour(const json& j, const std::string& path, Errors& errors) {
   if (!j.is_object()) return;
   for (const char* form : {"count", "sum", "since", "sequence"}) {
-    if (j.contains(form)) {
+    if (member(j, form) != nullptr) {
       add_error(errors, child(path, form), "behavioural conditions belong in a segment; reference it with {\"segment\": ...}");
       return;
     }

@@ -16,10 +16,10 @@ void parse_limits(const json& j, Limits& limits, Errors& errors) {
     add_error(errors, path, not_type("must be an object, not ", j));
     return;
   }
-  for (const auto& item : j.items()) {
+  for (const auto& item : j.get_ref<const json::object_t&>()) {
     // Named copies: clang 14 cannot capture structured bindings in lambdas.
-    const std::string& key = item.key();
-    const json& value = item.value();
+    const std::string& key = item.first;
+    const json& value = item.second;
     std::string p = child(path, key);
     auto integer = [&](size_t lo, size_t hi, size_t& out) {
       if (!value.is_number_integer() || value.get<int64_t>() < static_cast<int64_t>(lo) ||
@@ -113,7 +113,7 @@ ParseResult from_json(const json& doc) {
   }
   auto a = std::make_shared<Artifact>();
   static constexpr std::string_view kKeys[] = {"version", "limits", "segments", "journeys", "offers", "placements", "caps", "consent", "name", "description"};
-  for (const auto& [key, _] : doc.items()) {
+  for (const auto& [key, _] : doc.get_ref<const json::object_t&>()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
       add_error(errors, child("$", key), "is not a known artifact field");
   }

@@ -39,7 +39,7 @@ Decisions read_decisions(const json& states, const std::string& path, Errors& er
     add_error(errors, path, not_type("must be an object, not ", states));
     return out;
   }
-  for (const auto& [key, value] : states.items()) {
+  for (const auto& [key, value] : states.get_ref<const json::object_t&>()) {
     auto i = slot(key);
     if (!i) {
       add_error(errors, child(path, key), "is not a known consent purpose (" + known_list() + ")");
@@ -144,7 +144,7 @@ std::optional<Consent> Consent::from_json(const json& value, Errors& errors) {
     return std::nullopt;
   }
   Consent out;
-  for (const auto& [key, v] : value.items()) {
+  for (const auto& [key, v] : value.get_ref<const json::object_t&>()) {
     std::string path = child("$", key);
     Entry* e = out.find(key);
     if (!e) {

@@ -51,7 +51,7 @@ void expect_field_type(const json& v, json::value_t want, const std::string& par
 
 void check_identity_map(const json& v, const std::string& path, Errors& errors) {
   if (!v.is_object()) return expect_type(v, json::value_t::object, path, errors);
-  for (const auto& [ns, ids] : v.items()) {
+  for (const auto& [ns, ids] : v.get_ref<const json::object_t&>()) {
     std::string ns_path = child(path, ns);
     if (!ids.is_array()) {
       expect_type(ids, json::value_t::array, ns_path, errors);
@@ -78,7 +78,7 @@ void check_identity_map(const json& v, const std::string& path, Errors& errors) 
 
 void check_commerce(const json& v, const std::string& path, Errors& errors) {
   if (!v.is_object()) return expect_type(v, json::value_t::object, path, errors);
-  for (const auto& [key, value] : v.items()) {
+  for (const auto& [key, value] : v.get_ref<const json::object_t&>()) {
     std::string p = child(path, key);
     if (!value.is_object()) {
       expect_type(value, json::value_t::object, p, errors);

@@ -512,10 +512,10 @@ bool Journeys::restore(const json& j) {
     restored.push_back(std::move(in));
   }
   std::map<std::string, TimeMs> ends;
-  for (const auto& item : last_end->items()) {
-    auto t = time_from_json(item.value());
+  for (const auto& [key, value] : last_end->get_ref<const json::object_t&>()) {
+    auto t = time_from_json(value);
     if (!t) return false;
-    ends[item.key()] = *t;
+    ends[key] = *t;
   }
   std::vector<Delivery> ds;
   for (const auto& d : *deliveries) {

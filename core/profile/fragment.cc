@@ -68,7 +68,7 @@ void check_nested(const json& v, const std::string& path, int depth, Errors& err
       if (v.is_array()) {
         for (size_t i = 0; i < v.size(); ++i) check_nested(v[i], index(path, i), depth + 1, errors);
       } else {
-        for (const auto& [key, item] : v.items()) {
+        for (const auto& [key, item] : v.get_ref<const json::object_t&>()) {
           std::string p = child(path, key);
           check_string(key, p, errors);
           check_nested(item, p, depth + 1, errors);
@@ -132,7 +132,7 @@ void parse_identities(const json& v, const std::string& path, Fragment& f, Error
     add_error(errors, path, not_type("must be an object, not ", v));
     return;
   }
-  for (const auto& [ns, ids] : v.items()) {
+  for (const auto& [ns, ids] : v.get_ref<const json::object_t&>()) {
     std::string ns_path = child(path, ns);
     if (!is_valid_namespace(ns)) {
       add_error(errors, ns_path, "is not a valid identity namespace: letters, digits, '_', '.' "
@@ -214,7 +214,7 @@ void parse_fields(const json& v, const std::string& path, size_t max_fields, Fra
                                 std::to_string(max_fields));
     return;
   }
-  for (const auto& [key, entry] : v.items()) {
+  for (const auto& [key, entry] : v.get_ref<const json::object_t&>()) {
     std::string p = child(path, key);
     if (!is_valid_field_key(key)) {
       add_error(errors, p, key_problem(key));
@@ -365,7 +365,7 @@ FragmentParse fragment_from_json(const nlohmann::json& value, std::string_view p
     return out;
   }
   Fragment f;
-  for (const auto& [key, v] : value.items()) {
+  for (const auto& [key, v] : value.get_ref<const json::object_t&>()) {
     std::string p = child(path, key);
     if (key == "profileId") {
       parse_profile_id(v, p, f, out.errors);

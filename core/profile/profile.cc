@@ -25,7 +25,7 @@ using Leaves = std::vector<std::pair<std::string, const json*>>;
 // around `object`, the attributes object itself being 1.
 void flatten(const json& object, const std::string& key_prefix, const std::string& path, int depth,
              Leaves& leaves, Errors& errors) {
-  for (const auto& [name, value] : object.items()) {
+  for (const auto& [name, value] : object.get_ref<const json::object_t&>()) {
     std::string p = child(path, name);
     if (!is_valid_segment(name)) {
       add_error(errors, p, "is not a valid attribute name: letters, digits, '_', '$' and '-'");
@@ -167,7 +167,7 @@ std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
   size_t before = errors.size();
   std::string device_id;
   json fragment_part = json::object();
-  for (const auto& [key, v] : value.items()) {
+  for (const auto& [key, v] : value.get_ref<const json::object_t&>()) {
     if (key == "deviceId") {
       if (!v.is_string()) {
         add_error(errors, "$.deviceId", not_type("must be a string, not ", v));

@@ -94,6 +94,9 @@ std::string index(std::string_view path, size_t i) {
   return out;
 }
 
+std::string index(const std::string& path, size_t i) { return index(std::string_view(path), i); }
+std::string index(const char* path, size_t i) { return index(std::string_view(path), i); }
+
 nlohmann::json to_json(const Errors& errors) {
   auto out = nlohmann::json::array();
   for (const auto& e : errors) out.push_back({{"path", e.path}, {"reason", e.reason}});

@@ -47,6 +47,9 @@ std::string child(std::string_view path, std::string_view key);
 // string_views would be built at each of the ~100 sites.
 std::string child(const std::string& path, const char* key);
 std::string index(std::string_view path, size_t i);
+// As for child(): std::string and literal paths through out-of-line overloads.
+std::string index(const std::string& path, size_t i);
+std::string index(const char* path, size_t i);
 
 // Errors as a JSON array of {path, reason} objects, the boundary format.
 nlohmann::json to_json(const Errors& errors);

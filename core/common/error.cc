@@ -85,6 +85,12 @@ std::string child(std::string_view path, std::string_view key) {
 std::string child(const std::string& path, const char* key) {
   return child(std::string_view(path), std::string_view(key));
 }
+std::string child(const std::string& path, const std::string& key) {
+  return child(std::string_view(path), std::string_view(key));
+}
+std::string child(const char* path, const std::string& key) {
+  return child(std::string_view(path), std::string_view(key));
+}
 
 std::string index(std::string_view path, size_t i) {
   std::string out(path);

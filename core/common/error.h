@@ -46,6 +46,8 @@ std::string child(std::string_view path, std::string_view key);
 // The common case, a std::string path and a literal key, out of line: the
 // string_views would be built at each of the ~100 sites.
 std::string child(const std::string& path, const char* key);
+std::string child(const std::string& path, const std::string& key);
+std::string child(const char* path, const std::string& key);
 std::string index(std::string_view path, size_t i);
 // As for child(): std::string and literal paths through out-of-line overloads.
 std::string index(const std::string& path, size_t i);

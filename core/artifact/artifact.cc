@@ -13,7 +13,7 @@ using nlohmann::json;
 void parse_limits(const json& j, Limits& limits, Errors& errors) {
   const std::string path = "$.limits";
   if (!j.is_object()) {
-    add_error(errors, path, not_type("must be an object, not ", j));
+    add_type_error(errors, path, "must be an object, not ", j);
     return;
   }
   for (const auto& item : j.get_ref<const json::object_t&>()) {
@@ -108,7 +108,7 @@ ParseResult from_json(const json& doc) {
   ParseResult out;
   Errors& errors = out.errors;
   if (!doc.is_object()) {
-    add_error(errors, "$", not_type("an artifact must be an object, not ", doc));
+    add_type_error(errors, "$", "an artifact must be an object, not ", doc);
     return out;
   }
   auto a = std::make_shared<Artifact>();
@@ -136,7 +136,7 @@ ParseResult from_json(const json& doc) {
         std::string p = index("$.segments", i);
         const json& s = (*segs)[i];
         if (!s.is_object()) {
-          add_error(errors, p, not_type("a segment must be an object, not ", s));
+          add_type_error(errors, p, "a segment must be an object, not ", s);
           continue;
         }
         Segment seg;

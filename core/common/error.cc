@@ -121,6 +121,12 @@ bool is_valid_id(std::string_view id) {
 std::string not_type(const char* prefix, const nlohmann::json& value) {
   return std::string(prefix) + type_name(value);
 }
+void add_type_error(Errors& errors, const std::string& path, const char* prefix, const nlohmann::json& value) {
+  errors.push_back({path, not_type(prefix, value)});
+}
+void add_type_error(Errors& errors, const char* path, const char* prefix, const nlohmann::json& value) {
+  errors.push_back({path, not_type(prefix, value)});
+}
 
 const char* type_name(const nlohmann::json& value) {
   switch (value.type()) {

@@ -75,6 +75,9 @@ void member(const T&, std::string_view) = delete;
 // `prefix` followed by type_name(value) ("must be an array, not " "object"):
 // out of line, as the ~50 sites would each build and append the string.
 std::string not_type(const char* prefix, const nlohmann::json& value);
+// add_error(errors, path, not_type(prefix, value)), out of line.
+void add_type_error(Errors& errors, const std::string& path, const char* prefix, const nlohmann::json& value);
+void add_type_error(Errors& errors, const char* path, const char* prefix, const nlohmann::json& value);
 
 // Names a JSON value's type the way error messages speak of it.
 const char* type_name(const nlohmann::json& value);

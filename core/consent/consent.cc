@@ -36,7 +36,7 @@ using Decisions = std::array<std::optional<State>, kKnownPurposes.size()>;
 Decisions read_decisions(const json& states, const std::string& path, Errors& errors) {
   Decisions out;
   if (!states.is_object()) {
-    add_error(errors, path, not_type("must be an object, not ", states));
+    add_type_error(errors, path, "must be an object, not ", states);
     return out;
   }
   for (const auto& [key, value] : states.get_ref<const json::object_t&>()) {
@@ -140,7 +140,7 @@ json Consent::to_json() const {
 std::optional<Consent> Consent::from_json(const json& value, Errors& errors) {
   const size_t before = errors.size();
   if (!value.is_object()) {
-    add_error(errors, "$", not_type("must be an object, not ", value));
+    add_type_error(errors, "$", "must be an object, not ", value);
     return std::nullopt;
   }
   Consent out;
@@ -152,7 +152,7 @@ std::optional<Consent> Consent::from_json(const json& value, Errors& errors) {
       continue;
     }
     if (!v.is_object()) {
-      add_error(errors, path, not_type("must be an object, not ", v));
+      add_type_error(errors, path, "must be an object, not ", v);
       continue;
     }
     auto state = member(v, "state");

@@ -148,7 +148,7 @@ bool is_valid_type(std::string_view type) {
 ParseResult from_json(json value) {
   ParseResult out;
   if (!value.is_object()) {
-    add_error(out.errors, "$", not_type("an event must be an object, not ", value));
+    add_type_error(out.errors, "$", "an event must be an object, not ", value);
     return out;
   }
   Event ev;
@@ -176,7 +176,7 @@ ParseResult from_json(json value) {
   if (const json* type = field[kEventType]; type == nullptr) {
     add_error(errors, "$.eventType", "is required");
   } else if (!type->is_string()) {
-    add_error(errors, "$.eventType", not_type("must be a string, not ", *type));
+    add_type_error(errors, "$.eventType", "must be a string, not ", *type);
   } else if (!is_valid_type(type->get_ref<const std::string&>())) {
     add_error(errors, "$.eventType",
               "must be a dotted name of letters, digits, '_' and '-' (at most 128)");
@@ -187,7 +187,7 @@ ParseResult from_json(json value) {
   if (const json* ts = field[kTimestamp]; ts == nullptr) {
     add_error(errors, "$.timestamp", "is required");
   } else if (!ts->is_string()) {
-    add_error(errors, "$.timestamp", not_type("must be an ISO 8601 string, not ", *ts));
+    add_type_error(errors, "$.timestamp", "must be an ISO 8601 string, not ", *ts);
   } else if (auto t = parse_iso8601(ts->get_ref<const std::string&>())) {
     ev.timestamp = *t;
   } else {

@@ -31,7 +31,7 @@ class Parser {
 
   std::optional<Journey> journey(const json& j, const std::string& path) {
     if (!j.is_object()) {
-      error(path, not_type("a journey must be an object, not ", j));
+      type_error(path, "a journey must be an object, not ", j);
       return std::nullopt;
     }
     const size_t before = errors_.size();
@@ -78,6 +78,7 @@ class Parser {
   // Through the out-of-line add_error: literals stay pointers at the many sites.
   template <class P, class R>
   void error(const P& path, const R& reason) { add_error(errors_, path, reason); }
+  void type_error(const std::string& path, const char* prefix, const json& value) { add_type_error(errors_, path, prefix, value); }
   template <class R>
   void error_at(const std::string& path, const char* key, const R& reason) { add_child_error(errors_, path, key, reason); }
 
@@ -176,7 +177,7 @@ class Parser {
 
   void step(const json& j, const std::string& path, std::vector<Instruction>& program, std::set<std::string>& ids) {
     if (!j.is_object()) {
-      error(path, not_type("a step must be an object, not ", j));
+      type_error(path, "a step must be an object, not ", j);
       return;
     }
     Instruction ins;

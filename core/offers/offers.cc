@@ -108,7 +108,7 @@ std::optional<std::string> url_problem(std::string_view url) {
 
 void check_url(const json& v, const std::string& path, Errors& errors) {
   if (!v.is_string()) {
-    add_error(errors, path, not_type("must be a URL string, not ", v));
+    add_type_error(errors, path, "must be a URL string, not ", v);
     return;
   }
   if (auto why = url_problem(v.get_ref<const std::string&>())) add_error(errors, path, *why);
@@ -118,7 +118,7 @@ void check_url(const json& v, const std::string& path, Errors& errors) {
 void check_template(const json& v, const std::string& path, bool non_empty, Errors& errors,
                     std::initializer_list<std::string_view> roots = {"profile"}) {
   if (!v.is_string()) {
-    add_error(errors, path, not_type("must be a template string, not ", v));
+    add_type_error(errors, path, "must be a template string, not ", v);
     return;
   }
   const std::string& text = v.get_ref<const std::string&>();
@@ -129,7 +129,7 @@ void check_template(const json& v, const std::string& path, bool non_empty, Erro
 
 void parse_cta(const json& cta, const std::string& path, Errors& errors) {
   if (!cta.is_object()) {
-    add_error(errors, path, not_type("must be an object, not ", cta));
+    add_type_error(errors, path, "must be an object, not ", cta);
     return;
   }
   unknown_keys(cta, path, {"label", "url"}, "is not a known cta field (expected ", errors);
@@ -141,7 +141,7 @@ void parse_cta(const json& cta, const std::string& path, Errors& errors) {
 
 void parse_content(const json& c, const std::string& path, Errors& errors) {
   if (!c.is_object()) {
-    add_error(errors, path, not_type("must be an object, not ", c));
+    add_type_error(errors, path, "must be an object, not ", c);
     return;
   }
   unknown_keys(c, path, {"title", "body", "image", "cta"}, "is not a known content field (expected ", errors);
@@ -227,7 +227,7 @@ Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
 
 void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
   if (!list.is_array()) {
-    add_error(errors, "$.placements", not_type("must be an array, not ", list));
+    add_type_error(errors, "$.placements", "must be an array, not ", list);
     return;
   }
   std::map<std::string, std::string> seen;
@@ -235,7 +235,7 @@ void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
     std::string p = index("$.placements", i);
     const json& pl = list[i];
     if (!pl.is_object()) {
-      add_error(errors, p, not_type("a placement must be an object, not ", pl));
+      add_type_error(errors, p, "a placement must be an object, not ", pl);
       continue;
     }
     unknown_keys(pl, p, {"id", "name", "description"}, "is not a known placement field (expected ", errors);
@@ -251,7 +251,7 @@ void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
 void parse_offers(const json& list, Catalog& catalog, const std::function<bool(std::string_view)>& segment_exists,
                   Errors& errors) {
   if (!list.is_array()) {
-    add_error(errors, "$.offers", not_type("must be an array, not ", list));
+    add_type_error(errors, "$.offers", "must be an array, not ", list);
     return;
   }
   std::map<std::string, std::string> seen;
@@ -259,7 +259,7 @@ void parse_offers(const json& list, Catalog& catalog, const std::function<bool(s
     std::string p = index("$.offers", i);
     const json& o = list[i];
     if (!o.is_object()) {
-      add_error(errors, p, not_type("an offer must be an object, not ", o));
+      add_type_error(errors, p, "an offer must be an object, not ", o);
       continue;
     }
     catalog.offers.push_back(parse_offer(o, p, catalog, seen, segment_exists, errors));
@@ -306,7 +306,7 @@ int Catalog::find_placement(std::string_view id) const {
 std::optional<Catalog> parse_catalog(const json& artifact, const std::function<bool(std::string_view)>& segment_exists,
                                      Errors& errors) {
   if (!artifact.is_object()) {
-    add_error(errors, "$", not_type("an artifact must be an object, not ", artifact));
+    add_type_error(errors, "$", "an artifact must be an object, not ", artifact);
     return std::nullopt;
   }
   size_t before = errors.size();

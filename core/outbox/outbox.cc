@@ -27,7 +27,7 @@ const std::string* string_field(const json& obj, const char* key, const std::str
 // Validates one snapshot record; nullopt (with errors) if it is not usable.
 std::optional<Record> read_record(const json& v, const std::string& path, Errors& errors) {
   if (!v.is_object()) {
-    add_error(errors, path, not_type("must be an object, not ", v));
+    add_type_error(errors, path, "must be an object, not ", v);
     return std::nullopt;
   }
   const size_t before = errors.size();
@@ -204,7 +204,7 @@ json Outbox::to_json() const {
 std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limits limits) {
   const size_t before = errors.size();
   if (!value.is_object()) {
-    add_error(errors, "$", not_type("must be an object, not ", value));
+    add_type_error(errors, "$", "must be an object, not ", value);
     return std::nullopt;
   }
   Outbox out(limits);
@@ -212,7 +212,7 @@ std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limit
   auto acked = member(value, "acked");
   if (acked != nullptr) {
     if (!acked->is_array()) {
-      add_error(errors, "$.acked", not_type("must be an array, not ", *acked));
+      add_type_error(errors, "$.acked", "must be an array, not ", *acked);
     } else {
       for (size_t i = 0; i < acked->size(); ++i) {
         const json& id = (*acked)[i];

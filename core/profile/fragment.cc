@@ -129,7 +129,7 @@ void parse_profile_id(const json& v, const std::string& path, Fragment& f, Error
 
 void parse_identities(const json& v, const std::string& path, Fragment& f, Errors& errors) {
   if (!v.is_object()) {
-    add_error(errors, path, not_type("must be an object, not ", v));
+    add_type_error(errors, path, "must be an object, not ", v);
     return;
   }
   for (const auto& [ns, ids] : v.get_ref<const json::object_t&>()) {
@@ -140,7 +140,7 @@ void parse_identities(const json& v, const std::string& path, Fragment& f, Error
       continue;
     }
     if (!ids.is_array()) {
-      add_error(errors, ns_path, not_type("must be an array of ids, not ", ids));
+      add_type_error(errors, ns_path, "must be an array of ids, not ", ids);
       continue;
     }
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -165,7 +165,7 @@ void parse_identities(const json& v, const std::string& path, Fragment& f, Error
 // Parses one entry of "fields"; returns nothing if it has a problem.
 std::optional<FieldValue> parse_field(const json& entry, const std::string& path, Errors& errors) {
   if (!entry.is_object()) {
-    add_error(errors, path, not_type("must be an object with value, ts and origin, not ", entry));
+    add_type_error(errors, path, "must be an object with value, ts and origin, not ", entry);
     return std::nullopt;
   }
   size_t before = errors.size();
@@ -205,7 +205,7 @@ std::optional<FieldValue> parse_field(const json& entry, const std::string& path
 void parse_fields(const json& v, const std::string& path, size_t max_fields, Fragment& f,
                   Errors& errors) {
   if (!v.is_object()) {
-    add_error(errors, path, not_type("must be an object, not ", v));
+    add_type_error(errors, path, "must be an object, not ", v);
     return;
   }
   if (v.size() > max_fields) {
@@ -361,7 +361,7 @@ FragmentParse fragment_from_json(const nlohmann::json& value, std::string_view p
   FragmentParse out;
   std::string path(path_view);
   if (!value.is_object()) {
-    add_error(out.errors, path, not_type("a fragment must be an object, not ", value));
+    add_type_error(out.errors, path, "a fragment must be an object, not ", value);
     return out;
   }
   Fragment f;

@@ -39,7 +39,7 @@ std::optional<HistoryLimits> read_limits(const json& value, Errors& errors) {
     return std::nullopt;
   }
   if (!it->is_object()) {
-    add_error(errors, "$.limits", not_type("must be an object, not ", *it));
+    add_type_error(errors, "$.limits", "must be an object, not ", *it);
     return std::nullopt;
   }
   unknown_keys(*it, "$.limits", {"maxEvents", "maxBytes", "retentionMs"}, nullptr, errors);
@@ -118,7 +118,7 @@ void History::write(std::string& out) const {
 
 std::optional<History> History::from_json(nlohmann::json value, Errors& errors) {
   if (!value.is_object()) {
-    add_error(errors, "$", not_type("a history snapshot must be an object, not ", value));
+    add_type_error(errors, "$", "a history snapshot must be an object, not ", value);
     return std::nullopt;
   }
   size_t before = errors.size();
@@ -133,7 +133,7 @@ std::optional<History> History::from_json(nlohmann::json value, Errors& errors) 
   if (events == nullptr) {
     add_error(errors, "$.events", "is required");
   } else if (!events->is_array()) {
-    add_error(errors, "$.events", not_type("must be an array, not ", *events));
+    add_type_error(errors, "$.events", "must be an array, not ", *events);
   } else {
     for (size_t i = 0; i < events->size(); ++i) {
       auto parsed = event::from_json(std::move((*events)[i]));

@@ -74,7 +74,7 @@ Profile::SetResult Profile::set_attributes(const json& attributes, TimeMs now,
                                            const std::string& origin) {
   SetResult out;
   if (!attributes.is_object()) {
-    add_error(out.errors, "$", not_type("attributes must be an object, not ", attributes));
+    add_type_error(out.errors, "$", "attributes must be an object, not ", attributes);
     return out;
   }
   if (!is_valid_origin(origin))
@@ -161,7 +161,7 @@ json Profile::to_json() const {
 
 std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
   if (!value.is_object()) {
-    add_error(errors, "$", not_type("a profile snapshot must be an object, not ", value));
+    add_type_error(errors, "$", "a profile snapshot must be an object, not ", value);
     return std::nullopt;
   }
   size_t before = errors.size();
@@ -170,7 +170,7 @@ std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
   for (const auto& [key, v] : value.get_ref<const json::object_t&>()) {
     if (key == "deviceId") {
       if (!v.is_string()) {
-        add_error(errors, "$.deviceId", not_type("must be a string, not ", v));
+        add_type_error(errors, "$.deviceId", "must be a string, not ", v);
       } else if (v.get_ref<const std::string&>().size() > kMaxProfileIdLength) {
         add_error(errors, "$.deviceId", "is longer than " + std::to_string(kMaxProfileIdLength) + " bytes");
       } else {

@@ -34,7 +34,7 @@ class Compiler {
   // where event paths are allowed and aggregates are not.
   int node(const json& j, const std::string& path, bool in_filter) {
     if (!j.is_object()) {
-      error(path, not_type("a rule must be an object, not ", j));
+      type_error(path, "a rule must be an object, not ", j);
       return -1;
     }
     static constexpr std::array<std::string_view, 9> kForms = {
@@ -72,6 +72,7 @@ class Compiler {
   // Through the out-of-line add_error: literals stay pointers at the many sites.
   template <class P, class R>
   void error(const P& path, const R& reason) { add_error(errors_, path, reason); }
+  void type_error(const std::string& path, const char* prefix, const json& value) { add_type_error(errors_, path, prefix, value); }
   template <class R>
   void error_at(const std::string& path, const char* key, const R& reason) { add_child_error(errors_, path, key, reason); }
 
@@ -121,7 +122,7 @@ class Compiler {
 
   std::optional<Path> path_at(const json& j, const std::string& jpath, bool in_filter) {
     if (!j.is_string()) {
-      error(jpath, not_type("must be a path string, not ", j));
+      type_error(jpath, "must be a path string, not ", j);
       return std::nullopt;
     }
     std::string why;
@@ -156,10 +157,10 @@ class Compiler {
         switch (c.op) {
           case Op::kEq:
           case Op::kNe:
-            if (!is_scalar(*v) && !v->is_null()) error(vpath, not_type("must be a string, number, boolean or null, not ", *v));
+            if (!is_scalar(*v) && !v->is_null()) type_error(vpath, "must be a string, number, boolean or null, not ", *v);
             break;
           case Op::kGt: case Op::kGte: case Op::kLt: case Op::kLte:
-            if (!v->is_number() && !v->is_string()) error(vpath, not_type("must be a number or a string, not ", *v));
+            if (!v->is_number() && !v->is_string()) type_error(vpath, "must be a number or a string, not ", *v);
             break;
           case Op::kIn:
           case Op::kNotIn:
@@ -171,10 +172,10 @@ class Compiler {
             }
             break;
           case Op::kContains: case Op::kStartsWith: case Op::kEndsWith:
-            if (!v->is_string()) error(vpath, not_type("must be a string, not ", *v));
+            if (!v->is_string()) type_error(vpath, "must be a string, not ", *v);
             break;
           case Op::kExists:
-            if (!v->is_boolean()) error(vpath, not_type("must be a boolean, not ", *v));
+            if (!v->is_boolean()) type_error(vpath, "must be a boolean, not ", *v);
             else c.expect_exists = v->get<bool>();
             break;
         }
@@ -207,7 +208,7 @@ class Compiler {
 
   std::optional<DurationMs> duration_at(const json& j, const std::string& path) {
     if (!j.is_string()) {
-      error(path, not_type("must be a duration string like \"30m\", not ", j));
+      type_error(path, "must be a duration string like \"30m\", not ", j);
       return std::nullopt;
     }
     auto d = parse_duration(j.get_ref<const std::string&>());
@@ -220,7 +221,7 @@ class Compiler {
 
   std::optional<EventFilter> filter(const json& j, const std::string& path) {
     if (!j.is_object()) {
-      error(path, not_type("an event filter must be an object, not ", j));
+      type_error(path, "an event filter must be an object, not ", j);
       return std::nullopt;
     }
     only_keys(j, path, {"type", "where"});
@@ -263,7 +264,7 @@ class Compiler {
     const json& spec = j[std::string(form)];
     bool ok = true;
     if (!spec.is_object()) {
-      error(spec_path, not_type("must be an object, not ", spec));
+      type_error(spec_path, "must be an object, not ", spec);
       ok = false;
     } else {
       if (a.kind == AggregateKind::kCount) only_keys(spec, spec_path, {"event", "within"});
@@ -324,7 +325,7 @@ class Compiler {
         error(vpath, "is required");
         ok = false;
       } else if (!v->is_number()) {
-        error(vpath, not_type("must be a number, not ", *v));
+        type_error(vpath, "must be a number, not ", *v);
         ok = false;
       } else {
         a.number = v->get<double>();
@@ -353,7 +354,7 @@ class Compiler {
       std::string ipath = index(spath, i);
       const json& s = steps[i];
       if (!s.is_object()) {
-        error(ipath, not_type("a step must be an object, not ", s));
+        type_error(ipath, "a step must be an object, not ", s);
         ok = false;
         continue;
       }

@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_profile ON records (site, profile_id, seq);
 CREATE INDEX IF NOT EXISTS records_kind_at ON records (site, kind, at);
+-- One profile's records of one kind: its events from other devices (each collection answer),
+-- an instance's twins and first arms (each dispatch and each end of an instance).
+CREATE INDEX IF NOT EXISTS records_profile_kind ON records (site, profile_id, kind, at);
 
 -- Which profile a device belongs to, and which known ids (email, crm, ...) a profile has.
 CREATE TABLE IF NOT EXISTS devices (
@@ -247,7 +250,7 @@ export class SqliteStore {
                               WHERE site = @site AND profile_id = @profileId AND kind = 'event' AND (source <> 'page' OR device_id <> @deviceId)
                                 AND json_extract(body, '$.eventType') IN (SELECT value FROM json_each(@types))
                               ORDER BY at DESC LIMIT @limit`),
-      armRecords: p(`SELECT json_extract(body, '$.step') AS step, json_extract(body, '$.arm') AS arm FROM records
+      armRecords: p(`SELECT json_extract(body, '$.step') AS step, json_extract(body, '$.arm') AS arm FROM records INDEXED BY records_profile_kind
                      WHERE site = @site AND profile_id = @profileId AND kind = 'journey' AND json_extract(body, '$.event') = 'arm'
                        AND json_extract(body, '$.instance') IN (SELECT value FROM json_each(@ids)) ORDER BY seq`),
       // The instances entered by the same profile into the same journey at the same time as @instance.

@@ -171,7 +171,7 @@ ParseResult from_json(const json& doc) {
   auto segment_exists = [&](std::string_view id) { return a->find_segment(id) >= 0; };
   Errors catalog_errors;
   if (auto catalog = offers::parse_catalog(doc, segment_exists, catalog_errors)) a->catalog = std::move(*catalog);
-  errors.insert(errors.end(), catalog_errors.begin(), catalog_errors.end());
+  append_errors(errors, catalog_errors);
   if (catalog_errors.empty()) journeys::parse_journeys(doc, segment_exists, a->catalog, a->journeys, a->caps, errors);
   for (const auto& cap : a->caps) a->longest_cap = std::max(a->longest_cap, cap.per);
 
@@ -183,7 +183,7 @@ ParseResult from_json(const json& doc) {
       if (auto d = member(*c, "defaults"); d != nullptr) {
         consent::Consent probe;
         Errors ce = probe.set_defaults(*d, "$.consent.defaults");
-        errors.insert(errors.end(), ce.begin(), ce.end());
+        append_errors(errors, ce);
         if (ce.empty()) a->consent_defaults = *d;
       }
     }

@@ -31,6 +31,10 @@ __attribute__((noinline)) void add_error(Errors& errors, const std::string& path
   errors.push_back({path, reason});
 }
 
+void append_errors(Errors& errors, const Errors& more) {
+  for (const auto& e : more) add_error(errors, e.path, e.reason);
+}
+
 void add_child_error(Errors& errors, const std::string& path, const char* key, const char* reason) {
   errors.push_back({child(path, key), reason});
 }

@@ -28,6 +28,10 @@ void add_error(Errors& errors, const char* path, const std::string& reason);
 void add_error(Errors& errors, const std::string& path, const char* reason);
 void add_error(Errors& errors, const std::string& path, const std::string& reason);
 
+// Appends `more` to `errors`, in order. Out of line, through add_error: a
+// vector's range insert weighs ~0.6 KB of wasm for the five sites.
+void append_errors(Errors& errors, const Errors& more);
+
 // add_error(errors, child(path, key), reason) out of line: ~80 sites would
 // each build the child path and destroy it.
 void add_child_error(Errors& errors, const std::string& path, const char* key, const char* reason);

@@ -12,7 +12,7 @@ using nlohmann::json;
 std::optional<Condition> Condition::compile(std::string_view text, Errors& errors) {
   ParsedJson parsed = parse_json(text, {16 * 1024, 16, true}, "condition");
   if (!parsed.ok()) {
-    errors.insert(errors.end(), parsed.errors.begin(), parsed.errors.end());
+    append_errors(errors, parsed.errors);
     return std::nullopt;
   }
   auto rule = rules::compile_static(parsed.value, "$", errors);

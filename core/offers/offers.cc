@@ -124,7 +124,7 @@ void check_template(const json& v, const std::string& path, bool non_empty, Erro
   const std::string& text = v.get_ref<const std::string&>();
   if (non_empty && text.empty()) add_error(errors, path, "must not be empty");
   Errors found = validate_template(text, path, roots);
-  errors.insert(errors.end(), found.begin(), found.end());
+  append_errors(errors, found);
 }
 
 void parse_cta(const json& cta, const std::string& path, Errors& errors) {

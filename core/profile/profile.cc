@@ -187,7 +187,7 @@ std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
   // limit would lose the profile.
   FragmentParse parsed =
       fragment_from_json(fragment_part, "$", std::numeric_limits<size_t>::max());
-  errors.insert(errors.end(), parsed.errors.begin(), parsed.errors.end());
+  append_errors(errors, parsed.errors);
   if (errors.size() != before) return std::nullopt;
 
   Profile profile(std::move(device_id));

@@ -109,7 +109,13 @@ std::string index(const char* path, size_t i) { return index(std::string_view(pa
 
 nlohmann::json to_json(const Errors& errors) {
   auto out = nlohmann::json::array();
-  for (const auto& e : errors) out.push_back({{"path", e.path}, {"reason", e.reason}});
+  for (const auto& e : errors) out.push_back(json_object({{"path", e.path}, {"reason", e.reason}}));
+  return out;
+}
+
+nlohmann::json json_object(std::initializer_list<JsonMember> members) {
+  nlohmann::json out(nlohmann::json::value_t::object);
+  for (const auto& m : members) out[std::string(m.key)] = std::move(m.value);
   return out;
 }
 

@@ -76,6 +76,18 @@ nlohmann::json* member(nlohmann::json& value, std::string_view key);
 template <class T>
 void member(const T&, std::string_view) = delete;
 
+// One member of an object built by json_object(): a literal key and its
+// value, moved into the object (mutable: initializer_list elements are const).
+struct JsonMember {
+  const char* key;
+  mutable nlohmann::json value;
+};
+// The object {key: value, ...}, as nlohmann's initializer-list constructor
+// builds it from {{"key", value}, ...}, but out of line: that constructor
+// makes each pair a two-element array first and then an object member,
+// which was inlined code at each of ~20 sites.
+nlohmann::json json_object(std::initializer_list<JsonMember> members);
+
 // `prefix` followed by type_name(value) ("must be an array, not " "object"):
 // out of line, as the ~50 sites would each build and append the string.
 std::string not_type(const char* prefix, const nlohmann::json& value);

@@ -76,10 +76,10 @@ std::optional<State> parse_state(std::string_view text) {
 bool is_known_purpose(std::string_view purpose) { return slot(purpose).has_value(); }
 
 json to_json(const Change& change) {
-  return {{"purpose", change.purpose},
-          {"from", to_string(change.from)},
-          {"to", to_string(change.to)},
-          {"at", change.at}};
+  return json_object({{"purpose", change.purpose},
+                      {"from", to_string(change.from)},
+                      {"to", to_string(change.to)},
+                      {"at", change.at}});
 }
 
 Consent::Consent() = default;
@@ -131,8 +131,8 @@ json Consent::to_json() const {
   json out = json::object();
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
-    out[std::string(kKnownPurposes[i])] = {
-        {"state", to_string(e.effective())}, {"decided", e.decided}, {"at", e.at}};
+    out[std::string(kKnownPurposes[i])] = json_object({
+        {"state", to_string(e.effective())}, {"decided", e.decided}, {"at", e.at}});
   }
   return out;
 }

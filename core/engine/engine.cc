@@ -49,7 +49,7 @@ void Engine::apply(const std::vector<segments::Transition>& transitions, UpdateR
   for (const auto& t : transitions) {
     out.transitions.push_back(t);
     const char* type = t.entered ? "segment.realized" : "segment.exited";
-    out.effects.push_back({type, t.at, {{"segment", t.segment}}});
+    out.effects.push_back({type, t.at, json_object({{"segment", t.segment}})});
     json body = segments::to_json(t);
     if (consent_.get("analytics") == consent::State::kDenied) continue;
     outbox_.add({stable_id({profile_id_, "transition", t.segment, t.entered ? "realized" : "exited", std::to_string(t.at)}),
@@ -256,7 +256,9 @@ UpdateResult Engine::set_consent(std::string_view text, TimeMs now) {
   const TimeMs written = write_time(now);
   for (const auto& c : set.changes) {
     out.effects.push_back({"consent.changed", now,
-                           {{"purpose", c.purpose}, {"from", consent::to_string(c.from)}, {"to", consent::to_string(c.to)}}});
+                           json_object({{"purpose", c.purpose},
+                                        {"from", consent::to_string(c.from)},
+                                        {"to", consent::to_string(c.to)}})});
     // Denied: what waits for that purpose must never leave the device.
     if (c.to == consent::State::kDenied) outbox_.purge(c.purpose);
     profile_.set_field("consent." + c.purpose, consent::to_string(c.to), written, "device:" + profile_.device_id());
@@ -296,7 +298,7 @@ std::string Engine::snapshot() const {
   w.field("artifact", artifact_->document);  // null before any artifact
   w.field("clock", clock_ ? json(*clock_) : json(nullptr));
   w.field("consent", consent_.to_json());
-  w.field("counters", {{"accepted", accepted_}, {"duplicates", duplicates_}});
+  w.field("counters", json_object({{"accepted", accepted_}, {"duplicates", duplicates_}}));
   w.field("engineVersion", kVersion);
   w.field("format", "rekindle.snapshot");
   w.field("formatVersion", kSnapshotFormat);
@@ -311,11 +313,11 @@ std::string Engine::snapshot() const {
 }
 
 std::string Engine::state() const {
-  return dump(json{{"clock", clock_ ? json(*clock_) : json(nullptr)},
-                   {"profileId", profile_id_},
-                   {"profile", profile_.to_json()},
-                   {"consent", consent_.to_json()},
-                   {"journeys", journeys_.to_json()}});
+  return dump(json_object({{"clock", clock_ ? json(*clock_) : json(nullptr)},
+                          {"profileId", profile_id_},
+                          {"profile", profile_.to_json()},
+                          {"consent", consent_.to_json()},
+                          {"journeys", journeys_.to_json()}}));
 }
 
 namespace {
@@ -477,7 +479,8 @@ void write_effects(ObjectWriter& w, const UpdateResult& r) {
 }
 
 void write_errors(ObjectWriter& w, const UpdateResult& r) {
-  write_array(w, "errors", r.errors, [](const Error& e) { return json{{"path", e.path}, {"reason", e.reason}}; });
+  write_array(w, "errors", r.errors,
+              [](const Error& e) { return json_object({{"path", e.path}, {"reason", e.reason}}); });
 }
 
 void write_transitions(ObjectWriter& w, const UpdateResult& r) {
@@ -530,7 +533,7 @@ json to_json(const IngestResult& r) { return json::parse(to_text(r), nullptr, fa
 json to_json(const std::vector<segments::Membership>& members) {
   json out = json::array();
   for (const auto& m : members)
-    out.push_back({{"segment", m.segment}, {"status", "existing"}, {"since", format_iso8601(m.since)}});
+    out.push_back(json_object({{"segment", m.segment}, {"status", "existing"}, {"since", format_iso8601(m.since)}}));
   return out;
 }
 

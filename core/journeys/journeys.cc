@@ -431,18 +431,22 @@ json Journeys::to_json() const {
   for (const auto& in : active_) {
     json shown = json::array();
     for (const auto& s : in.shown)
-      shown.push_back({{"placement", s.placement}, {"offer", artifact_->catalog.offers[static_cast<size_t>(s.offer)].id},
-                       {"proposition", s.proposition}, {"step", s.step}});
-    active.push_back({{"journey", artifact_->journeys[static_cast<size_t>(in.journey)].id},
-                      {"id", in.id}, {"entered", in.entered}, {"pc", in.pc},
-                      {"wake", in.wake ? json(*in.wake) : json(nullptr)}, {"arm", in.arm}, {"holdout", in.holdout},
-                      {"lastStep", in.last_step}, {"lastOffer", in.last_offer}, {"lastProposition", in.last_proposition},
-                      {"shown", std::move(shown)}, {"dispatches", in.dispatches}});
+      shown.push_back(json_object({{"placement", s.placement},
+                                   {"offer", artifact_->catalog.offers[static_cast<size_t>(s.offer)].id},
+                                   {"proposition", s.proposition},
+                                   {"step", s.step}}));
+    active.push_back(json_object({{"journey", artifact_->journeys[static_cast<size_t>(in.journey)].id},
+                                  {"id", in.id}, {"entered", in.entered}, {"pc", in.pc},
+                                  {"wake", in.wake ? json(*in.wake) : json(nullptr)},
+                                  {"arm", in.arm}, {"holdout", in.holdout},
+                                  {"lastStep", in.last_step}, {"lastOffer", in.last_offer},
+                                  {"lastProposition", in.last_proposition},
+                                  {"shown", std::move(shown)}, {"dispatches", in.dispatches}}));
   }
   json deliveries = json::array();
   for (const auto& d : deliveries_)
     deliveries.push_back({d.at, to_string(d.channel), d.offer >= 0 ? json(artifact_->catalog.offers[static_cast<size_t>(d.offer)].id) : json(nullptr)});
-  return {{"active", std::move(active)}, {"lastEnd", last_end_}, {"deliveries", std::move(deliveries)}};
+  return json_object({{"active", std::move(active)}, {"lastEnd", last_end_}, {"deliveries", std::move(deliveries)}});
 }
 
 bool Journeys::restore(const json& j) {

@@ -332,10 +332,10 @@ Rendered render(const Offer& offer, const json& profile_attributes) {
     }
   }
   if (!offer.html.empty()) {
-    const json shown = {{"title", r.title},
-                        {"body", r.body},
-                        {"image", r.image},
-                        {"cta", json{{"label", r.cta_label}, {"url", r.cta_url}}}};
+    const json shown = json_object({{"title", r.title},
+                                    {"body", r.body},
+                                    {"image", r.image},
+                                    {"cta", json_object({{"label", r.cta_label}, {"url", r.cta_url}})}});
     r.html = render(offer.html, {{"profile", profile}, {"offer", &shown}}, Escape::kHtml);
   }
   return r;
@@ -346,7 +346,7 @@ json to_json(const Rendered& r) {
   j["title"] = r.title;
   j["body"] = r.body;
   if (!r.image.empty()) j["image"] = r.image;
-  if (!r.cta_url.empty()) j["cta"] = json{{"label", r.cta_label}, {"url", r.cta_url}};
+  if (!r.cta_url.empty()) j["cta"] = json_object({{"label", r.cta_label}, {"url", r.cta_url}});
   if (!r.html.empty()) j["html"] = r.html;
   return j;
 }

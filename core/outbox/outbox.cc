@@ -68,11 +68,11 @@ bool is_known_kind(std::string_view kind) {
 }
 
 json to_json(const Record& record) {
-  return {{"id", record.id},
-          {"kind", record.kind},
-          {"at", record.at},
-          {"purpose", record.purpose},
-          {"body", record.body}};
+  return json_object({{"id", record.id},
+                      {"kind", record.kind},
+                      {"at", record.at},
+                      {"purpose", record.purpose},
+                      {"body", record.body}});
 }
 
 Outbox::Outbox(Limits limits) : limits_(limits) {}
@@ -198,7 +198,7 @@ json Outbox::to_json() const {
   json acked = json::array();
   for (size_t i = 0; i < remembered_.size(); ++i)  // oldest first
     acked.push_back(remembered_[(remembered_next_ + i) % remembered_.size()]);
-  return {{"records", std::move(records)}, {"acked", std::move(acked)}, {"dropped", dropped_}};
+  return json_object({{"records", std::move(records)}, {"acked", std::move(acked)}, {"dropped", dropped_}});
 }
 
 std::optional<Outbox> Outbox::from_json(const json& value, Errors& errors, Limits limits) {

@@ -110,9 +110,9 @@ void History::write(std::string& out) const {
   }
   events += ']';
   w.field("expired", expired_);
-  w.field("limits", json{{"maxBytes", limits_.max_bytes},
-                         {"maxEvents", limits_.max_events},
-                         {"retentionMs", limits_.retention}});
+  w.field("limits", json_object({{"maxBytes", limits_.max_bytes},
+                                 {"maxEvents", limits_.max_events},
+                                 {"retentionMs", limits_.retention}}));
   w.close();
 }
 

@@ -185,9 +185,9 @@ json to_json(const AggregateState& s) {
   for (const auto& [ts, amount] : s.window) w.push_back({ts, amount});
   json m = json::array();
   for (TimeMs t : s.matched) m.push_back(t == kNever ? json(nullptr) : json(t));
-  return {{"window", std::move(w)}, {"total", s.total},
-          {"last", s.last == kNever ? json(nullptr) : json(s.last)},
-          {"matched", std::move(m)}, {"broken", s.broken}};
+  return json_object({{"window", std::move(w)}, {"total", s.total},
+                      {"last", s.last == kNever ? json(nullptr) : json(s.last)},
+                      {"matched", std::move(m)}, {"broken", s.broken}});
 }
 
 std::optional<AggregateState> state_from_json(const json& j) {

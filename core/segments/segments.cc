@@ -206,11 +206,11 @@ json Segments::to_json() const {
   for (size_t s = 0; s < states_.size(); ++s) {
     json aggs = json::array();
     for (const auto& a : states_[s].aggregates) aggs.push_back(rules::to_json(a));
-    out.push_back({{"id", artifact_->segments[s].id},
-                   {"rule", artifact_->segments[s].canonical},
-                   {"member", states_[s].member},
-                   {"since", states_[s].since},
-                   {"aggregates", std::move(aggs)}});
+    out.push_back(json_object({{"id", artifact_->segments[s].id},
+                               {"rule", artifact_->segments[s].canonical},
+                               {"member", states_[s].member},
+                               {"since", states_[s].since},
+                               {"aggregates", std::move(aggs)}}));
   }
   return out;
 }
@@ -276,7 +276,8 @@ void Segments::refresh_deadlines(TimeMs now) {
 }
 
 json to_json(const Transition& t) {
-  return {{"segment", t.segment}, {"status", t.entered ? "realized" : "exited"}, {"at", format_iso8601(t.at)}};
+  return json_object(
+      {{"segment", t.segment}, {"status", t.entered ? "realized" : "exited"}, {"at", format_iso8601(t.at)}});
 }
 
 }  // namespace rekindle::segments

@@ -118,7 +118,7 @@ EMSCRIPTEN_KEEPALIVE const char* rk_decide(Handle* h, const char* placement, siz
 
 // Up to `max_records` sendable records as a JSON array.
 EMSCRIPTEN_KEEPALIVE const char* rk_pending(Handle* h, double max_records, double max_bytes) {
-  nlohmann::json out = nlohmann::json::array();
+  nlohmann::json out = nlohmann::json(nlohmann::json::value_t::array);
   for (const auto& r : h->engine.pending(to_count(max_records), to_count(max_bytes))) out.push_back(rekindle::outbox::to_json(r));
   return give(h, rekindle::dump(out));
 }

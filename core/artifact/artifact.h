@@ -52,7 +52,7 @@ struct Artifact {
   std::vector<journeys::Journey> journeys;
   std::vector<journeys::Cap> caps;
   DurationMs longest_cap = 0;              // how long deliveries must be remembered
-  nlohmann::json consent_defaults = nlohmann::json::object();
+  nlohmann::json consent_defaults = nlohmann::json(nlohmann::json::value_t::object);
   nlohmann::json document;         // the whole artifact as given
   rules::ProfilePaths profile_paths;  // the slots of segment and eligibility rules
 

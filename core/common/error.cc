@@ -108,7 +108,7 @@ std::string index(const std::string& path, size_t i) { return index(std::string_
 std::string index(const char* path, size_t i) { return index(std::string_view(path), i); }
 
 nlohmann::json to_json(const Errors& errors) {
-  auto out = nlohmann::json::array();
+  auto out = nlohmann::json(nlohmann::json::value_t::array);
   for (const auto& e : errors) out.push_back(json_object({{"path", e.path}, {"reason", e.reason}}));
   return out;
 }

@@ -85,7 +85,10 @@ struct JsonMember {
 // The object {key: value, ...}, as nlohmann's initializer-list constructor
 // builds it from {{"key", value}, ...}, but out of line: that constructor
 // makes each pair a two-element array first and then an object member,
-// which was inlined code at each of ~20 sites.
+// which was inlined code at each of ~20 sites. Empty ones are built as
+// json(json::value_t::object) or (::array), arrays item by item: json::object()
+// and json::array() go through that constructor too, which then leaves the
+// module.
 nlohmann::json json_object(std::initializer_list<JsonMember> members);
 
 // `prefix` followed by type_name(value) ("must be an array, not " "object"):

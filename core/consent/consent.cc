@@ -128,7 +128,7 @@ Consent::SetResult Consent::set(const json& states, TimeMs now) {
 }
 
 json Consent::to_json() const {
-  json out = json::object();
+  json out = json(json::value_t::object);
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     out[std::string(kKnownPurposes[i])] = json_object({

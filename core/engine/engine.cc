@@ -531,7 +531,7 @@ json to_json(const LoadResult& r) { return json::parse(to_text(r), nullptr, fals
 json to_json(const IngestResult& r) { return json::parse(to_text(r), nullptr, false); }
 
 json to_json(const std::vector<segments::Membership>& members) {
-  json out = json::array();
+  json out = json(json::value_t::array);
   for (const auto& m : members)
     out.push_back(json_object({{"segment", m.segment}, {"status", "existing"}, {"since", format_iso8601(m.since)}}));
   return out;

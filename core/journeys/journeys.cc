@@ -34,7 +34,7 @@ std::vector<std::string> propositions_of(const event::Event& ev) {
 // {"journey": id, "instance": id}, what most effects and records start from.
 // Out of line: nlohmann's initializer-list constructor is large at each site.
 __attribute__((noinline)) json ids(const std::string& journey, const std::string& instance) {
-  json out = json::object();
+  json out = json(json::value_t::object);
   out["journey"] = journey;
   out["instance"] = instance;
   return out;
@@ -193,7 +193,7 @@ void Journeys::act(Instance& in, const Instruction& ins, TimeMs at, Host& host) 
     fields["placement"] = ins.placement;
     fields["offer"] = offer.id;
     fields["proposition"] = proposition;
-    fields["content"] = offers::to_json(offers::render(offer, host.profile ? *host.profile : json::object()));
+    fields["content"] = offers::to_json(offers::render(offer, host.profile ? *host.profile : json(json::value_t::object)));
     emit(host, "offer.show", at, fields);
     return;
   }
@@ -312,7 +312,7 @@ void Journeys::end(size_t index, TimeMs at, const std::string& reason, Host& hos
 
 void Journeys::on_event(const event::Event& ev, TimeMs at, Host& host) {
   // Both branches lvalues: a reference, not a copy of the profile.
-  static const json kNoProfile = json::object();
+  static const json kNoProfile = json(json::value_t::object);
   const json& profile = host.profile ? *host.profile : kNoProfile;
   // Impressions count toward caps.
   if (ev.type == event::types::kPropositionDisplay) {
@@ -427,9 +427,9 @@ std::vector<offers::Assignment> Journeys::assignments(TimeMs now) const {
 }
 
 json Journeys::to_json() const {
-  json active = json::array();
+  json active = json(json::value_t::array);
   for (const auto& in : active_) {
-    json shown = json::array();
+    json shown = json(json::value_t::array);
     for (const auto& s : in.shown)
       shown.push_back(json_object({{"placement", s.placement},
                                    {"offer", artifact_->catalog.offers[static_cast<size_t>(s.offer)].id},
@@ -443,9 +443,14 @@ json Journeys::to_json() const {
                                   {"lastProposition", in.last_proposition},
                                   {"shown", std::move(shown)}, {"dispatches", in.dispatches}}));
   }
-  json deliveries = json::array();
-  for (const auto& d : deliveries_)
-    deliveries.push_back({d.at, to_string(d.channel), d.offer >= 0 ? json(artifact_->catalog.offers[static_cast<size_t>(d.offer)].id) : json(nullptr)});
+  json deliveries = json(json::value_t::array);
+  for (const auto& d : deliveries_) {
+    json entry(json::value_t::array);
+    entry.push_back(d.at);
+    entry.push_back(to_string(d.channel));
+    entry.push_back(d.offer >= 0 ? json(artifact_->catalog.offers[static_cast<size_t>(d.offer)].id) : json(nullptr));
+    deliveries.push_back(std::move(entry));
+  }
   return json_object({{"active", std::move(active)}, {"lastEnd", last_end_}, {"deliveries", std::move(deliveries)}});
 }
 

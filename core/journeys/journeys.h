@@ -28,7 +28,7 @@ namespace rekindle::journeys {
 struct Effect {
   std::string type;
   TimeMs at = 0;
-  nlohmann::json fields = nlohmann::json::object();
+  nlohmann::json fields = nlohmann::json(nlohmann::json::value_t::object);
   bool operator==(const Effect&) const = default;
 };
 nlohmann::json to_json(const Effect& e);

@@ -275,7 +275,7 @@ const std::string& text_at(const json& obj, const char* key) {
 }
 
 const json& object_or_empty(const json& j) {
-  static const json kEmpty = json::object();
+  static const json kEmpty = json(json::value_t::object);
   return j.is_object() ? j : kEmpty;
 }
 
@@ -342,7 +342,7 @@ Rendered render(const Offer& offer, const json& profile_attributes) {
 }
 
 json to_json(const Rendered& r) {
-  json j = json::object();
+  json j = json(json::value_t::object);
   j["title"] = r.title;
   j["body"] = r.body;
   if (!r.image.empty()) j["image"] = r.image;
@@ -412,7 +412,7 @@ std::optional<Decision> decide(const Catalog& catalog, std::string_view placemen
 }
 
 json to_json(const Decision& d) {
-  json j = json::object();
+  json j = json(json::value_t::object);
   j["placement"] = d.placement;
   j["offer"] = d.offer_id;
   j["proposition"] = d.proposition;

@@ -193,9 +193,9 @@ size_t Outbox::purge(const std::string& purpose) {
 }
 
 json Outbox::to_json() const {
-  json records = json::array();
+  json records = json(json::value_t::array);
   for (const Entry& e : records_) records.push_back(outbox::to_json(e.record));
-  json acked = json::array();
+  json acked = json(json::value_t::array);
   for (size_t i = 0; i < remembered_.size(); ++i)  // oldest first
     acked.push_back(remembered_[(remembered_next_ + i) % remembered_.size()]);
   return json_object({{"records", std::move(records)}, {"acked", std::move(acked)}, {"dropped", dropped_}});

@@ -276,7 +276,7 @@ Fragment merge(Fragment a, const Fragment& b) {
 }
 
 nlohmann::json materialize(const std::map<std::string, FieldValue>& fields, std::string_view root) {
-  json tree = json::object();
+  json tree = json(json::value_t::object);
   std::string prefix = std::string(root) + '.';
   auto end = fields.lower_bound(std::string(root) + '/');
   for (auto it = fields.lower_bound(prefix); it != end; ++it) {
@@ -288,7 +288,7 @@ nlohmann::json materialize(const std::map<std::string, FieldValue>& fields, std:
     size_t start = prefix.size();
     for (size_t dot; node && (dot = key.find('.', start)) != std::string::npos; start = dot + 1) {
       node = &(*node)[key.substr(start, dot - start)];
-      if (node->is_null()) *node = json::object();
+      if (node->is_null()) *node = json(json::value_t::object);
       if (!node->is_object()) node = nullptr;
     }
     if (node) (*node)[key.substr(start)] = it->second.value;
@@ -342,13 +342,13 @@ void check_value(const nlohmann::json& value, const std::string& path, Errors& e
 }
 
 nlohmann::json to_json(const Fragment& fragment) {
-  json out = json::object();
+  json out = json(json::value_t::object);
   if (!fragment.profile_id.empty()) out["profileId"] = fragment.profile_id;
-  json& identities = out["identities"] = json::object();
+  json& identities = out["identities"] = json(json::value_t::object);
   for (const auto& [ns, id] : fragment.identities) identities[ns].push_back(id);
-  json& fields = out["fields"] = json::object();
+  json& fields = out["fields"] = json(json::value_t::object);
   for (const auto& [key, fv] : fragment.fields) {
-    json& entry = fields[key] = json::object();
+    json& entry = fields[key] = json(json::value_t::object);
     entry["value"] = fv.value;
     entry["ts"] = fv.ts;
     entry["origin"] = fv.origin;

@@ -166,7 +166,7 @@ std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
   }
   size_t before = errors.size();
   std::string device_id;
-  json fragment_part = json::object();
+  json fragment_part = json(json::value_t::object);
   for (const auto& [key, v] : value.get_ref<const json::object_t&>()) {
     if (key == "deviceId") {
       if (!v.is_string()) {

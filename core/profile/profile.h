@@ -85,7 +85,7 @@ class Profile {
   std::string device_id_;
   std::map<std::string, FieldValue> fields_;
   Identities identities_;
-  nlohmann::json attributes_ = nlohmann::json::object();
+  nlohmann::json attributes_ = nlohmann::json(nlohmann::json::value_t::object);
 
   struct Generation {
     Generation() : value(next()) {}

@@ -181,9 +181,14 @@ std::optional<TimeMs> next_change(const Aggregate& a, const AggregateState& s, T
 }
 
 json to_json(const AggregateState& s) {
-  json w = json::array();
-  for (const auto& [ts, amount] : s.window) w.push_back({ts, amount});
-  json m = json::array();
+  json w = json(json::value_t::array);
+  for (const auto& [ts, amount] : s.window) {
+    json entry(json::value_t::array);
+    entry.push_back(ts);
+    entry.push_back(amount);
+    w.push_back(std::move(entry));
+  }
+  json m = json(json::value_t::array);
   for (TimeMs t : s.matched) m.push_back(t == kNever ? json(nullptr) : json(t));
   return json_object({{"window", std::move(w)}, {"total", s.total},
                       {"last", s.last == kNever ? json(nullptr) : json(s.last)},

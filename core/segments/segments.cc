@@ -202,9 +202,9 @@ bool Segments::is_member(std::string_view segment) const {
 }
 
 json Segments::to_json() const {
-  json out = json::array();
+  json out = json(json::value_t::array);
   for (size_t s = 0; s < states_.size(); ++s) {
-    json aggs = json::array();
+    json aggs = json(json::value_t::array);
     for (const auto& a : states_[s].aggregates) aggs.push_back(rules::to_json(a));
     out.push_back(json_object({{"id", artifact_->segments[s].id},
                                {"rule", artifact_->segments[s].canonical},

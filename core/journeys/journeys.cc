@@ -137,8 +137,8 @@ void Journeys::enter(size_t j, TimeMs at, Host& host) {
   for (const auto& in : active_)
     if (in.journey == static_cast<int>(j)) return;  // one instance at a time
   if ((journey.start && at < *journey.start) || (journey.end && at >= *journey.end)) return;
-  if (auto last = last_end_.find(journey.id); last != last_end_.end()) {
-    if (!journey.reentry || at < last->second + journey.cooldown) return;
+  if (auto last = member(last_end_, journey.id); last != nullptr) {
+    if (!journey.reentry || at < last->get<TimeMs>() + journey.cooldown) return;
   }
   Instance in;
   in.journey = static_cast<int>(j);
@@ -520,7 +520,7 @@ bool Journeys::restore(const json& j) {
     }
     restored.push_back(std::move(in));
   }
-  std::map<std::string, TimeMs> ends;
+  json ends(json::value_t::object);
   for (const auto& [key, value] : last_end->get_ref<const json::object_t&>()) {
     auto t = time_from_json(value);
     if (!t) return false;

@@ -108,7 +108,9 @@ class Journeys {
 
   std::shared_ptr<const artifact::Artifact> artifact_;
   std::vector<Instance> active_;                 // in order of entry
-  std::map<std::string, TimeMs> last_end_;       // journey id -> when its last instance ended
+  // Journey id -> when its last instance ended (a number), kept as the JSON
+  // object the snapshot holds: the wasm then has no std::map<string, TimeMs>.
+  nlohmann::json last_end_ = nlohmann::json(nlohmann::json::value_t::object);
   std::vector<Delivery> deliveries_;             // for caps, oldest first (few: a vector is smaller code than a deque)
 };
 

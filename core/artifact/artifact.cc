@@ -130,8 +130,7 @@ ParseResult from_json(const json& doc) {
     if (!segs->is_array()) {
       add_error(errors, "$.segments", "must be an array");
     } else {
-      // id -> path of its first holder (the map type offers' ids use too).
-      std::map<std::string, std::string> seen;
+      IdHolders seen;
       for (size_t i = 0; i < segs->size(); ++i) {
         std::string p = index("$.segments", i);
         const json& s = (*segs)[i];
@@ -147,8 +146,7 @@ ParseResult from_json(const json& doc) {
           add_child_error(errors, p, "id", kIdRule);
         } else {
           seg.id = id->get_ref<const std::string&>();
-          if (auto [it, fresh] = seen.emplace(seg.id, p); !fresh)
-            add_child_error(errors, p, "id", "duplicates the id of " + it->second);
+          claim_id(seen, seg.id, p, errors);
         }
         if (auto name = member(s, "name"); name != nullptr) {
           if (!name->is_string()) add_child_error(errors, p, "name", "must be a string");

@@ -35,6 +35,12 @@ void append_errors(Errors& errors, const Errors& more) {
   for (const auto& e : more) add_error(errors, e.path, e.reason);
 }
 
+bool claim_id(IdHolders& holders, const std::string& id, const std::string& path, Errors& errors) {
+  auto [first, fresh] = holders.emplace(id, path);
+  if (!fresh) add_child_error(errors, path, "id", "duplicates the id of " + first->second);
+  return fresh;
+}
+
 void add_child_error(Errors& errors, const std::string& path, const char* key, const char* reason) {
   errors.push_back({child(path, key), reason});
 }

@@ -403,8 +403,7 @@ bool parse_journeys(const json& doc, const std::function<bool(std::string_view)>
     if (!js->is_array()) {
       add_error(errors, "$.journeys", "must be an array");
     } else {
-      // id -> path of its first holder (the map type offers' ids use too).
-      std::map<std::string, std::string> ids;
+      IdHolders ids;
       for (size_t i = 0; i < js->size(); ++i) {
         std::string path = index("$.journeys", i);
         const json& raw = (*js)[i];
@@ -412,10 +411,7 @@ bool parse_journeys(const json& doc, const std::function<bool(std::string_view)>
         // A journey with other errors still holds its id: every error is reported at once.
         auto id = member(raw, "id");
         if (id != nullptr && id->is_string()) {
-          if (auto [first, fresh] = ids.emplace(id->get_ref<const std::string&>(), path); !fresh) {
-            add_child_error(errors, path, "id", "duplicates the id of " + first->second);
-            continue;
-          }
+          if (!claim_id(ids, id->get_ref<const std::string&>(), path, errors)) continue;
         }
         if (j) journeys.push_back(std::move(*j));
       }

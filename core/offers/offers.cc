@@ -46,7 +46,7 @@ bool valid_id(std::string_view id) {
 
 // Reads the required `id` of `obj` at `path`, checking its form and that it is
 // not already in `seen` (id -> path of its first holder).
-std::string read_id(const json& obj, const std::string& path, std::map<std::string, std::string>& seen,
+std::string read_id(const json& obj, const std::string& path, IdHolders& seen,
                     Errors& errors) {
   std::string p = child(path, "id");
   auto it = member(obj, "id");
@@ -59,8 +59,7 @@ std::string read_id(const json& obj, const std::string& path, std::map<std::stri
     return {};
   }
   const std::string& id = it->get_ref<const std::string&>();
-  auto [first, fresh] = seen.emplace(id, path);
-  if (!fresh) add_error(errors, p, "duplicates the id of " + first->second);
+  claim_id(seen, id, path, errors);
   return id;
 }
 
@@ -197,7 +196,7 @@ void parse_offer_placements(const json& v, const std::string& path, const Catalo
 }
 
 Offer parse_offer(const json& o, const std::string& p, const Catalog& catalog,
-                  std::map<std::string, std::string>& seen,
+                  IdHolders& seen,
                   const std::function<bool(std::string_view)>& segment_exists, Errors& errors) {
   Offer offer;
   unknown_keys(o, p, {"id", "name", "description", "priority", "placements", "eligibility", "content", "html"},
@@ -230,7 +229,7 @@ void parse_placements(const json& list, Catalog& catalog, Errors& errors) {
     add_type_error(errors, "$.placements", "must be an array, not ", list);
     return;
   }
-  std::map<std::string, std::string> seen;
+  IdHolders seen;
   for (size_t i = 0; i < list.size(); ++i) {
     std::string p = index("$.placements", i);
     const json& pl = list[i];
@@ -254,7 +253,7 @@ void parse_offers(const json& list, Catalog& catalog, const std::function<bool(s
     add_type_error(errors, "$.offers", "must be an array, not ", list);
     return;
   }
-  std::map<std::string, std::string> seen;
+  IdHolders seen;
   for (size_t i = 0; i < list.size(); ++i) {
     std::string p = index("$.offers", i);
     const json& o = list[i];

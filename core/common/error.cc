@@ -74,6 +74,10 @@ const nlohmann::json* member(const nlohmann::json& value, std::string_view key) 
   return it == object.end() ? nullptr : &it->second;
 }
 
+void set_member(nlohmann::json& object, const char* key, nlohmann::json value) {
+  object[key] = std::move(value);
+}
+
 nlohmann::json* member(nlohmann::json& value, std::string_view key) {
   return const_cast<nlohmann::json*>(member(static_cast<const nlohmann::json&>(value), key));
 }

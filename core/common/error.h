@@ -81,6 +81,10 @@ inline constexpr const char* kIdRule =
 // calls at each of the many lookups of the validation code.
 const nlohmann::json* member(const nlohmann::json& value, std::string_view key);
 nlohmann::json* member(nlohmann::json& value, std::string_view key);
+// object[key] = value, out of line: the lookup by a literal key, the
+// assignment and the old value's destruction were inline at ~50 sites that
+// build effects, records and results member by member.
+void set_member(nlohmann::json& object, const char* key, nlohmann::json value);
 // Only a json: anything else would be converted to a temporary json first.
 template <class T>
 void member(const T&, std::string_view) = delete;

@@ -35,8 +35,8 @@ std::vector<std::string> propositions_of(const event::Event& ev) {
 // Out of line: nlohmann's initializer-list constructor is large at each site.
 __attribute__((noinline)) json ids(const std::string& journey, const std::string& instance) {
   json out = json(json::value_t::object);
-  out["journey"] = journey;
-  out["instance"] = instance;
+  set_member(out, "journey", journey);
+  set_member(out, "instance", instance);
   return out;
 }
 
@@ -44,7 +44,7 @@ __attribute__((noinline)) json ids(const std::string& journey, const std::string
 __attribute__((noinline)) json step_fields(const std::string& journey, const std::string& instance,
                                            const std::string& step) {
   json out = ids(journey, instance);
-  out["step"] = step;
+  set_member(out, "step", step);
   return out;
 }
 
@@ -53,9 +53,9 @@ __attribute__((noinline)) json withdrawn(const std::string& placement, const std
                                          const std::string& proposition, const std::string& journey,
                                          const std::string& instance) {
   json out = ids(journey, instance);
-  out["placement"] = placement;
-  out["offer"] = offer;
-  out["proposition"] = proposition;
+  set_member(out, "placement", placement);
+  set_member(out, "offer", offer);
+  set_member(out, "proposition", proposition);
   return out;
 }
 
@@ -63,8 +63,8 @@ __attribute__((noinline)) json withdrawn(const std::string& placement, const std
 
 json to_json(const Effect& e) {
   json out = e.fields;
-  out["type"] = e.type;
-  out["at"] = format_iso8601(e.at);
+  set_member(out, "type", e.type);
+  set_member(out, "at", format_iso8601(e.at));
   return out;
 }
 
@@ -146,8 +146,8 @@ void Journeys::enter(size_t j, TimeMs at, Host& host) {
   in.id = stable_id({host.profile_id, journey.id, std::to_string(at)});
   json fields = ids(journey.id, in.id);
   emit(host, "journey.entered", at, fields);
-  fields["event"] = "entered";
-  fields["at"] = format_iso8601(at);
+  set_member(fields, "event", "entered");
+  set_member(fields, "at", format_iso8601(at));
   record(host, stable_id({in.id, "entered"}), "journey", "analytics", at, fields);
   active_.push_back(std::move(in));
   run(active_.back(), at, host);
@@ -157,7 +157,7 @@ void Journeys::act(Instance& in, const Instruction& ins, TimeMs at, Host& host) 
   const Journey& journey = artifact_->journeys[static_cast<size_t>(in.journey)];
   const char* purpose = purpose_of(ins.channel);
   json base = step_fields(journey.id, in.id, ins.step);
-  base["channel"] = to_string(ins.channel);
+  set_member(base, "channel", to_string(ins.channel));
   std::string reason;
   if (host.consent && !host.consent->granted(purpose)) {
     reason = std::string("consent:") + purpose + ":" + consent::to_string(host.consent->get(purpose));
@@ -166,10 +166,10 @@ void Journeys::act(Instance& in, const Instruction& ins, TimeMs at, Host& host) 
   }
   if (!reason.empty()) {
     json fields = base;
-    fields["reason"] = reason;
+    set_member(fields, "reason", reason);
     emit(host, "action.suppressed", at, fields);
     json body = fields;
-    body["at"] = format_iso8601(at);
+    set_member(body, "at", format_iso8601(at));
     record(host, stable_id({in.id, ins.step, "suppressed"}), "suppressed", "analytics", at, body);
     return;
   }
@@ -190,18 +190,19 @@ void Journeys::act(Instance& in, const Instruction& ins, TimeMs at, Host& host) 
     in.last_offer = offer.id;
     in.last_proposition = proposition;
     json fields = base;
-    fields["placement"] = ins.placement;
-    fields["offer"] = offer.id;
-    fields["proposition"] = proposition;
-    fields["content"] = offers::to_json(offers::render(offer, host.profile ? *host.profile : json(json::value_t::object)));
+    set_member(fields, "placement", ins.placement);
+    set_member(fields, "offer", offer.id);
+    set_member(fields, "proposition", proposition);
+    set_member(fields, "content",
+               offers::to_json(offers::render(offer, host.profile ? *host.profile : json(json::value_t::object))));
     emit(host, "offer.show", at, fields);
     return;
   }
   std::string dispatch = stable_id({in.id, ins.step, "dispatch"});
   json fields = base;
-  fields["dispatch"] = dispatch;
-  fields["template"] = ins.template_id;
-  fields["due"] = format_iso8601(at);
+  set_member(fields, "dispatch", dispatch);
+  set_member(fields, "template", ins.template_id);
+  set_member(fields, "due", format_iso8601(at));
   emit(host, "dispatch.request", at, fields);
   record(host, dispatch, "dispatch", purpose, at, fields);
   in.dispatches.push_back(dispatch);
@@ -258,10 +259,10 @@ void Journeys::run(Instance& in, TimeMs at, Host& host) {
         in.pc = chosen->pc;
         // Reporting compares arms over every instance, converted or not, so the arm leaves the device.
         json body = step_fields(journey.id, in.id, ins.step);
-        body["event"] = "arm";
-        body["arm"] = in.arm;
-        body["holdout"] = in.holdout;
-        body["at"] = format_iso8601(at);
+        set_member(body, "event", "arm");
+        set_member(body, "arm", in.arm);
+        set_member(body, "holdout", in.holdout);
+        set_member(body, "at", format_iso8601(at));
         record(host, stable_id({in.id, ins.step, "arm"}), "journey", "analytics", at, body);
         break;
       }
@@ -285,26 +286,26 @@ void Journeys::end(size_t index, TimeMs at, const std::string& reason, Host& hos
   for (const auto& d : in.dispatches) {
     if (!host.outbox || !host.outbox->cancel(d)) continue;
     json fields = ids(journey.id, in.id);
-    fields["dispatch"] = d;
+    set_member(fields, "dispatch", d);
     emit(host, "dispatch.cancelled", at, fields);
-    fields["at"] = format_iso8601(at);
+    set_member(fields, "at", format_iso8601(at));
     record(host, stable_id({d, "cancel"}), "dispatch.cancel", "", at, fields);
   }
   json fields = ids(journey.id, in.id);
   if (converted) {
-    fields["arm"] = in.arm;
-    fields["step"] = in.last_step;
-    fields["offer"] = in.last_offer;
-    fields["proposition"] = in.last_proposition;
-    fields["event"] = converted->id;
+    set_member(fields, "arm", in.arm);
+    set_member(fields, "step", in.last_step);
+    set_member(fields, "offer", in.last_offer);
+    set_member(fields, "proposition", in.last_proposition);
+    set_member(fields, "event", converted->id);
     emit(host, "journey.converted", at, fields);
-    fields["at"] = format_iso8601(at);
+    set_member(fields, "at", format_iso8601(at));
     record(host, stable_id({in.id, "converted"}), "conversion", "analytics", at, fields);
   } else {
-    fields["reason"] = reason;
+    set_member(fields, "reason", reason);
     emit(host, "journey.exited", at, fields);
-    fields["at"] = format_iso8601(at);
-    fields["event"] = "exited";
+    set_member(fields, "at", format_iso8601(at));
+    set_member(fields, "event", "exited");
     record(host, stable_id({in.id, "exited"}), "journey", "analytics", at, fields);
   }
   last_end_[journey.id] = at;

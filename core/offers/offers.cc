@@ -342,11 +342,11 @@ Rendered render(const Offer& offer, const json& profile_attributes) {
 
 json to_json(const Rendered& r) {
   json j = json(json::value_t::object);
-  j["title"] = r.title;
-  j["body"] = r.body;
-  if (!r.image.empty()) j["image"] = r.image;
-  if (!r.cta_url.empty()) j["cta"] = json_object({{"label", r.cta_label}, {"url", r.cta_url}});
-  if (!r.html.empty()) j["html"] = r.html;
+  set_member(j, "title", r.title);
+  set_member(j, "body", r.body);
+  if (!r.image.empty()) set_member(j, "image", r.image);
+  if (!r.cta_url.empty()) set_member(j, "cta", json_object({{"label", r.cta_label}, {"url", r.cta_url}}));
+  if (!r.html.empty()) set_member(j, "html", r.html);
   return j;
 }
 
@@ -412,14 +412,14 @@ std::optional<Decision> decide(const Catalog& catalog, std::string_view placemen
 
 json to_json(const Decision& d) {
   json j = json(json::value_t::object);
-  j["placement"] = d.placement;
-  j["offer"] = d.offer_id;
-  j["proposition"] = d.proposition;
-  if (!d.journey.empty()) j["journey"] = d.journey;
-  if (!d.instance.empty()) j["instance"] = d.instance;
-  if (!d.step.empty()) j["step"] = d.step;
+  set_member(j, "placement", d.placement);
+  set_member(j, "offer", d.offer_id);
+  set_member(j, "proposition", d.proposition);
+  if (!d.journey.empty()) set_member(j, "journey", d.journey);
+  if (!d.instance.empty()) set_member(j, "instance", d.instance);
+  if (!d.step.empty()) set_member(j, "step", d.step);
   // The same shape as an offer.show effect: `html` sits inside `content`.
-  j["content"] = to_json(d.content);
+  set_member(j, "content", to_json(d.content));
   return j;
 }
 

@@ -343,15 +343,15 @@ void check_value(const nlohmann::json& value, const std::string& path, Errors& e
 
 nlohmann::json to_json(const Fragment& fragment) {
   json out = json(json::value_t::object);
-  if (!fragment.profile_id.empty()) out["profileId"] = fragment.profile_id;
+  if (!fragment.profile_id.empty()) set_member(out, "profileId", fragment.profile_id);
   json& identities = out["identities"] = json(json::value_t::object);
   for (const auto& [ns, id] : fragment.identities) identities[ns].push_back(id);
   json& fields = out["fields"] = json(json::value_t::object);
   for (const auto& [key, fv] : fragment.fields) {
     json& entry = fields[key] = json(json::value_t::object);
-    entry["value"] = fv.value;
-    entry["ts"] = fv.ts;
-    entry["origin"] = fv.origin;
+    set_member(entry, "value", fv.value);
+    set_member(entry, "ts", fv.ts);
+    set_member(entry, "origin", fv.origin);
   }
   return out;
 }

@@ -155,7 +155,7 @@ std::vector<std::string> Profile::apply(const Fragment& fragment) {
 json Profile::to_json() const {
   json out = profile::to_json(fragment());
   out.erase("profileId");
-  out["deviceId"] = device_id_;
+  set_member(out, "deviceId", device_id_);
   return out;
 }
 

@@ -59,7 +59,8 @@ void link(Artifact& a, Errors& errors) {
         continue;
       }
       s.refs.push_back(target);
-      a.dependents[static_cast<size_t>(target)].push_back(static_cast<int>(i));
+      const int dependent = static_cast<int>(i);  // an lvalue: one vector<int>::push_back in the wasm
+      a.dependents[static_cast<size_t>(target)].push_back(dependent);
     }
   }
   if (!resolved) return;

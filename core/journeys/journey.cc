@@ -184,7 +184,8 @@ class Parser {
     ins.step = id_at(j, path);
     if (!ins.step.empty() && !ids.insert(ins.step).second) error_at(path, "id", "duplicates another step id of this journey");
     std::vector<std::string_view> forms;
-    for (const char* f : {"action", "wait", "branch", "split"})
+    // string_views pushed as lvalues, as everywhere: one push_back in the wasm.
+    for (std::string_view f : {"action", "wait", "branch", "split"})
       if (member(j, f) != nullptr) forms.push_back(f);
     if (forms.size() != 1) {
       error(path, "a step must have exactly one of action, wait, branch, split");

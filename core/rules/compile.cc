@@ -42,7 +42,8 @@ class Compiler {
     std::vector<std::string_view> forms;
     for (auto f : kForms)
       if (member(j, f) != nullptr) forms.push_back(f);
-    if (forms.empty() && member(j, "op") != nullptr) forms.push_back("path");
+    // kForms.back() is "path": an lvalue, as everywhere (one push_back in the wasm).
+    if (forms.empty() && member(j, "op") != nullptr) forms.push_back(kForms.back());
     if (forms.empty()) {
       error(path, "is not a rule: expected one of and, or, not, path/op/value, count, sum, since, "
                   "sequence, segment");
@@ -95,7 +96,11 @@ class Compiler {
       return -1;
     }
     Node n{form == "and" ? Node::Kind::kAnd : Node::Kind::kOr, {}, -1};
-    for (size_t i = 0; i < list.size(); ++i) n.children.push_back(node(list[i], index(lpath, i), in_filter));
+    for (size_t i = 0; i < list.size(); ++i) {
+      // Pushed as an lvalue, as everywhere: vector<int> keeps one push_back in the wasm.
+      const int c = node(list[i], index(lpath, i), in_filter);
+      n.children.push_back(c);
+    }
     return add(std::move(n));
   }
 

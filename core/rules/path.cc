@@ -21,7 +21,10 @@ std::optional<Path> parse_path(std::string_view text, std::string& why) {
   size_t start = 0;
   while (true) {
     size_t dot = text.find('.', start);
-    parts.push_back(text.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    // An lvalue, as everywhere: vector<string_view> keeps one push_back in the wasm.
+    const std::string_view part =
+        text.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    parts.push_back(part);
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }

@@ -134,14 +134,15 @@ void Segments::index_types() {
     const rules::Rule& rule = artifact_->segments[s].rule;
     for (size_t k = 0; k < rule.aggregates.size(); ++k) {
       const rules::Aggregate& a = rule.aggregates[k];
-      std::vector<const rules::EventFilter*> filters = {&a.filter};
-      for (const auto& step : a.steps) filters.push_back(&step.filter);
-      if (a.absent) filters.push_back(&*a.absent);
+      // Its filters: the aggregate's, each step's, then the absent one's (by
+      // index rather than gathered in a vector: no vector of pointers in the wasm).
+      const size_t filters = 1 + a.steps.size() + (a.absent ? 1 : 0);
       // Pairs are visited in increasing (s, k) order, so each list comes out
       // sorted, and a type named by several filters of one aggregate is listed
       // once by comparing with the last entry only.
-      for (const auto* f : filters) {
-        for (const auto& type : f->types) {
+      for (size_t i = 0; i < filters; ++i) {
+        const rules::EventFilter& f = i == 0 ? a.filter : i <= a.steps.size() ? a.steps[i - 1].filter : *a.absent;
+        for (const auto& type : f.types) {
           auto& list = watchers_[type];
           if (list.empty() || list.back() != std::make_pair(s, k)) list.emplace_back(s, k);
         }

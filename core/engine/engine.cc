@@ -236,7 +236,8 @@ UpdateResult Engine::identify(std::string_view ns, std::string_view id, TimeMs n
   if (profile_.identify(std::string(ns), std::string(id), now)) {
     profile::Fragment f;
     f.profile_id = profile_id_;
-    f.identities = profile_.identities();
+    // Inserted into the empty set rather than assigned: no set copy assignment in the wasm.
+    f.identities.insert(profile_.identities().begin(), profile_.identities().end());
     record_fragment(f, now);
   }
   return out;

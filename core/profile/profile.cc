@@ -120,11 +120,9 @@ bool Profile::set_field(const std::string& key, json value, TimeMs ts, const std
 }
 
 Fragment Profile::fragment() const {
-  Fragment f;
-  f.profile_id = device_id_;
-  f.fields = fields_;
-  f.identities = identities_;
-  return f;
+  // Copy-constructed, not assigned: the containers' copy assignment would be
+  // more code in the wasm for what is always an empty target.
+  return Fragment{device_id_, fields_, identities_};
 }
 
 Fragment Profile::fragment_since(TimeMs since) const {
@@ -132,7 +130,7 @@ Fragment Profile::fragment_since(TimeMs since) const {
   f.profile_id = device_id_;
   for (const auto& [key, fv] : fields_)
     if (fv.ts > since) f.fields.emplace(key, fv);
-  f.identities = identities_;
+  f.identities.insert(identities_.begin(), identities_.end());  // into the empty set, as in fragment()
   return f;
 }
 

@@ -54,12 +54,14 @@ void Segments::rebuild(size_t s, const std::deque<event::Event>& history, const 
                        const Known& known) {
   const rules::Rule& rule = artifact_->segments[s].rule;
   State& st = states_[s];
-  st.aggregates.assign(rule.aggregates.size(), {});
+  // Fresh states built and moved in, a kept one copied and moved in: no copy
+  // assignment of AggregateState (nor vector::assign) in the wasm.
+  st.aggregates = std::vector<rules::AggregateState>(rule.aggregates.size());
   Flags from_history(rule.aggregates.size(), true);
   for (size_t k = 0; k < rule.aggregates.size(); ++k) {
     for (const auto& [aggregate, state] : known) {
       if (aggregate->source != rule.aggregates[k].source) continue;
-      st.aggregates[k] = *state;
+      st.aggregates[k] = rules::AggregateState(*state);
       from_history[k] = false;
       break;
     }
@@ -125,7 +127,7 @@ void Segments::switch_to(std::shared_ptr<const artifact::Artifact> artifact) {
   artifact_ = std::move(artifact);
   index_types();
   deadlines_.clear();
-  states_.assign(artifact_->segments.size(), {});
+  states_ = std::vector<State>(artifact_->segments.size());  // moved in, as the aggregates in rebuild()
 }
 
 void Segments::index_types() {

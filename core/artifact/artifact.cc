@@ -54,7 +54,7 @@ void link(Artifact& a, Errors& errors) {
     for (size_t r = 0; r < s.rule.segment_refs.size(); ++r) {
       int target = a.find_segment(s.rule.segment_refs[r]);
       if (target < 0) {
-        add_error(errors, s.rule.segment_ref_paths[r], "names unknown segment '" + s.rule.segment_refs[r] + "'");
+        add_unknown_segment(errors, s.rule.segment_ref_paths[r], s.rule.segment_refs[r]);
         resolved = false;
         continue;
       }

@@ -41,6 +41,10 @@ bool claim_id(IdHolders& holders, const std::string& id, const std::string& path
   return fresh;
 }
 
+void add_unknown_segment(Errors& errors, const std::string& path, const std::string& id) {
+  add_error(errors, path, "names unknown segment '" + id + "'");
+}
+
 void add_child_error(Errors& errors, const std::string& path, const char* key, const char* reason) {
   errors.push_back({child(path, key), reason});
 }

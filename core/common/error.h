@@ -41,6 +41,10 @@ using IdHolders = std::map<std::string, std::string>;
 // false. Out of line: one map insertion in the wasm for the four arrays.
 bool claim_id(IdHolders& holders, const std::string& id, const std::string& path, Errors& errors);
 
+// Reports "names unknown segment '<id>'" at `path`: one body for the
+// artifact's, the offers' and the journeys' segment references.
+void add_unknown_segment(Errors& errors, const std::string& path, const std::string& id);
+
 // add_error(errors, child(path, key), reason) out of line: ~80 sites would
 // each build the child path and destroy it.
 void add_child_error(Errors& errors, const std::string& path, const char* key, const char* reason);

@@ -113,7 +113,7 @@ class Parser {
     if (!j.is_string()) {
       error(path, "must be a segment id");
     } else if (!segment_exists_(j.get_ref<const std::string&>())) {
-      error(path, "names unknown segment '" + j.get_ref<const std::string&>() + "'");
+      add_unknown_segment(errors_, path, j.get_ref<const std::string&>());
     } else {
       out = j.get_ref<const std::string&>();
     }
@@ -262,7 +262,7 @@ class Parser {
     if (ins.rule)
       for (size_t r = 0; r < ins.rule->segment_refs.size(); ++r)
         if (!segment_exists_(ins.rule->segment_refs[r]))
-          error(ins.rule->segment_ref_paths[r], "names unknown segment '" + ins.rule->segment_refs[r] + "'");
+          add_unknown_segment(errors_, ins.rule->segment_ref_paths[r], ins.rule->segment_refs[r]);
     const size_t at = program.size();
     program.push_back(std::move(ins));
     if (member(j, "then") == nullptr) error_at(path, "then", "is required");

@@ -160,7 +160,7 @@ std::optional<rules::Rule> parse_eligibility(const json& j, const std::string& p
   for (size_t r = 0; r < rule->segment_refs.size(); ++r) {
     const std::string& ref = rule->segment_refs[r];
     if (!segment_exists || !segment_exists(ref))
-      add_error(errors, rule->segment_ref_paths[r], "names unknown segment '" + ref + "'");
+      add_unknown_segment(errors, rule->segment_ref_paths[r], ref);
   }
   if (errors.size() != before) return std::nullopt;
   return rule;

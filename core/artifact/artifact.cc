@@ -24,7 +24,7 @@ void parse_limits(const json& j, Limits& limits, Errors& errors) {
     auto integer = [&](size_t lo, size_t hi, size_t& out) {
       if (!value.is_number_integer() || value.get<int64_t>() < static_cast<int64_t>(lo) ||
           value.get<int64_t>() > static_cast<int64_t>(hi)) {
-        add_error(errors, p, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+        add_error(errors, p, with_numbers("must be an integer from ", lo, " to ", hi, ""));
       } else {
         out = value.get<size_t>();
       }

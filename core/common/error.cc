@@ -41,6 +41,20 @@ bool claim_id(IdHolders& holders, const std::string& id, const std::string& path
   return fresh;
 }
 
+std::string with_number(const char* before, size_t n, const char* after) {
+  std::string out = before;
+  out += std::to_string(n);
+  out += after;
+  return out;
+}
+
+std::string with_numbers(const char* before, size_t a, const char* middle, size_t b, const char* after) {
+  std::string out = with_number(before, a, middle);
+  out += std::to_string(b);
+  out += after;
+  return out;
+}
+
 void add_unknown_segment(Errors& errors, const std::string& path, const std::string& id) {
   add_error(errors, path, "names unknown segment '" + id + "'");
 }

@@ -41,6 +41,12 @@ using IdHolders = std::map<std::string, std::string>;
 // false. Out of line: one map insertion in the wasm for the four arrays.
 bool claim_id(IdHolders& holders, const std::string& id, const std::string& path, Errors& errors);
 
+// `before` + `n` in decimal + `after` ("is longer than 128 bytes"): one
+// out-of-line body for the limit messages, not two concatenations per site.
+std::string with_number(const char* before, size_t n, const char* after);
+// The same with two numbers ("is 5000 bytes, over the limit of 4096 bytes").
+std::string with_numbers(const char* before, size_t a, const char* middle, size_t b, const char* after);
+
 // Reports "names unknown segment '<id>'" at `path`: one body for the
 // artifact's, the offers' and the journeys' segment references.
 void add_unknown_segment(Errors& errors, const std::string& path, const std::string& id);

@@ -168,7 +168,7 @@ ParseResult from_json(json value) {
   } else if (!id->is_string() || id->get_ref<const std::string&>().empty()) {
     add_error(errors, "$._id", "must be a non-empty string");
   } else if (id->get_ref<const std::string&>().size() > kMaxIdLength) {
-    add_error(errors, "$._id", "is longer than " + std::to_string(kMaxIdLength) + " characters");
+    add_error(errors, "$._id", with_number("is longer than ", kMaxIdLength, " characters"));
   } else {
     ev.id = id->get_ref<const std::string&>();
   }

@@ -85,7 +85,7 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
 std::optional<std::string> url_problem(std::string_view url) {
   if (url.empty()) return "must not be empty";
   if (url.size() > kMaxUrlBytes)
-    return "is " + std::to_string(url.size()) + " bytes, over the limit of " + std::to_string(kMaxUrlBytes);
+    return with_numbers("is ", url.size(), " bytes, over the limit of ", kMaxUrlBytes, "");
   bool absolute = starts_with_ci(url, "http://") || starts_with_ci(url, "https://");
   if (!absolute && url[0] != '/')
     return std::string("must be an absolute http:// or https:// URL or a path starting with '/' "
@@ -170,7 +170,7 @@ void parse_priority(const json& v, const std::string& path, int& out, Errors& er
   bool ok = v.is_number_integer();
   if (ok && v.is_number_unsigned()) ok = v.get<uint64_t>() <= static_cast<uint64_t>(INT_MAX);
   else if (ok) ok = v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX;
-  if (!ok) add_error(errors, path, "must be an integer from " + std::to_string(INT_MIN) + " to " + std::to_string(INT_MAX));
+  if (!ok) add_error(errors, path, "must be an integer from -2147483648 to 2147483647");
   else out = v.get<int>();
 }
 

@@ -115,8 +115,7 @@ void check_path(std::string_view path, size_t base, std::vector<std::string>& pr
 std::vector<Piece> scan(std::string_view tpl, std::vector<std::string>& problems) {
   std::vector<Piece> pieces;
   if (tpl.size() > kMaxTemplateBytes) {
-    problems.push_back("template is " + std::to_string(tpl.size()) +
-                       " bytes, over the limit of " + std::to_string(kMaxTemplateBytes));
+    problems.push_back(with_numbers("template is ", tpl.size(), " bytes, over the limit of ", kMaxTemplateBytes, ""));
     return pieces;
   }
   for (size_t i = 0; i < tpl.size();) {

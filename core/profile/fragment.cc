@@ -49,8 +49,7 @@ bool is_valid_utf8(std::string_view s) {
 
 void check_string(const std::string& s, const std::string& path, Errors& errors) {
   if (s.size() > kMaxStringBytes) {
-    add_error(errors, path, "is " + std::to_string(s.size()) + " bytes, over the limit of " +
-                                std::to_string(kMaxStringBytes) + " bytes");
+    add_error(errors, path, with_numbers("is ", s.size(), " bytes, over the limit of ", kMaxStringBytes, " bytes"));
   } else if (!is_valid_utf8(s)) {
     add_error(errors, path, "is not valid UTF-8");
   }
@@ -62,7 +61,7 @@ void check_nested(const json& v, const std::string& path, int depth, Errors& err
     case json::value_t::object:
     case json::value_t::array:
       if (depth + 1 > kMaxDepth) {
-        add_error(errors, path, "nests deeper than " + std::to_string(kMaxDepth) + " levels");
+        add_error(errors, path, with_number("nests deeper than ", kMaxDepth, " levels"));
         return;
       }
       if (v.is_array()) {
@@ -104,13 +103,13 @@ bool is_valid_namespace(std::string_view ns) {
 
 std::string key_problem(std::string_view key) {
   if (key.size() > kMaxKeyLength)
-    return "is longer than " + std::to_string(kMaxKeyLength) + " characters";
+    return with_number("is longer than ", kMaxKeyLength, " characters");
   if (key.rfind("attributes.", 0) != 0 && key.rfind("consent.", 0) != 0)
     return "must start with 'attributes.' or 'consent.'";
   size_t dots = 0;
   for (char c : key) dots += c == '.' ? 1 : 0;
   if (dots > static_cast<size_t>(kMaxDepth))
-    return "has more than " + std::to_string(kMaxDepth) + " segments below its root";
+    return with_number("has more than ", kMaxDepth, " segments below its root");
   return "must be dotted segments of letters, digits, '_', '$' and '-'";
 }
 
@@ -119,7 +118,7 @@ void parse_profile_id(const json& v, const std::string& path, Fragment& f, Error
     add_error(errors, path, std::string("must be a non-empty string, not ") +
                                 (v.is_string() ? "an empty one" : type_name(v)));
   } else if (v.get_ref<const std::string&>().size() > kMaxProfileIdLength) {
-    add_error(errors, path, "is longer than " + std::to_string(kMaxProfileIdLength) + " bytes");
+    add_error(errors, path, with_number("is longer than ", kMaxProfileIdLength, " bytes"));
   } else if (!is_valid_utf8(v.get_ref<const std::string&>())) {
     add_error(errors, path, "is not valid UTF-8");
   } else {
@@ -149,7 +148,7 @@ void parse_identities(const json& v, const std::string& path, Fragment& f, Error
       if (!id.is_string() || id.get_ref<const std::string&>().empty()) {
         add_error(errors, id_path, "must be a non-empty string");
       } else if (id.get_ref<const std::string&>().size() > kMaxIdentityLength) {
-        add_error(errors, id_path, "is longer than " + std::to_string(kMaxIdentityLength) + " bytes");
+        add_error(errors, id_path, with_number("is longer than ", kMaxIdentityLength, " bytes"));
       } else if (!is_valid_utf8(id.get_ref<const std::string&>())) {
         add_error(errors, id_path, "is not valid UTF-8");
       } else {
@@ -158,8 +157,8 @@ void parse_identities(const json& v, const std::string& path, Fragment& f, Error
     }
   }
   if (f.identities.size() > kMaxIdentities)
-    add_error(errors, path, "holds " + std::to_string(f.identities.size()) +
-                                " identities, over the limit of " + std::to_string(kMaxIdentities));
+    add_error(errors, path,
+              with_numbers("holds ", f.identities.size(), " identities, over the limit of ", kMaxIdentities, ""));
 }
 
 // Parses one entry of "fields"; returns nothing if it has a problem.
@@ -210,8 +209,7 @@ void parse_fields(const json& v, const std::string& path, size_t max_fields, Fra
   }
   if (v.size() > max_fields) {
     // Not looked into further: the count alone refuses it.
-    add_error(errors, path, "holds " + std::to_string(v.size()) + " fields, over the limit of " +
-                                std::to_string(max_fields));
+    add_error(errors, path, with_numbers("holds ", v.size(), " fields, over the limit of ", max_fields, ""));
     return;
   }
   for (const auto& [key, entry] : v.get_ref<const json::object_t&>()) {

@@ -33,15 +33,14 @@ void flatten(const json& object, const std::string& key_prefix, const std::strin
     }
     std::string key = key_prefix + '.' + name;
     if (key.size() > kMaxKeyLength) {
-      add_error(errors, p, "makes the field key longer than " + std::to_string(kMaxKeyLength) +
-                               " characters");
+      add_error(errors, p, with_number("makes the field key longer than ", kMaxKeyLength, " characters"));
       continue;
     }
     if (!value.is_object()) {
       check_value(value, p, errors);
       leaves.emplace_back(std::move(key), &value);
     } else if (depth + 1 > kMaxDepth) {
-      add_error(errors, p, "nests deeper than " + std::to_string(kMaxDepth) + " levels");
+      add_error(errors, p, with_number("nests deeper than ", kMaxDepth, " levels"));
     } else {
       flatten(value, key, p, depth + 1, leaves, errors);
     }
@@ -85,9 +84,8 @@ Profile::SetResult Profile::set_attributes(const json& attributes, TimeMs now,
   size_t new_keys = 0;
   for (const auto& [key, _] : leaves) new_keys += fields_.count(key) == 0 ? 1 : 0;
   if (new_keys > 0 && fields_.size() + new_keys > kMaxFields)
-    add_error(out.errors, "$", "would make the profile hold " +
-                                   std::to_string(fields_.size() + new_keys) +
-                                   " fields, over the limit of " + std::to_string(kMaxFields));
+    add_error(out.errors, "$", with_numbers("would make the profile hold ", fields_.size() + new_keys,
+                                            " fields, over the limit of ", kMaxFields, ""));
   if (!out.errors.empty()) return out;
 
   bool stored = false;
@@ -170,7 +168,7 @@ std::optional<Profile> Profile::from_json(const json& value, Errors& errors) {
       if (!v.is_string()) {
         add_type_error(errors, "$.deviceId", "must be a string, not ", v);
       } else if (v.get_ref<const std::string&>().size() > kMaxProfileIdLength) {
-        add_error(errors, "$.deviceId", "is longer than " + std::to_string(kMaxProfileIdLength) + " bytes");
+        add_error(errors, "$.deviceId", with_number("is longer than ", kMaxProfileIdLength, " bytes"));
       } else {
         device_id = v.get_ref<const std::string&>();
       }

@@ -48,6 +48,13 @@ std::string with_number(const char* before, size_t n, const char* after) {
   return out;
 }
 
+std::string with_text(const char* before, const std::string& text, const char* after) {
+  std::string out = before;
+  out += text;
+  out += after;
+  return out;
+}
+
 std::string with_numbers(const char* before, size_t a, const char* middle, size_t b, const char* after) {
   std::string out = with_number(before, a, middle);
   out += std::to_string(b);
@@ -56,7 +63,7 @@ std::string with_numbers(const char* before, size_t a, const char* middle, size_
 }
 
 void add_unknown_segment(Errors& errors, const std::string& path, const std::string& id) {
-  add_error(errors, path, "names unknown segment '" + id + "'");
+  add_error(errors, path, with_text("names unknown segment '", id, "'"));
 }
 
 void add_child_error(Errors& errors, const std::string& path, const char* key, const char* reason) {

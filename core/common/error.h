@@ -44,6 +44,8 @@ bool claim_id(IdHolders& holders, const std::string& id, const std::string& path
 // `before` + `n` in decimal + `after` ("is longer than 128 bytes"): one
 // out-of-line body for the limit messages, not two concatenations per site.
 std::string with_number(const char* before, size_t n, const char* after);
+// `before` + `text` + `after` ("lists placement 'x' twice"), out of line.
+std::string with_text(const char* before, const std::string& text, const char* after);
 // The same with two numbers ("is 5000 bytes, over the limit of 4096 bytes").
 std::string with_numbers(const char* before, size_t a, const char* middle, size_t b, const char* after);
 

@@ -373,6 +373,7 @@ UpdateResult Engine::restore(std::string_view text) {
                                              "); update the engine or start from a fresh state");
     return out;
   }
+  static_assert(kMaxTime == 8'640'000'000'000'000, "the $.clock message names it");
   // Everything is rebuilt aside and swapped in only when all parts are sound.
   std::shared_ptr<const artifact::Artifact> art = artifact::empty();
   if (auto a = member(j, "artifact"); a == nullptr) {
@@ -384,7 +385,7 @@ UpdateResult Engine::restore(std::string_view text) {
   }
   std::optional<TimeMs> clock;
   if (auto c = member(j, "clock"); c == nullptr || !(c->is_null() || (clock = time_from_json(*c, false)))) {
-    add_error(errors, "$.clock", "must be a time in milliseconds from 0 to " + std::to_string(kMaxTime) + ", or null");
+    add_error(errors, "$.clock", "must be a time in milliseconds from 0 to 8640000000000000, or null");
   }
   auto prof = snapshot_part<profile::Profile>(j, "profile", errors, [](const json& v, Errors& e) {
     return profile::Profile::from_json(v, e);

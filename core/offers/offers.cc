@@ -189,8 +189,8 @@ void parse_offer_placements(const json& v, const std::string& path, const Catalo
       continue;
     }
     const std::string& id = ref.get_ref<const std::string&>();
-    if (catalog.find_placement(id) < 0) add_error(errors, p, "names unknown placement '" + id + "'");
-    else if (offer.shows_in(id)) add_error(errors, p, "lists placement '" + id + "' twice");
+    if (catalog.find_placement(id) < 0) add_error(errors, p, with_text("names unknown placement '", id, "'"));
+    else if (offer.shows_in(id)) add_error(errors, p, with_text("lists placement '", id, "' twice"));
     else offer.placements.push_back(id);
   }
 }

@@ -18,7 +18,6 @@ constexpr std::array<std::pair<std::string_view, Op>, 12> kOps = {{
     {"lte", Op::kLte}, {"in", Op::kIn}, {"notIn", Op::kNotIn}, {"contains", Op::kContains},
     {"startsWith", Op::kStartsWith}, {"endsWith", Op::kEndsWith}, {"exists", Op::kExists}}};
 
-constexpr const char* kAllOps = "eq, ne, gt, gte, lt, lte, in, notIn, contains, startsWith, endsWith, exists";
 
 bool is_numeric_op(Op op) {
   return op == Op::kEq || op == Op::kNe || op == Op::kGt || op == Op::kGte || op == Op::kLt || op == Op::kLte;
@@ -121,7 +120,10 @@ class Compiler {
       return std::nullopt;
     }
     auto op = parse_op(it->get_ref<const std::string&>());
-    if (!op) error_at(path, "op", "unknown operator '" + it->get_ref<const std::string&>() + "' (expected one of " + kAllOps + ")");
+    if (!op)
+      error_at(path, "op",
+               with_text("unknown operator '", it->get_ref<const std::string&>(),
+                         "' (expected one of eq, ne, gt, gte, lt, lte, in, notIn, contains, startsWith, endsWith, exists)"));
     return op;
   }
 
@@ -133,7 +135,7 @@ class Compiler {
     std::string why;
     auto p = parse_path(j.get_ref<const std::string&>(), why);
     if (!p) {
-      error(jpath, "'" + j.get_ref<const std::string&>() + "' " + why);
+      error(jpath, with_text("'", j.get_ref<const std::string&>(), "' ") + why);
       return std::nullopt;
     }
     if (p->root == Root::kEvent && !in_filter) {
@@ -218,7 +220,8 @@ class Compiler {
     }
     auto d = parse_duration(j.get_ref<const std::string&>());
     if (!d || *d <= 0) {
-      error(path, "'" + j.get_ref<const std::string&>() + "' is not a duration (a positive integer and a unit: ms, s, m, h, d, w; e.g. \"30m\")");
+      error(path, with_text("'", j.get_ref<const std::string&>(),
+                            "' is not a duration (a positive integer and a unit: ms, s, m, h, d, w; e.g. \"30m\")"));
       return std::nullopt;
     }
     return d;
@@ -321,7 +324,7 @@ class Compiler {
       }
     } else if (op) {
       if (!is_numeric_op(*op)) {
-        error_at(path, "op", "must be one of eq, ne, gt, gte, lt, lte for '" + std::string(form) + "'");
+        error_at(path, "op", with_text("must be one of eq, ne, gt, gte, lt, lte for '", std::string(form), "'"));
         ok = false;
       } else {
         a.op = *op;

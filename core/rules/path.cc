@@ -1,5 +1,7 @@
 #include "core/rules/path.h"
 
+#include "core/common/error.h"
+
 namespace rekindle::rules {
 namespace {
 
@@ -37,7 +39,7 @@ std::optional<Path> parse_path(std::string_view text, std::string& why) {
     return std::nullopt;
   }
   if (parts.size() < 2) {
-    why = "names no field after '" + std::string(parts[0]) + "'";
+    why = with_text("names no field after '", std::string(parts[0]), "'");
     return std::nullopt;
   }
   for (size_t i = 1; i < parts.size(); ++i) {

@@ -1,6 +1,5 @@
 #include "core/common/time.h"
 
-#include <charconv>
 #include <cstdio>
 
 namespace rekindle {
@@ -132,8 +131,10 @@ std::optional<DurationMs> parse_duration(std::string_view s) {
   size_t unit_at = 0;
   while (unit_at < s.size() && s[unit_at] >= '0' && s[unit_at] <= '9') ++unit_at;
   if (unit_at == 0 || unit_at > 12) return std::nullopt;
+  // At most 12 digits, all checked: read here rather than by std::from_chars,
+  // whose integer parser is more code in the wasm.
   int64_t n = 0;
-  std::from_chars(s.data(), s.data() + unit_at, n);
+  for (size_t i = 0; i < unit_at; ++i) n = n * 10 + (s[i] - '0');
   std::string_view unit = s.substr(unit_at);
   DurationMs scale;
   if (unit == "ms") scale = 1;

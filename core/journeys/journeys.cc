@@ -1,7 +1,6 @@
 #include "core/journeys/journeys.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "core/artifact/artifact.h"
 #include "core/common/json_time.h"
@@ -243,8 +242,10 @@ void Journeys::run(Instance& in, TimeMs at, Host& host) {
         uint64_t total = 0;
         for (const auto& arm : ins.arms) total += static_cast<uint64_t>(arm.weight);
         const std::string hash = stable_id({host.profile_id, journey.id, "split", ins.step});
+        // stable_id() is 16 lowercase hex digits: read here rather than by
+        // std::from_chars, whose integer parser is more code in the wasm.
         uint64_t bucket = 0;
-        std::from_chars(hash.data(), hash.data() + hash.size(), bucket, 16);
+        for (char c : hash) bucket = bucket * 16 + static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
         bucket %= total;
         const Arm* chosen = &ins.arms.back();
         for (const auto& arm : ins.arms) {

@@ -47,7 +47,7 @@ void parse_limits(const json& j, Limits& limits, Errors& errors) {
 // the ones it reads; reports unknown references and cycles.
 void link(Artifact& a, Errors& errors) {
   const size_t n = a.segments.size();
-  a.dependents.assign(n, {});
+  a.dependents = std::vector<std::vector<int>>(n);  // built and moved in: no copies of an empty vector in the wasm
   bool resolved = true;
   for (size_t i = 0; i < n; ++i) {
     Segment& s = a.segments[i];

@@ -26,7 +26,7 @@ void parse_limits(const json& j, Limits& limits, Errors& errors) {
           value.get<int64_t>() > static_cast<int64_t>(hi)) {
         add_error(errors, p, with_numbers("must be an integer from ", lo, " to ", hi, ""));
       } else {
-        out = value.get<size_t>();
+        out = static_cast<size_t>(value.get<int64_t>());  // in range: checked above
       }
     };
     if (key == "historyEvents") {

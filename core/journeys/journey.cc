@@ -301,7 +301,7 @@ class Parser {
       if (w == nullptr || !w->is_number_integer() || w->get<int64_t>() < 1 || w->get<int64_t>() > 1000000) {
         error_at(apath, "weight", "must be an integer from 1 to 1000000");
       } else {
-        arm.weight = w->get<int>();
+        arm.weight = static_cast<int>(w->get<int64_t>());  // in range: checked above (no get<int> in the wasm)
       }
       if (auto h = member(a, "holdout"); h != nullptr) {
         if (!h->is_boolean()) error_at(apath, "holdout", "must be a boolean");
@@ -363,7 +363,7 @@ void parse_caps(const json& doc, const offers::Catalog& catalog, std::vector<Cap
     if (m == nullptr || !m->is_number_integer() || m->get<int64_t>() < 0 || m->get<int64_t>() > 1000000) {
       p.error(child(path, "max"), "must be an integer from 0 to 1000000");
     } else {
-      cap.max = m->get<int>();
+      cap.max = static_cast<int>(m->get<int64_t>());  // in range: checked above
     }
     if (auto per = member(j, "per"); per == nullptr) p.error(child(path, "per"), "is required");
     else if (auto d = p.duration(*per, child(path, "per"))) cap.per = *d;

@@ -171,7 +171,7 @@ void parse_priority(const json& v, const std::string& path, int& out, Errors& er
   if (ok && v.is_number_unsigned()) ok = v.get<uint64_t>() <= static_cast<uint64_t>(INT_MAX);
   else if (ok) ok = v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX;
   if (!ok) add_error(errors, path, "must be an integer from -2147483648 to 2147483647");
-  else out = v.get<int>();
+  else out = static_cast<int>(v.get<int64_t>());  // in range: checked above (no get<int> in the wasm)
 }
 
 // The offer's placement ids: a non-empty array of declared, distinct ids.

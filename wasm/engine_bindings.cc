@@ -130,7 +130,7 @@ EMSCRIPTEN_KEEPALIVE double rk_ack(Handle* h, const char* ids_json, size_t size)
   auto parsed = rekindle::parse_json(text(ids_json, size), {SIZE_MAX, INT_MAX}, "ids");
   if (!parsed.ok() || !parsed.value.is_array()) return 0;
   std::vector<std::string> ids;
-  for (const auto& id : parsed.value)
+  for (const auto& id : rekindle::array_items(parsed.value))
     if (id.is_string()) ids.push_back(id.get_ref<const std::string&>());
   return static_cast<double>(h->engine.ack(ids));
 }

@@ -97,6 +97,12 @@ nlohmann::json* member(nlohmann::json& value, std::string_view key);
 // assignment and the old value's destruction were inline at ~50 sites that
 // build effects, records and results member by member.
 void set_member(nlohmann::json& object, const char* key, nlohmann::json value);
+// The items of `value`, which the caller has checked to be an array, as the
+// vector they are: iterated without nlohmann's iterators (less code at each
+// loop). Not for anything else: get_ref of another type would abort.
+inline const nlohmann::json::array_t& array_items(const nlohmann::json& value) {
+  return value.get_ref<const nlohmann::json::array_t&>();
+}
 // Only a json: anything else would be converted to a temporary json first.
 template <class T>
 void member(const T&, std::string_view) = delete;

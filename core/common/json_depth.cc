@@ -239,7 +239,7 @@ size_t dumped_size(const nlohmann::json& value) {
     }
     case json::value_t::array: {
       size_t n = 2 + (value.empty() ? 0 : value.size() - 1);
-      for (const auto& item : value) n += dumped_size(item);
+      for (const auto& item : array_items(value)) n += dumped_size(item);
       return n;
     }
     case json::value_t::object: {

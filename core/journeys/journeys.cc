@@ -24,7 +24,7 @@ std::vector<std::string> propositions_of(const event::Event& ev) {
   if (dec == nullptr || !dec->is_object()) return out;
   auto props = member(*dec, "propositions");
   if (props == nullptr || !props->is_array()) return out;
-  for (const auto& p : *props)
+  for (const auto& p : array_items(*props))
     if (p.is_object())
       if (auto id = member(p, "id"); id != nullptr && id->is_string()) out.push_back(id->get_ref<const std::string&>());
   return out;
@@ -465,7 +465,7 @@ bool Journeys::restore(const json& j) {
       deliveries == nullptr || !deliveries->is_array())
     return false;
   std::vector<Instance> restored;
-  for (const auto& a : *active) {
+  for (const auto& a : array_items(*active)) {
     if (!a.is_object()) return false;
     auto str = [&](const char* k) -> const std::string* {
       auto it = member(a, k);
@@ -505,7 +505,7 @@ bool Journeys::restore(const json& j) {
     auto shown = member(a, "shown");
     auto dispatches = member(a, "dispatches");
     if (shown == nullptr || !shown->is_array() || dispatches == nullptr || !dispatches->is_array()) return false;
-    for (const auto& s : *shown) {
+    for (const auto& s : array_items(*shown)) {
       auto string_at = [&](const char* key) {
         auto v = member(s, key);
         return v != nullptr && v->is_string();
@@ -516,7 +516,7 @@ bool Journeys::restore(const json& j) {
       if (offer < 0) return false;
       in.shown.push_back({s["placement"].get_ref<const std::string&>(), offer, s["proposition"].get_ref<const std::string&>(), s["step"].get_ref<const std::string&>()});
     }
-    for (const auto& d : *dispatches) {
+    for (const auto& d : array_items(*dispatches)) {
       if (!d.is_string()) return false;
       in.dispatches.push_back(d.get_ref<const std::string&>());
     }
@@ -529,7 +529,7 @@ bool Journeys::restore(const json& j) {
     ends[key] = *t;
   }
   std::vector<Delivery> ds;
-  for (const auto& d : *deliveries) {
+  for (const auto& d : array_items(*deliveries)) {
     auto at = d.is_array() && d.size() == 3 ? time_from_json(d[0]) : std::nullopt;
     if (!at || !d[1].is_string()) return false;
     auto channel = parse_channel(d[1].get_ref<const std::string&>());

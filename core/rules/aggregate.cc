@@ -207,7 +207,7 @@ std::optional<AggregateState> state_from_json(const json& j) {
       !(last->is_null() || last->is_number_integer()) || m == nullptr || !m->is_array() ||
       broken == nullptr || !broken->is_boolean())
     return std::nullopt;
-  for (const auto& e : *w) {
+  for (const auto& e : array_items(*w)) {
     if (!e.is_array() || e.size() != 2 || !e[1].is_number() || !std::isfinite(e[1].get<double>())) return std::nullopt;
     auto ts = time_from_json(e[0]);
     if (!ts) return std::nullopt;
@@ -220,7 +220,7 @@ std::optional<AggregateState> state_from_json(const json& j) {
     if (!t) return std::nullopt;
     s.last = *t;
   }
-  for (const auto& t : *m) {
+  for (const auto& t : array_items(*m)) {
     auto time = t.is_null() ? std::optional<TimeMs>(kNever) : time_from_json(t);
     if (!time) return std::nullopt;
     s.matched.push_back(*time);

@@ -197,9 +197,10 @@ class Compiler {
           c.strings = v->get_ref<const std::string&>();
           c.string_ends.push_back(static_cast<uint32_t>(c.strings.size()));
         } else if ((c.op == Op::kIn || c.op == Op::kNotIn) && v->is_array() &&
-                   std::all_of(v->begin(), v->end(), [](const json& x) { return x.is_string(); })) {
+                   std::all_of(array_items(*v).begin(), array_items(*v).end(),
+                               [](const json& x) { return x.is_string(); })) {
           c.literal = Literal::kStrings;
-          for (const auto& x : *v) {
+          for (const auto& x : array_items(*v)) {
             c.strings += x.get_ref<const std::string&>();
             c.string_ends.push_back(static_cast<uint32_t>(c.strings.size()));
           }

@@ -237,7 +237,7 @@ bool Segments::load_saved(std::shared_ptr<const artifact::Artifact> artifact, co
 
 bool Segments::restore(const json& j, Flags& restored) {
   if (!j.is_array()) return false;
-  for (const auto& e : j) {
+  for (const auto& e : array_items(j)) {
     if (!e.is_object()) return false;
     auto id = member(e, "id");
     auto rule = member(e, "rule");
@@ -252,7 +252,7 @@ bool Segments::restore(const json& j, Flags& restored) {
     if (s < 0 || artifact_->segments[static_cast<size_t>(s)].canonical != rule->get_ref<const std::string&>()) continue;
     State st;
     if (aggs->size() != artifact_->segments[static_cast<size_t>(s)].rule.aggregates.size()) return false;
-    for (const auto& a : *aggs) {
+    for (const auto& a : array_items(*aggs)) {
       auto state = rules::state_from_json(a);
       if (!state) return false;
       st.aggregates.push_back(std::move(*state));

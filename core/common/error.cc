@@ -75,8 +75,11 @@ void add_child_error(Errors& errors, const std::string& path, const char* key, c
 
 void unknown_keys(const nlohmann::json& object, const std::string& path,
                   std::initializer_list<std::string_view> allowed, const char* reason_start, Errors& errors) {
-  for (const auto& item : object.items()) {
-    const std::string& key = item.key();
+  // Every caller has checked `object` to be one: its members are walked as
+  // the std::map they are, without nlohmann's items() proxy.
+  if (!object.is_object()) return;
+  for (const auto& item : object.get_ref<const nlohmann::json::object_t&>()) {
+    const std::string& key = item.first;
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     if (reason_start == nullptr) {
       errors.push_back({child(path, key), "is not a known field"});

@@ -58,10 +58,10 @@ void add_unknown_segment(Errors& errors, const std::string& path, const std::str
 void add_child_error(Errors& errors, const std::string& path, const char* key, const char* reason);
 void add_child_error(Errors& errors, const std::string& path, const char* key, const std::string& reason);
 
-// Reports each key of `object` that is not in `allowed`, at its path, as
-// `reason_start` + the allowed keys joined by ", " + ")", or as "is not a
-// known field" when `reason_start` is null. One body for the rule compiler,
-// the journey, offer and snapshot parsers.
+// Reports each key of `object` (an object: callers check) that is not in
+// `allowed`, at its path, as `reason_start` + the allowed keys joined by ", "
+// + ")", or as "is not a known field" when `reason_start` is null. One body
+// for the rule compiler, the journey, offer and snapshot parsers.
 void unknown_keys(const nlohmann::json& object, const std::string& path,
                   std::initializer_list<std::string_view> allowed, const char* reason_start, Errors& errors);
 

@@ -80,8 +80,9 @@ export function buildRuleHarness() {
   if (!existsSync(join(inc, 'nlohmann'))) symlinkSync(nlohmannInclude(), join(inc, 'nlohmann'));
   const env = { ...process.env, NODE_PATH: '/usr/share/nodejs' };
   // As CMakeLists.txt compiles the module; -finline-functions because emcc's
-  // -Oz would turn inlining off altogether.
-  const compile = ['-std=c++20', '-flto', '-fno-exceptions', '-fno-rtti', '-finline-functions', '-DNDEBUG', `-I${ROOT}`, `-I${inc}`];
+  // -Oz would turn inlining off altogether; the module's wasm features.
+  const compile = ['-std=c++20', '-flto', '-fno-exceptions', '-fno-rtti', '-finline-functions',
+    '-mbulk-memory', '-mnontrapping-fptoint', '-msign-ext', '-DNDEBUG', `-I${ROOT}`, `-I${inc}`];
   for (const [variant, opt] of [['shipped', '-Oz'], ['o2', '-O2']]) {
     const out = ruleHarness(variant);
     const args = [

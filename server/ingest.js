@@ -149,10 +149,10 @@ export class Ingest {
   // or null. After a profile merge the replayed instance draws its arms again from the surviving
   // profile id; the person stays in the arm they were first in (the report counts that one), so
   // a message of another arm, a held-out visitor's above all, is never sent.
-  #otherArm(site, profileId, body) {
+  #otherArm(site, profileId, body, ids) {
     const path = this.#artifactOf(site)?.arms.get(body.journey)?.get(body.step);
     if (!path?.length) return null;
-    const first = this.store.firstArms(site, profileId, body.instance);
+    const first = this.store.firstArms(site, profileId, ids);
     for (const [split, arm] of path) {
       const drawn = first.get(split);
       if (drawn !== undefined && drawn !== arm) return `arm:${split}:${drawn}`;
@@ -260,9 +260,12 @@ export class Ingest {
         this.mergeFragment(site, current, { fields: body.fields ?? {} });
         return current;
       }
-      case 'dispatch':
-        this.store.insertDispatch(site, profileId, { ...body, due: Date.parse(body.due) }, now, this.#otherArm(site, profileId, body));
+      case 'dispatch': {
+        // The instance's twins, looked up once for its first arms and for an end of any of them.
+        const ids = this.store.instanceIds(site, profileId, body.instance);
+        this.store.insertDispatch(site, profileId, { ...body, due: Date.parse(body.due) }, now, this.#otherArm(site, profileId, body, ids), ids);
         return profileId;
+      }
       case 'dispatch.cancel':
         this.store.cancelDispatch(site, body.dispatch, now);
         return profileId;

@@ -488,8 +488,12 @@ export class SqliteStore {
   // ---- dispatches --------------------------------------------------------
 
   /** Stores a requested message once by id; it starts cancelled when its cancellation or its instance's end came first. */
-  insertDispatch(site, profileId, d, now, suppressed = null) {
-    const ended = this.#endedTwin(site, profileId, d.instance);
+  /**
+   * Stores a dispatch a journey asked for; `ids` are its instance's ids (instanceIds()), of which
+   * an ended one cancels it at once.
+   */
+  insertDispatch(site, profileId, d, now, suppressed = null, ids = this.instanceIds(site, profileId, d.instance)) {
+    const ended = this.#ended(site, ids);
     const cancelled = this.s.getCancellation.get(site, d.dispatch);
     let status = DISPATCH_STATUS.pending;
     let reason = '';
@@ -519,19 +523,23 @@ export class SqliteStore {
    */
   endInstance(site, profileId, instance, reason, at, now) {
     this.transaction(() => {
-      for (const id of new Set([instance, ...this.#twins(site, profileId, instance)])) {
+      for (const id of this.instanceIds(site, profileId, instance)) {
         this.s.insertEnded.run(site, id, reason, at);
         this.s.cancelInstance.run(`journey ${reason}`, now, site, id);
       }
     });
   }
 
-  // The other ids of one journey instance. When an identity joins two profiles, the moved
-  // profile's journeys are replayed under the surviving profile id: new instance ids, same
-  // profile (records move with it), same journey and entry time, as the report counts them.
-  // The moved device's page goes on with the old id, which only the replay's end can stop.
-  #twins(site, profileId, instance) {
-    return this.s.twinInstances.all({ site, profileId, instance }).map((r) => r.instance).filter((id) => id !== instance);
+  /**
+   * The ids of one journey instance: its own first, then its twins'. When an identity joins two
+   * profiles, the moved profile's journeys are replayed under the surviving profile id: new
+   * instance ids, same profile (records move with it), same journey and entry time, as the
+   * report counts them. The moved device's page goes on with the old id, which only the replay's
+   * end can stop.
+   */
+  instanceIds(site, profileId, instance) {
+    const twins = this.s.twinInstances.all({ site, profileId, instance }).map((r) => r.instance).filter((id) => id !== instance);
+    return [instance, ...new Set(twins)];
   }
 
   /** Event bodies of `profileId` that a device other than `deviceId` sent (or an import), of the given types, latest first. */
@@ -539,19 +547,16 @@ export class SqliteStore {
     return this.s.eventsFromElsewhere.all({ site, profileId, deviceId, types: JSON.stringify(types), limit }).map((r) => JSON.parse(r.body));
   }
 
-  /** The arm each split of the instance chose first, over the instance and its twins: split step id -> arm id. */
-  firstArms(site, profileId, instance) {
-    const ids = JSON.stringify([instance, ...this.#twins(site, profileId, instance)]);
+  /** The arm each split of an instance chose first, over its ids (instanceIds()): split step id -> arm id. */
+  firstArms(site, profileId, ids) {
     const first = new Map();
-    for (const r of this.s.armRecords.all({ site, profileId, ids })) if (!first.has(r.step)) first.set(r.step, r.arm);
+    for (const r of this.s.armRecords.all({ site, profileId, ids: JSON.stringify(ids) })) if (!first.has(r.step)) first.set(r.step, r.arm);
     return first;
   }
 
-  // How the instance, or a twin of it, ended; undefined while every id of it runs.
-  #endedTwin(site, profileId, instance) {
-    const own = this.s.getEnded.get(site, instance);
-    if (own) return own;
-    for (const id of this.#twins(site, profileId, instance)) {
+  // How the instance, or a twin of it, ended (its own end first); undefined while every id of it runs.
+  #ended(site, ids) {
+    for (const id of ids) {
       const ended = this.s.getEnded.get(site, id);
       if (ended) return ended;
     }

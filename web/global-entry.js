@@ -8,6 +8,7 @@ import {
   createRekindle as createPageRekindle, createEngine as createBareEngine,
   RekindleOptionsError, RekindleArtifactError, RekindleConditionError,
 } from './index.js';
+import { isObject } from './page/common.js';
 
 export { RekindleOptionsError, RekindleArtifactError, RekindleConditionError };
 
@@ -19,7 +20,7 @@ const defaultWasmUrl = scriptUrl ? new URL('rekindle.wasm', scriptUrl).href : un
 // passed on unchanged for index.js to report.
 function withWasmUrl(options) {
   if (options === undefined || options === null) options = {};
-  if (typeof options !== 'object' || Array.isArray(options)) return options;
+  if (!isObject(options)) return options;
   if (options.wasmUrl !== undefined || options.wasmBinary !== undefined) return options;
   if (defaultWasmUrl === undefined) {
     throw new RekindleOptionsError('wasmUrl', 'is needed: this copy of rekindle.global.js was not loaded by a <script src> element, so the URL of rekindle.wasm is unknown');

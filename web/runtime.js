@@ -2,6 +2,7 @@
 // friendly API. `index.js` (browsers, bundlers) and `node.js` (Node) differ
 // only in how they obtain the wasm bytes.
 import { loadModule, engineAbi } from './engine-abi.js';
+import { isObject, describeType } from './page/common.js';
 
 /** Thrown for options a developer must fix; names the option and the problem. */
 export class RekindleOptionsError extends Error {
@@ -39,7 +40,7 @@ export class RekindleConditionError extends Error {
 const KNOWN_OPTIONS = new Set(['wasmUrl', 'wasmBinary', 'now', 'deviceId', 'artifact']);
 
 function validateOptions(options) {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!isObject(options)) {
     throw new RekindleOptionsError('options', 'must be an object');
   }
   for (const key of Object.keys(options)) {
@@ -54,7 +55,7 @@ function validateOptions(options) {
   if (options.deviceId !== undefined && (typeof options.deviceId !== 'string' || options.deviceId.length === 0)) {
     throw new RekindleOptionsError('deviceId', 'must be a non-empty string');
   }
-  if (options.artifact !== undefined && (options.artifact === null || typeof options.artifact !== 'object' || Array.isArray(options.artifact))) {
+  if (options.artifact !== undefined && !isObject(options.artifact)) {
     throw new RekindleOptionsError('artifact', 'must be a campaign artifact object');
   }
 }
@@ -79,12 +80,6 @@ export function newEventId() {
   b[8] = (b[8] & 0x3f) | 0x80;
   const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-function describeType(value) {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }
 
 function failure(reason) {
@@ -185,7 +180,7 @@ export async function createWithModule(options, moduleOptions, internal = null) 
       let event = eventOrType;
       if (typeof eventOrType === 'string') {
         event = { _id: newEventId(), eventType: eventOrType, timestamp: new Date(now()).toISOString(), ...fields };
-      } else if (eventOrType === null || typeof eventOrType !== 'object' || Array.isArray(eventOrType)) {
+      } else if (!isObject(eventOrType)) {
         return failure(`an event must be an object or an event type string, not ${describeType(eventOrType)}`);
       }
       const { text, error } = toJsonText(event, 'event');
@@ -212,7 +207,7 @@ export async function createWithModule(options, moduleOptions, internal = null) 
     /** Sets profile attributes (nested objects set nested attributes). */
     setAttributes(attributes) {
       alive('setAttributes');
-      if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes)) {
+      if (!isObject(attributes)) {
         return failure(`attributes must be an object, not ${describeType(attributes)}`);
       }
       const { text, error } = toJsonText(attributes, 'attributes');
@@ -229,7 +224,7 @@ export async function createWithModule(options, moduleOptions, internal = null) 
     /** The visitor's consent decisions, e.g. `{ 'marketing.email': 'granted' }`. */
     setConsent(purposes) {
       alive('setConsent');
-      if (purposes === null || typeof purposes !== 'object' || Array.isArray(purposes)) {
+      if (!isObject(purposes)) {
         return failure(`consent must be an object of purpose: state, not ${describeType(purposes)}`);
       }
       const { text, error } = toJsonText(purposes, 'consent');

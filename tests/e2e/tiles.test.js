@@ -260,7 +260,7 @@ describe('page tiles and autotrack in Chromium', { concurrency: true }, () => {
     assert.ok(out.attrs.includes('a[href=#safe]') && out.attrs.includes('a[data-x=kept]'), String(out.attrs));
     assert.equal(out.location, '/pages/tiles.html');
     // Nothing hostile was even fetched.
-    assert.deepEqual(requests.filter((u) => !/\/(pages\/tiles\.html|rekindle\/page\/tiles\.(js|css)|rekindle\/page\/autotrack\.js)$/.test(u)), []);
+    assert.deepEqual(requests.filter((u) => !/\/(pages\/tiles\.html|rekindle\/page\/tiles\.(js|css)|rekindle\/page\/(autotrack|common)\.js)$/.test(u)), []);
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -14,7 +14,9 @@
 //   <section data-rk-view data-rk-sku="sku-1" data-rk-name="Trail shoe">…</section>
 //
 // `track(eventType, fields)` is the page runtime's track: it adds the event id
-// and timestamp. No dependencies.
+// and timestamp. No dependencies but web/page/common.js.
+
+import { reportError } from './common.js';
 
 const PRODUCT_ATTRIBUTES = ['data-rk-sku', 'data-rk-name', 'data-rk-price', 'data-rk-quantity', 'data-rk-category'];
 
@@ -31,11 +33,6 @@ function nonEmpty(text) {
   if (typeof text !== 'string') return undefined;
   const t = text.trim();
   return t === '' ? undefined : t;
-}
-
-function reportError(err) {
-  if (typeof globalThis.reportError === 'function') globalThis.reportError(err);
-  else setTimeout(() => { throw err; });
 }
 
 /** The product line an element describes, or undefined when it names no product. */

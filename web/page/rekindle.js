@@ -8,6 +8,7 @@ import { createTabSync } from './tabs.js';
 import { Transport } from './transport.js';
 import { Tiles } from './tiles.js';
 import { startAutoTrack } from './autotrack.js';
+import { isObject, describe, describeType } from './common.js';
 
 const OPTIONS = new Set([
   'endpoint', 'artifact', 'artifactUrl', 'consent', 'deviceId', 'storage', 'autoTrack', 'render',
@@ -19,7 +20,7 @@ const AUTO_TRACK_PARTS = new Set(['pageViews', 'history', 'commerce']);
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function validate(options) {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!isObject(options)) {
     throw new RekindleOptionsError('options', 'must be an object');
   }
   for (const key of Object.keys(options)) {
@@ -44,14 +45,14 @@ function validate(options) {
   if (artifact !== undefined && artifactUrl !== undefined) {
     throw new RekindleOptionsError('artifact', 'and "artifactUrl" cannot both be given');
   }
-  if (artifact !== undefined && (artifact === null || typeof artifact !== 'object' || Array.isArray(artifact))) {
+  if (artifact !== undefined && !isObject(artifact)) {
     throw new RekindleOptionsError('artifact', 'must be a campaign artifact object');
   }
   if (artifactUrl !== undefined && typeof artifactUrl !== 'string' && !(artifactUrl instanceof URL)) {
     throw new RekindleOptionsError('artifactUrl', 'must be a URL string');
   }
   if (consent !== undefined) {
-    if (consent === null || typeof consent !== 'object' || Array.isArray(consent)) {
+    if (!isObject(consent)) {
       throw new RekindleOptionsError('consent', 'must be an object of purpose: "granted" | "denied" | "pending"');
     }
     for (const [purpose, state] of Object.entries(consent)) {
@@ -65,7 +66,7 @@ function validate(options) {
     throw new RekindleOptionsError('storage', 'must be "indexeddb" or "memory"');
   }
   if (autoTrack !== undefined && typeof autoTrack !== 'boolean') {
-    if (autoTrack === null || typeof autoTrack !== 'object' || Array.isArray(autoTrack)) {
+    if (!isObject(autoTrack)) {
       throw new RekindleOptionsError('autoTrack', 'must be a boolean or { pageViews, history, commerce }');
     }
     for (const [part, on] of Object.entries(autoTrack)) {
@@ -76,7 +77,7 @@ function validate(options) {
   if (onError !== undefined && typeof onError !== 'function') throw new RekindleOptionsError('onError', 'must be a function');
   if (now !== undefined && typeof now !== 'function') throw new RekindleOptionsError('now', 'must be a function returning milliseconds');
   if (on !== undefined) {
-    if (on === null || typeof on !== 'object' || Array.isArray(on)) {
+    if (!isObject(on)) {
       throw new RekindleOptionsError('on', 'must be an object of effect type (or "*"): handler');
     }
     for (const [type, handler] of Object.entries(on)) {
@@ -148,10 +149,6 @@ const FLUSH_HANDOVER_MS = 3000;
 const FLUSH_RESULT_MS = 60000;
 const UNCHANGED = Object.freeze({ unchanged: true, effects: Object.freeze([]) });
 
-function describe(err) {
-  return err && typeof err.message === 'string' ? err.message : String(err);
-}
-
 function errorList(errors) {
   return errors.map((e) => `${e.path}: ${e.reason}`).join('; ');
 }
@@ -165,10 +162,7 @@ function afterDestroy(method) {
 
 // Why a stored state record cannot be used, or null.
 function recordProblem(saved) {
-  if (saved === null || typeof saved !== 'object' || Array.isArray(saved)) {
-    const what = saved === null ? 'null' : Array.isArray(saved) ? 'an array' : typeof saved;
-    return `the record is ${what}, not an object`;
-  }
+  if (!isObject(saved)) return `the record is ${describeType(saved)}, not an object`;
   if (!Number.isSafeInteger(saved.version) || saved.version < 1) return '"version" is not a positive integer';
   if (typeof saved.snapshot !== 'string') return '"snapshot" is not text';
   return null;
@@ -196,9 +190,7 @@ function callChars(call) {
 // Why a stored journal entry cannot be replayed as version `expected`, or null.
 function entryProblem(entry, expected, callProblem) {
   if (entry === undefined) return 'is missing';
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-    return `is ${entry === null ? 'null' : Array.isArray(entry) ? 'an array' : typeof entry}, not an object`;
-  }
+  if (!isObject(entry)) return `is ${describeType(entry)}, not an object`;
   if (entry.version !== expected) return `has "version" ${JSON.stringify(entry.version) ?? 'undefined'}, not ${expected}`;
   if (!Array.isArray(entry.calls)) return 'has no "calls" list';
   for (let i = 0; i < entry.calls.length; ++i) {
@@ -848,7 +840,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     if (text === null) return [];
     try {
       const list = JSON.parse(text);
-      if (Array.isArray(list)) return list.filter((e) => e !== null && typeof e === 'object' && !Array.isArray(e));
+      if (Array.isArray(list)) return list.filter(isObject);
     } catch {
       // reported below
     }
@@ -1238,7 +1230,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       // A type and fields: the event is built now, so that it can be kept if
       // the page goes away before it is written. Anything else gets the
       // engine's own error.
-      if (typeof eventType !== 'string' || fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+      if (typeof eventType !== 'string' || !isObject(fields)) {
         return change(() => engine.track(eventType, fields), 'track');
       }
       const { event, fn } = tracked(eventType, fields);

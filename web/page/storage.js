@@ -6,12 +6,11 @@
 // our object store is upgraded to have one, and a connection another tab asks
 // to close is closed and reopened on the next use.
 
+import { describe } from './common.js';
+
 const STORE = 'state';
 const OPEN_TIMEOUT_MS = 5000;
 
-function describe(err) {
-  return err && typeof err.message === 'string' ? err.message : String(err);
-}
 
 function request(req) {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 // Promo tiles: renders engine decisions into `[data-rk-placement]` elements,
 // keeps each element's own content as its fallback, and reports feedback
 // (display after `dwellMs` of at least `visibleRatio` visibility, clicks,
-// dismissals) once per proposition per view. No dependencies.
+// dismissals) once per proposition per view. No dependencies but web/page/common.js.
 //
 //   <div data-rk-placement="hero">…fallback…</div>
 //
@@ -13,6 +13,8 @@
 // offer's `html` (engine-escaped values inside the marketer's template) is
 // parsed inert in a <template> and stripped of scripts, frames, plugins,
 // event-handler attributes and unsafe URLs before it reaches the document.
+
+import { isObject, describeType, reportError } from './common.js';
 
 const PLACEMENT_SELECTOR = '[data-rk-placement]';
 
@@ -84,15 +86,9 @@ export function sanitizeOfferHtml(html, doc = document) {
   return doc.importNode(fragment, true);
 }
 
-function describe(value) {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
-}
-
 function checkDecision(decision) {
-  if (decision === null || typeof decision !== 'object' || Array.isArray(decision)) {
-    throw new TypeError(`rekindle tiles: a decision must be an object or null, not ${describe(decision)}`);
+  if (!isObject(decision)) {
+    throw new TypeError(`rekindle tiles: a decision must be an object or null, not ${describeType(decision)}`);
   }
   if (typeof decision.proposition !== 'string' || decision.proposition === '') {
     throw new TypeError('rekindle tiles: the decision has no proposition id');
@@ -101,11 +97,6 @@ function checkDecision(decision) {
   if (content === null || typeof content !== 'object' || typeof content.title !== 'string') {
     throw new TypeError('rekindle tiles: the decision has no content.title');
   }
-}
-
-function reportError(err) {
-  if (typeof globalThis.reportError === 'function') globalThis.reportError(err);
-  else setTimeout(() => { throw err; });
 }
 
 export class Tiles {

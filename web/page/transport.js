@@ -16,6 +16,8 @@
 //
 // Browser-first, no dependencies; it also runs in Node 20 (global fetch).
 
+import { isObject } from './common.js';
+
 const DEFAULTS = {
   maxRecords: 50,
   maxBytes: 64 * 1024,
@@ -525,7 +527,7 @@ export class Transport {
     const reason = (what) => (body && typeof body.error === 'string' ? `${what}: ${body.error}` : what);
 
     if (status >= 200 && status < 300) {
-      if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      if (!isObject(body)) {
         return { type: 'retry', error: { kind: 'http', status, reason: 'the response is not the JSON object of the contract' } };
       }
       return { type: 'ok', body };
@@ -597,7 +599,7 @@ export class Transport {
           this.#ack(acked);
           for (const id of acked) done.add(id);
           result.acked += acked.length;
-          const events = list(outcome.body.events).filter((e) => e !== null && typeof e === 'object' && !Array.isArray(e));
+          const events = list(outcome.body.events).filter(isObject);
           if (events.length > 0) {
             try {
               this.#onEvents(events);

@@ -271,6 +271,9 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       console.warn(`rekindle: the onError handler threw (${describe(err)}) on: ${error.message}`);
     }
   };
+  const warn = (message) => report(new Error(message));
+  // A rejection handler that reports `<what> failed: <why>`.
+  const failed = (what) => (err) => warn(`${what} failed: ${describe(err)}`);
   const deviceId = options.deviceId ?? stableDeviceId(name);
   const key = `${name}:${deviceId}`;
   const keptKey = `${key}${KEPT_SUFFIX}`;
@@ -313,7 +316,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   // The store and the module do not wait for each other: the database opens
   // while the wasm is fetched and compiled.
   const [opened, created] = await Promise.allSettled([
-    openStore({ name: key, kind: options.storage ?? 'indexeddb', onWarning: (m) => report(new Error(m)) }),
+    openStore({ name: key, kind: options.storage ?? 'indexeddb', onWarning: warn }),
     createWithModule({ deviceId, now }, moduleOptions, calls),
   ]);
   if (opened.status === 'rejected' || created.status === 'rejected') {
@@ -366,7 +369,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
         try {
           handler(effect);
         } catch (err) {
-          report(new Error(`an "${effect.type}" handler threw: ${describe(err)}`));
+          warn(`an "${effect.type}" handler threw: ${describe(err)}`);
         }
       }
     }
@@ -464,7 +467,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     try {
       head = await store.getMany(['version', 'base']);
     } catch (err) {
-      report(new Error(`stored state cannot be read (${describe(err)}); ${first ? 'starting fresh' : 'this tab goes on with its own'}`));
+      warn(`stored state cannot be read (${describe(err)}); ${first ? 'starting fresh' : 'this tab goes on with its own'}`);
       if (!first) dirty = true;
       return false;
     }
@@ -518,13 +521,13 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     try {
       saved = await store.get('snapshot');
     } catch (err) {
-      report(new Error(`stored state cannot be read (${describe(err)}); ${first ? 'starting fresh' : 'this tab goes on with its own'}`));
+      warn(`stored state cannot be read (${describe(err)}); ${first ? 'starting fresh' : 'this tab goes on with its own'}`);
       if (!first) dirty = true;
       return false;
     }
     if (saved === undefined) {
       if (storedVersion === null || storedVersion === 0) return false;  // nothing stored yet
-      report(new Error(`stored state is damaged (version ${storedVersion} is stored without its snapshot, in ${where}); it is replaced by ${replacement}`));
+      warn(`stored state is damaged (version ${storedVersion} is stored without its snapshot, in ${where}); it is replaced by ${replacement}`);
       version = Math.max(version, storedVersion);
       dirty = true;
       return false;
@@ -554,7 +557,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     const restored = problem === null ? engine.restore(saved.snapshot) : null;
     if (problem === null && !restored.ok) problem = errorList(restored.errors);
     if (problem !== null) {
-      report(new Error(`stored state is damaged (${problem}); it is replaced by ${replacement}`));
+      warn(`stored state is damaged (${problem}); it is replaced by ${replacement}`);
       version = Math.max(version, Number.isSafeInteger(saved?.version) ? saved.version : 0, storedVersion ?? 0);
       dirty = true;
       return false;
@@ -580,8 +583,8 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     dirty = false;
     if (chainProblem !== null) {
       const bad = version + 1;
-      report(new Error(`the stored journal is damaged: entry "${JOURNAL_PREFIX}${bad}" (${where}) ${chainProblem}; `
-        + `the changes of version${bad === target ? ` ${bad}` : `s ${bad} to ${target}`} are lost, the state of version ${version} is used and stored again`));
+      warn(`the stored journal is damaged: entry "${JOURNAL_PREFIX}${bad}" (${where}) ${chainProblem}; `
+        + `the changes of version${bad === target ? ` ${bad}` : `s ${bad} to ${target}`} are lost, the state of version ${version} is used and stored again`);
       version = target;
       dirty = true;
     }
@@ -595,7 +598,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   function reportDrops() {
     const n = engine.stats().outboxDropped;
     if (n <= dropped) return;
-    report(new Error(`the outbox is full: the ${n - dropped} oldest record(s) were dropped unsent (${n} on this device so far)`));
+    warn(`the outbox is full: the ${n - dropped} oldest record(s) were dropped unsent (${n} on this device so far)`);
     dropped = n;
   }
 
@@ -663,7 +666,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       taken.restore();
       dirty = dirty || wasDirty;
       artifactLoaded = artifactLoaded || wasArtifact;
-      report(new Error(`state cannot be saved (${describe(err)}); it is kept in memory`));
+      warn(`state cannot be saved (${describe(err)}); it is kept in memory`);
       return false;
     }
     version = next;
@@ -778,7 +781,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     } catch (err) {
       inFlight = [];
       for (const item of batch) if (!settled.has(item)) item.reject(err);
-      report(new Error(`a state change failed: ${describe(err)}`));
+      warn(`a state change failed: ${describe(err)}`);
     }
   }
 
@@ -793,7 +796,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
         // The lock itself failed: the changes waiting for this turn fail with it.
         turnQueued = false;
         for (const item of queue.splice(0)) item.reject(err);
-        report(new Error(`state changes cannot run (${describe(err)})`));
+        warn(`state changes cannot run (${describe(err)})`);
       });
     });
   }
@@ -807,7 +810,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   /** A change the runtime makes by itself (timer, feedback, collection): failures are reported. */
   function internal(fn, what, event = null) {
     if (destroyed) return;
-    enqueue(fn, what, event).catch((err) => report(new Error(`${what} failed: ${describe(err)}`)));
+    enqueue(fn, what, event).catch(failed(what));
   }
 
   // An event as engine.track(type, fields) builds it, but now: its id and
@@ -844,7 +847,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     } catch {
       // reported below
     }
-    report(new Error(`the events kept in localStorage "${k}" are damaged; they are dropped`));
+    warn(`the events kept in localStorage "${k}" are damaged; they are dropped`);
     return [];
   }
 
@@ -901,8 +904,8 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
         if (seen.has(event._id)) continue;
         seen.add(event._id);
         enqueue(() => engine.track(event), 'tracking an event kept at pagehide', event).then((r) => {
-          if (r && !r.ok) report(new Error(`an event kept at pagehide (${event._id}) is refused: ${errorList(r.errors)}`));
-        }, (err) => report(new Error(`an event kept at pagehide (${event._id}) failed: ${describe(err)}`)));
+          if (r && !r.ok) warn(`an event kept at pagehide (${event._id}) is refused: ${errorList(r.errors)}`);
+        }, failed(`an event kept at pagehide (${event._id})`));
       }
     }
   }
@@ -1012,7 +1015,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
           return n;
         },
       },
-      onError: (e) => report(new Error(`delivery: ${e.reason ?? e.kind} (${deliveryOutcome(e)})`)),
+      onError: (e) => warn(`delivery: ${e.reason ?? e.kind} (${deliveryOutcome(e)})`),
       // A purchase on another device (or imported) that the server sends back: this engine
       // ends the journey too, withdrawing its tiles. Known events are duplicates, ignored.
       onEvents: (events) => internal(() => mergedResult(events.map((e) => engine.track(e))), 'taking events from elsewhere'),
@@ -1112,7 +1115,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   function onElected() {
     if (destroyed || !transport) return;
     enqueue(() => UNCHANGED, 'taking over sending')
-      .catch((err) => report(new Error(`taking over sending failed: ${describe(err)}`)))
+      .catch(failed('taking over sending'))
       .then(() => {
         if (destroyed || !sync.sender) return;
         updateSending();
@@ -1165,7 +1168,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     } catch (err) {
       if (destroyed) return;
       const fallback = cached ? 'the cached one stays in use' : 'the runtime goes on with the artifact it has';
-      report(new Error(`the artifact cannot be fetched from ${url} (${describe(controller.signal.aborted ? controller.signal.reason : err)}); ${fallback}`));
+      warn(`the artifact cannot be fetched from ${url} (${describe(controller.signal.aborted ? controller.signal.reason : err)}); ${fallback}`);
       return;
     } finally {
       clearTimeout(timeout);
@@ -1185,7 +1188,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     try {
       await store.put('artifact', { url, etag: res.headers.get('ETag'), text, savedAt: now() });
     } catch (err) {
-      report(new Error(`the artifact cannot be cached (${describe(err)}); it is used but not kept`));
+      warn(`the artifact cannot be cached (${describe(err)}); it is used but not kept`);
     }
   }
 
@@ -1200,17 +1203,17 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
       cached = undefined;
     }
     if (cached !== undefined && !(cached && typeof cached === 'object' && typeof cached.text === 'string')) {
-      report(new Error('the cached artifact is damaged; fetching it again'));
+      warn('the cached artifact is damaged; fetching it again');
       cached = undefined;
     }
     if (cached && cached.url !== url) cached = undefined;  // another site configuration's artifact
     if (cached) {
       const r = await enqueue(loadArtifact(cached.text), 'loadArtifact');
       if (r.ok) {
-        fetchArtifact(url, cached).catch((err) => report(new Error(`artifact revalidation failed: ${describe(err)}`)));
+        fetchArtifact(url, cached).catch(failed('artifact revalidation'));
         return;
       }
-      report(new Error(`the cached artifact is invalid (${errorList(r.errors)}); fetching it again`));
+      warn(`the cached artifact is invalid (${errorList(r.errors)}); fetching it again`);
       cached = undefined;
     }
     await fetchArtifact(url, undefined);
@@ -1339,7 +1342,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
             }
           });
         } catch (err) {
-          report(new Error(`state cannot be saved on destroy (${describe(err)})`));
+          warn(`state cannot be saved on destroy (${describe(err)})`);
         }
         torn = true;
         for (const item of queue.splice(0)) item.reject(afterDestroy(item.method));

@@ -18,16 +18,6 @@
 
 import { isObject } from './common.js';
 
-const DEFAULTS = {
-  maxRecords: 50,
-  maxBytes: 64 * 1024,
-  intervalMs: 2000,
-  timeoutMs: 10000,
-  backoffBaseMs: 1000,
-  backoffMaxMs: 60000,
-  retryAfterMaxMs: 60 * 60 * 1000,
-};
-
 // Statuses that say nothing about the records: the site's configuration
 // (write key, endpoint) is wrong. Splitting and dropping records would lose
 // the whole outbox to a rotated key, so these back off and keep everything.
@@ -141,13 +131,13 @@ export class Transport {
     deviceId,
     writeKey,
     fetch = globalThis.fetch ? globalThis.fetch.bind(globalThis) : undefined,
-    maxRecords = DEFAULTS.maxRecords,
-    maxBytes = DEFAULTS.maxBytes,
-    intervalMs = DEFAULTS.intervalMs,
-    timeoutMs = DEFAULTS.timeoutMs,
-    backoffBaseMs = DEFAULTS.backoffBaseMs,
-    backoffMaxMs = DEFAULTS.backoffMaxMs,
-    retryAfterMaxMs = DEFAULTS.retryAfterMaxMs,
+    maxRecords = 50,
+    maxBytes = 64 * 1024,
+    intervalMs = 2000,
+    timeoutMs = 10000,
+    backoffBaseMs = 1000,
+    backoffMaxMs = 60000,
+    retryAfterMaxMs = 60 * 60 * 1000,
     onError = () => {},
     onEvents = () => {},
     onStateChange = () => {},

@@ -233,7 +233,7 @@ export class Transport {
       this.#arm(now + this.#intervalMs);
       this.#setState('scheduled');
     } catch (err) {
-      this.#report({ kind: 'source', reason: `schedule failed: ${describe(err)}` });
+      this.#failed('schedule', err);
     }
   }
 
@@ -250,7 +250,7 @@ export class Transport {
       if (this.#retryAt > this.#now()) return { ...none, retryAt: this.#retryAt };
       return await this.#start();
     } catch (err) {
-      this.#report({ kind: 'source', reason: `flush failed: ${describe(err)}` });
+      this.#failed('flush', err);
       return none;
     }
   }
@@ -285,7 +285,7 @@ export class Transport {
       if (p && typeof p.catch === 'function') p.catch(() => {});
       return true;
     } catch (err) {
-      this.#report({ kind: 'source', reason: `beacon failed: ${describe(err)}` });
+      this.#failed('beacon', err);
       return false;
     }
   }
@@ -308,7 +308,7 @@ export class Transport {
       }
       this.#arm(now, true);
     } catch (err) {
-      this.#report({ kind: 'source', reason: `online failed: ${describe(err)}` });
+      this.#failed('online', err);
     }
   }
 
@@ -339,6 +339,11 @@ export class Transport {
     } catch {
       // an error handler that throws must not break the transport
     }
+  }
+
+  // A failure of the source, a callback or the transport itself: `<what> failed: <why>`.
+  #failed(what, err) {
+    this.#report({ kind: 'source', reason: `${what} failed: ${describe(err)}` });
   }
 
   #disarm() {
@@ -379,7 +384,7 @@ export class Transport {
       try {
         return await this.#drain();
       } catch (err) {
-        this.#report({ kind: 'source', reason: `drain failed: ${describe(err)}` });
+        this.#failed('drain', err);
         return { sent: 0, acked: 0, dropped: 0, retryAt: null };
       } finally {
         this.#inflight = null;
@@ -430,7 +435,7 @@ export class Transport {
     try {
       records = this.#source.pending(Math.min(this.#maxRecords, this.#recordLimit), maxBytes);
     } catch (err) {
-      this.#report({ kind: 'source', reason: `pending() failed: ${describe(err)}` });
+      this.#failed('pending()', err);
       return null;
     }
     if (!Array.isArray(records)) {
@@ -455,7 +460,7 @@ export class Transport {
     try {
       this.#source.ack(ids);
     } catch (err) {
-      this.#report({ kind: 'source', reason: `ack() failed: ${describe(err)}` });
+      this.#failed('ack()', err);
     }
   }
 
@@ -594,7 +599,7 @@ export class Transport {
             try {
               this.#onEvents(events);
             } catch (err) {
-              this.#report({ kind: 'source', reason: `onEvents failed: ${describe(err)}` });
+              this.#failed('onEvents', err);
             }
           }
           for (const r of rejected) {

@@ -72,6 +72,11 @@ function toJsonText(value, what) {
   }
 }
 
+/** An event of `eventType` with `fields`, and an id and the time `at` (ms) generated. */
+export function newEvent(eventType, fields, at) {
+  return { _id: newEventId(), eventType, timestamp: new Date(at).toISOString(), ...fields };
+}
+
 export function newEventId() {
   if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
   // Older browsers: 128 random bits from getRandomValues, formatted as a UUID v4.
@@ -179,7 +184,7 @@ export async function createWithModule(options, moduleOptions, internal = null) 
       alive('track');
       let event = eventOrType;
       if (typeof eventOrType === 'string') {
-        event = { _id: newEventId(), eventType: eventOrType, timestamp: new Date(now()).toISOString(), ...fields };
+        event = newEvent(eventOrType, fields, now());
       } else if (!isObject(eventOrType)) {
         return failure(`an event must be an object or an event type string, not ${describeType(eventOrType)}`);
       }

@@ -2,7 +2,7 @@
 // one deadline timer, tiles, automatic collection, transport to the server,
 // consent and several tabs acting as one device. `index.js` exports it as
 // `createRekindle` for browsers.
-import { createWithModule, newEventId, RekindleOptionsError, RekindleArtifactError } from '../runtime.js';
+import { createWithModule, newEvent, newEventId, RekindleOptionsError, RekindleArtifactError } from '../runtime.js';
 import { openStore } from './storage.js';
 import { createTabSync } from './tabs.js';
 import { Transport } from './transport.js';
@@ -291,7 +291,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   let early = [];
   const autoTracked = (type, fields) => {
     if (early !== null) {
-      if (early.length < KEPT_MAX) early.push(newEvent(type, fields));
+      if (early.length < KEPT_MAX) early.push(newEvent(type, fields, now()));
       return;
     }
     const { event, fn } = tracked(type, fields);
@@ -813,18 +813,14 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     enqueue(fn, what, event).catch(failed(what));
   }
 
-  // An event as engine.track(type, fields) builds it, but now: its id and
-  // time are fixed when it happens, so it can be kept at pagehide.
-  function newEvent(eventType, fields) {
-    return { _id: newEventId(), eventType, timestamp: new Date(now()).toISOString(), ...fields };
-  }
-
   // A track() for a turn: `event` is what is kept at pagehide until the turn
   // has written it; `fn` tracks it with the same id and, as every other call,
   // the time of its turn (a time taken now could be behind a clock that a
   // call ahead of it moves: the event would be late).
   function tracked(eventType, fields) {
-    const event = newEvent(eventType, fields);
+    // An event as engine.track(type, fields) builds it, but now: its id and
+    // time are fixed when it happens, so it can be kept at pagehide.
+    const event = newEvent(eventType, fields, now());
     return { event, fn: () => engine.track(eventType, { _id: event._id, ...fields }) };
   }
 

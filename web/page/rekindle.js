@@ -1449,23 +1449,14 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
   // A frozen page runs nothing: another tab sends until it resumes.
   const onFreeze = () => resignSender();
   const onResume = () => electSender();
-  if (typeof document !== 'undefined') {
-    document.addEventListener('visibilitychange', onVisible);
-    document.addEventListener('freeze', onFreeze);
-    document.addEventListener('resume', onResume);
-  }
-  globalThis.addEventListener?.('pageshow', onShow);
-  globalThis.addEventListener?.('online', onOnline);
-  globalThis.addEventListener?.('pagehide', onHide);
+  // [target, type, listener]: added here, removed by destroy().
+  const pageListeners = typeof document === 'undefined' ? [] : [
+    [document, 'visibilitychange', onVisible], [document, 'freeze', onFreeze], [document, 'resume', onResume],
+  ];
+  pageListeners.push([globalThis, 'pageshow', onShow], [globalThis, 'online', onOnline], [globalThis, 'pagehide', onHide]);
+  for (const [target, type, listener] of pageListeners) target.addEventListener?.(type, listener);
   function removeListeners() {
-    if (typeof document !== 'undefined') {
-      document.removeEventListener('visibilitychange', onVisible);
-      document.removeEventListener('freeze', onFreeze);
-      document.removeEventListener('resume', onResume);
-    }
-    globalThis.removeEventListener?.('pageshow', onShow);
-    globalThis.removeEventListener?.('online', onOnline);
-    globalThis.removeEventListener?.('pagehide', onHide);
+    for (const [target, type, listener] of pageListeners) target.removeEventListener?.(type, listener);
     globalThis.removeEventListener?.('pagehide', keepUnwritten);
   }
   electSender();

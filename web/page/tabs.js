@@ -32,19 +32,14 @@ export function createTabSync({ name, onRemoteChange = () => {}, onMessage = () 
   } catch {
     // not Node's: nothing to release
   }
-  let latest = 0;
   let closed = false;
   let chain = Promise.resolve();
   if (channel) {
     channel.onmessage = (msg) => {
       const data = msg.data;
       if (closed || !data || typeof data !== 'object') return;
-      if (typeof data.version !== 'number') {
-        onMessage(data);
-        return;
-      }
-      latest = Math.max(latest, data.version);
-      onRemoteChange(data);
+      if (typeof data.version !== 'number') onMessage(data);
+      else onRemoteChange(data);
     };
   }
 
@@ -69,10 +64,6 @@ export function createTabSync({ name, onRemoteChange = () => {}, onMessage = () 
   let election = null;
 
   return {
-    /** The highest version any tab announced. */
-    get latest() {
-      return latest;
-    },
     /** Runs `fn` alone across tabs (and in order within this tab). */
     withLock(fn) {
       const run = () => locked(fn);
@@ -82,7 +73,6 @@ export function createTabSync({ name, onRemoteChange = () => {}, onMessage = () 
     },
     /** Tells the other tabs a new version was written. */
     announce(message) {
-      latest = Math.max(latest, message.version);
       if (closed) return;
       try {
         channel?.postMessage(message);

@@ -62,11 +62,10 @@ async function connect(name, indexedDB) {
 }
 
 /** A store kept in memory only: nothing survives the page. */
-export function memoryStore(reason) {
+export function memoryStore() {
   const data = new Map();
   return {
     kind: 'memory',
-    reason,
     async get(key) {
       return data.get(key);
     },
@@ -97,7 +96,7 @@ const FALLBACK = 'state is kept in memory and will not survive a reload';
  * `indexedDB` defaults to the page's (tests pass their own).
  */
 export async function openStore({ name = 'rekindle', kind = 'indexeddb', indexedDB, onWarning = () => {} } = {}) {
-  if (kind === 'memory') return memoryStore('requested');
+  if (kind === 'memory') return memoryStore();
   let idb = indexedDB;
   if (idb === undefined) {
     try {
@@ -105,21 +104,21 @@ export async function openStore({ name = 'rekindle', kind = 'indexeddb', indexed
     } catch (err) {
       // Reading the property throws where storage is denied (sandboxed frames, some privacy settings).
       onWarning(`IndexedDB is not allowed here (${describe(err)}): ${FALLBACK}`);
-      return memoryStore('denied');
+      return memoryStore();
     }
   }
   if (!idb || typeof idb.open !== 'function') {
     // Outside a browser (Node) memory is the only store there is: no warning.
-    if (typeof globalThis.document === 'undefined') return memoryStore('unavailable');
+    if (typeof globalThis.document === 'undefined') return memoryStore();
     onWarning(`IndexedDB is unavailable: ${FALLBACK}`);
-    return memoryStore('unavailable');
+    return memoryStore();
   }
   let db;
   try {
     db = await connect(name, idb);
   } catch (err) {
     onWarning(`IndexedDB cannot be opened (${describe(err)}): ${FALLBACK}`);
-    return memoryStore('failed');
+    return memoryStore();
   }
   let closed = false;
   const watch = (conn) => {

@@ -1,6 +1,7 @@
 // Builds the script-tag build web/dist/rekindle.global.js: one minified
 // classic script (IIFE) that defines the global `Rekindle` (createRekindle,
-// createEngine, the error classes) from web/global-entry.js, and prints its
+// createEngine, the error classes; declared by the banner's `var Rekindle`,
+// set by web/global-entry.js at its end), and prints its
 // size raw and gzipped. It needs web/dist/rekindle.mjs (scripts/build.sh
 // wasm|module); the built file loads rekindle.wasm from next to itself.
 //
@@ -50,7 +51,6 @@ const result = await esbuild.build({
   entryPoints: ['web/global-entry.js'],
   bundle: true,
   format: 'iife',
-  globalName: 'Rekindle',
   platform: 'browser',
   // The browsers Rekindle supports (docs/page-runtime.md, "Browsers"): their
   // class private fields and methods are kept as written, not lowered to
@@ -61,7 +61,7 @@ const result = await esbuild.build({
   define: { 'import.meta.url': '__rekindleScriptUrl' },
   inject: [SCRIPT_URL],
   plugins: [scriptUrlModule],
-  banner: { js: '/* rekindle: on-device re-engagement engine; script-tag build (global `Rekindle`), loads rekindle.wasm from next to this file. Apache-2.0 */' },
+  banner: { js: '/* rekindle: on-device re-engagement engine; script-tag build (global `Rekindle`), loads rekindle.wasm from next to this file. Apache-2.0 */\nvar Rekindle;' },
   write: false,
   // Each source file's share of the output, for the benchmark's size breakdown.
   metafile: true,

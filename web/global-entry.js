@@ -10,8 +10,6 @@ import {
 } from './index.js';
 import { isObject } from './page/common.js';
 
-export { RekindleOptionsError, RekindleArtifactError, RekindleConditionError };
-
 const scriptUrl = import.meta.url;
 const defaultWasmUrl = scriptUrl ? new URL('rekindle.wasm', scriptUrl).href : undefined;
 
@@ -29,11 +27,19 @@ function withWasmUrl(options) {
 }
 
 /** Creates the page runtime. */
-export async function createRekindle(options) {
+async function createRekindle(options) {
   return createPageRekindle(withWasmUrl(options));
 }
 
 /** Creates a bare engine: synchronous calls, no storage, DOM or network. */
-export async function createEngine(options) {
+async function createEngine(options) {
   return createBareEngine(withWasmUrl(options));
 }
+
+// The global, declared by the first line of the build (scripts/build-web.mjs):
+// a frozen object rather than the module namespace esbuild would make of
+// exports (its property getters and helpers cost about 200 B gzipped); its
+// properties, in the same order, cannot be replaced either.
+Rekindle = Object.freeze({
+  RekindleArtifactError, RekindleConditionError, RekindleOptionsError, createEngine, createRekindle,
+});

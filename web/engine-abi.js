@@ -22,19 +22,16 @@ const decoder = new TextDecoder();
 const SCRATCH_MAX = 1 << 20;
 
 /**
- * Instantiates the module. `moduleOptions` is `{ wasmBinary }` (the bytes of
- * rekindle.wasm) or `{ locateFile }` (called with 'rekindle.wasm', returns its
- * URL; by default the file next to rekindle.mjs). Resolves with the module's
- * memory and exports (wasm/abi-post.js).
+ * Instantiates the module from `{ wasmBinary }` (the bytes of rekindle.wasm)
+ * or `{ wasmUrl }` (its URL, a string or URL object). Resolves with the
+ * module's memory and exports (wasm/abi-post.js).
  */
-export async function loadModule(moduleOptions = {}) {
+export async function loadModule({ wasmBinary, wasmUrl }) {
   let compiled;
-  if (moduleOptions.wasmBinary) {
-    compiled = await WebAssembly.compile(moduleOptions.wasmBinary);
+  if (wasmBinary) {
+    compiled = await WebAssembly.compile(wasmBinary);
   } else {
-    const url = moduleOptions.locateFile
-      ? moduleOptions.locateFile('rekindle.wasm', '')
-      : new URL('./dist/rekindle.wasm', import.meta.url).href;
+    const url = String(wasmUrl);
     const response = await fetch(url, { credentials: 'same-origin' });
     if (!response.ok) throw new Error(`rekindle: failed to load ${url}: HTTP ${response.status}`);
     // Streaming compiles while the bytes arrive; it needs the application/wasm type.

@@ -17,8 +17,7 @@ function moduleOptions(options) {
     }
     return { wasmBinary: bytes };
   }
-  const url = options?.wasmUrl ?? new URL('./dist/rekindle.wasm', import.meta.url);
-  return { locateFile: (file) => (file.endsWith('.wasm') ? String(url) : file) };
+  return { wasmUrl: options?.wasmUrl ?? new URL('./dist/rekindle.wasm', import.meta.url) };
 }
 
 /** Creates the page runtime. */

@@ -120,7 +120,7 @@ function stateCallProblem(method, args) {
 }
 
 /**
- * Loads the engine with the given module options (wasmBinary or locateFile)
+ * Loads the engine with the given module options (wasmBinary or wasmUrl)
  * and returns the public API object.
  *
  * `internal` (not public API; the page runtime's write-ahead journal uses

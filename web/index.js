@@ -3,8 +3,9 @@
 // do those themselves. The .wasm is fetched from next to this module unless
 // `wasmUrl` says otherwise, or compiled from `wasmBinary` (its bytes) without
 // a fetch.
-import { createWithModule, RekindleOptionsError, RekindleArtifactError, RekindleConditionError } from './runtime.js';
+// (page/rekindle.js first: see the order of its imports.)
 import { createPageRekindle } from './page/rekindle.js';
+import { createWithModule, RekindleOptionsError, RekindleArtifactError, RekindleConditionError } from './runtime.js';
 
 export { RekindleOptionsError, RekindleArtifactError, RekindleConditionError };
 

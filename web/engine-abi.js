@@ -35,7 +35,7 @@ export async function loadModule({ wasmBinary, wasmUrl }) {
     const response = await fetch(url, { credentials: 'same-origin' });
     if (!response.ok) throw new Error(`rekindle: failed to load ${url}: HTTP ${response.status}`);
     // Streaming compiles while the bytes arrive; it needs the application/wasm type.
-    compiled = WebAssembly.compileStreaming && /^application\/wasm\b/.test(response.headers.get('content-type'))
+    compiled = /^application\/wasm\b/.test(response.headers.get('content-type'))
       ? await WebAssembly.compileStreaming(response)
       : await WebAssembly.compile(await response.arrayBuffer());
   }

@@ -168,9 +168,7 @@ export async function createWithModule(options, moduleOptions, internal = null) 
 
   // A condition dropped without dispose() is freed once collected, while the
   // engine lives (destroy() frees them all with it).
-  const dropped = typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry((handle) => engine?._conditionFree(handle))
-    : null;
+  const dropped = new FinalizationRegistry((handle) => engine?._conditionFree(handle));
 
   return {
     /** The engine's version. */
@@ -269,11 +267,11 @@ export async function createWithModule(options, moduleOptions, internal = null) 
         dispose() {
           if (disposed) return;
           disposed = true;
-          dropped?.unregister(condition);
+          dropped.unregister(condition);
           if (engine !== null) engine._conditionFree(handle);
         },
       };
-      dropped?.register(condition, handle, condition);
+      dropped.register(condition, handle, condition);
       return condition;
     },
 

@@ -106,12 +106,12 @@ export function createTabSync({ name, onRemoteChange = () => {}, onMessage = () 
       if (election || closed) return;
       let release = () => {};
       const held = new Promise((resolve) => { release = resolve; });
-      const controller = typeof AbortController === 'function' ? new AbortController() : null;
+      const controller = new AbortController();
       const mine = {
         sender: false,
         release() {
           release();
-          try { controller?.abort(); } catch { /* nothing was waiting */ }
+          try { controller.abort(); } catch { /* nothing was waiting */ }
         },
       };
       election = mine;
@@ -128,7 +128,7 @@ export function createTabSync({ name, onRemoteChange = () => {}, onMessage = () 
       let granted = false;
       let request;
       try {
-        request = locks.request(`${name}:sender`, controller ? { signal: controller.signal } : {}, () => {
+        request = locks.request(`${name}:sender`, { signal: controller.signal }, () => {
           granted = true;
           elected();
           return held;  // kept until resign() or close(), or until the browser ends this document

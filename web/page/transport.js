@@ -274,7 +274,7 @@ export class Transport {
       const url = this.#writeKey ? `${this.#collectUrl}?key=${encodeURIComponent(this.#writeKey)}` : this.#collectUrl;
       const type = 'text/plain;charset=UTF-8';
       const nav = globalThis.navigator;
-      if (nav && typeof nav.sendBeacon === 'function' && typeof Blob === 'function') {
+      if (nav && typeof nav.sendBeacon === 'function') {
         try {
           if (nav.sendBeacon(url, new Blob([text], { type }))) return true;
         } catch {
@@ -488,19 +488,19 @@ export class Transport {
     const text = this.#envelope(batch);
     const headers = { 'content-type': 'application/json' };
     if (this.#writeKey) headers['x-rekindle-key'] = this.#writeKey;
-    const controller = typeof AbortController === 'function' ? new AbortController() : null;
+    const controller = new AbortController();
     this.#controller = controller;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller?.abort();
+      controller.abort();
     }, this.#timeoutMs);
     let status;
     let bodyText;
     let retryAfter = null;
     try {
       const res = await this.#fetch(this.#collectUrl, {
-        method: 'POST', headers, body: text, signal: controller?.signal, credentials: 'omit', cache: 'no-store',
+        method: 'POST', headers, body: text, signal: controller.signal, credentials: 'omit', cache: 'no-store',
       });
       status = res.status;
       retryAfter = parseRetryAfter(res.headers?.get?.('retry-after') ?? null, this.#now());

@@ -59,6 +59,16 @@ export function createTabSync({ name, onRemoteChange = () => {}, onMessage = () 
     });
   }
 
+  function post(message) {
+    if (closed || !channel) return false;
+    try {
+      channel.postMessage(message);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   // The sender election: null before electSender() and after resign(),
   // { sender, release() } in between.
   let election = null;
@@ -71,25 +81,13 @@ export function createTabSync({ name, onRemoteChange = () => {}, onMessage = () 
       chain = next.catch(() => {});
       return next;
     },
-    /** Tells the other tabs a new version was written. */
-    announce(message) {
-      if (closed) return;
-      try {
-        channel?.postMessage(message);
-      } catch {
-        // a closed or broken channel: the other tabs catch up at their next change
-      }
-    },
+    /**
+     * Tells the other tabs a new version was written. (A closed or broken
+     * channel is ignored: the other tabs catch up at their next change.)
+     */
+    announce: post,
     /** Posts a message without a version to the other tabs (see onMessage); false when there is no channel. */
-    post(message) {
-      if (closed || !channel) return false;
-      try {
-        channel.postMessage(message);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    post,
     /** True when the other tabs can be reached (a flush() can be handed over). */
     get connected() {
       return channel !== null && !closed;

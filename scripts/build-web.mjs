@@ -26,12 +26,16 @@ if (!existsSync(`${web}dist/rekindle.mjs`)) {
 }
 
 let esbuild;
+let terser;
 try {
   esbuild = await import('esbuild');
+  terser = await import('terser');
 } catch {
-  console.error('build-web: esbuild is not installed; run `npm ci` (or `bash scripts/setup.sh`) first');
+  console.error('build-web: esbuild or terser is not installed; run `npm ci` (or `bash scripts/setup.sh`) first');
   process.exit(1);
 }
+
+const BANNER = '/* rekindle: on-device re-engagement engine; script-tag build (global `Rekindle`), loads rekindle.wasm from next to this file. Apache-2.0 */';
 
 const SCRIPT_URL = 'rekindle:script-url';
 const scriptUrlModule = {
@@ -61,7 +65,7 @@ const result = await esbuild.build({
   define: { 'import.meta.url': '__rekindleScriptUrl' },
   inject: [SCRIPT_URL],
   plugins: [scriptUrlModule],
-  banner: { js: '/* rekindle: on-device re-engagement engine; script-tag build (global `Rekindle`), loads rekindle.wasm from next to this file. Apache-2.0 */\nvar Rekindle;' },
+  banner: { js: 'var Rekindle;' },
   write: false,
   // Each source file's share of the output, for the benchmark's size breakdown.
   metafile: true,
@@ -74,8 +78,18 @@ if (result.warnings.length > 0) {
   process.exit(1);
 }
 
-const code = result.outputFiles[0].contents;
-const text = Buffer.from(code).toString('utf8');
+// esbuild's minified bundle is minified again by terser: its names, chosen
+// by how often each character occurs in the file, and its compression take
+// about 0.9 KB off the gzipped script (2026-12-05). Only ASCII is written, as
+// esbuild does, so a page served in another encoding reads the same strings.
+const minified = await terser.minify(Buffer.from(result.outputFiles[0].contents).toString('utf8'), {
+  ecma: 2020,
+  compress: { passes: 2 },
+  mangle: true,
+  format: { ascii_only: true, comments: false, preamble: BANNER },
+});
+const text = minified.code;
+const code = Buffer.from(text);
 if (/import\.meta|\bimport\s*\(|^\s*export\s/m.test(text)) {
   console.error('build-web: the script-tag build still holds module syntax (import.meta, import() or export)');
   process.exit(1);
@@ -83,13 +97,20 @@ if (/import\.meta|\bimport\s*\(|^\s*export\s/m.test(text)) {
 
 await mkdir(`${web}dist`, { recursive: true });
 const previous = existsSync(out) ? await readFile(out) : null;
-if (previous === null || !previous.equals(Buffer.from(code))) await writeFile(out, code);
+if (previous === null || !previous.equals(code)) await writeFile(out, code);
+// The metafile's sizes are esbuild's: each source file's share of the
+// output is scaled to the size terser's output has.
+for (const output of Object.values(result.metafile.outputs)) {
+  const scale = code.length / output.bytes;
+  for (const input of Object.values(output.inputs)) input.bytesInOutput = Math.floor(input.bytesInOutput * scale);
+  output.bytes = code.length;
+}
 await writeFile(meta, `${JSON.stringify(result.metafile)}\n`);
 
 function size(bytes) {
   return `${bytes.length.toLocaleString('en-US')} B raw, ${gzipSync(bytes, { level: 9 }).length.toLocaleString('en-US')} B gzipped (zlib level 9)`;
 }
-console.log(`build-web: web/dist/rekindle.global.js  ${size(Buffer.from(code))}`);
+console.log(`build-web: web/dist/rekindle.global.js  ${size(code)}`);
 if (existsSync(`${web}dist/rekindle.wasm`)) {
   console.log(`build-web: web/dist/rekindle.wasm       ${size(await readFile(`${web}dist/rekindle.wasm`))}`);
 }

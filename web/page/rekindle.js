@@ -96,11 +96,12 @@ function stableDeviceId(name) {
   try {
     const known = globalThis.localStorage?.getItem(key);
     if (known) return known;
-    const id = globalThis.crypto.randomUUID();
+    // newEventId(): crypto.randomUUID() is missing from some supported browsers (Safari 15.0-15.3).
+    const id = newEventId();
     globalThis.localStorage?.setItem(key, id);
     return id;
   } catch {
-    return globalThis.crypto.randomUUID();
+    return newEventId();
   }
 }
 

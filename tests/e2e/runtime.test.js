@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createServer } from 'node:http';
 import { startRecordingServer } from './recording-server.js';
 import { launchChromium } from './browser.js';
 
@@ -763,4 +764,28 @@ test('destroy() applies and saves the changes asked for; the API then refuses wi
   assertClean(seen);
   assertClean(again.seen);
   await context.close();
+});
+
+test('an artifact server that never answers: reported after 10 s as no answer, and the runtime starts without it (also where AbortSignal has no reason)', async () => {
+  const srv = await newServer();
+  const held = [];
+  const hang = createServer((req, res) => { held.push(res); });  // accepts and never answers
+  await new Promise((resolve) => hang.listen(0, '127.0.0.1', resolve));
+  const artifactUrl = `http://127.0.0.1:${hang.address().port}/v1/artifact`;
+  try {
+    const context = await browser.newContext();
+    const started = Date.now();
+    // Safari before 15.4 and Chrome before 98 have no AbortSignal.reason.
+    const tab = await open(srv, context, { options: { artifactUrl, deviceId: 'dev-hang-artifact' }, init: () => { delete AbortSignal.prototype.reason; } });
+    assert.ok(Date.now() - started >= 9000, 'the start waited for the timeout');
+    assert.equal(held.length, 1, 'one request reached the server');
+    assert.deepEqual(await rkErrors(tab.page),
+      [`the artifact cannot be fetched from ${artifactUrl} (no answer within 10 s); the runtime goes on with the artifact it has`]);
+    assert.equal(await artifactVersion(tab.page), null);
+    assertClean(tab.seen);
+    await context.close();
+  } finally {
+    hang.closeAllConnections();
+    await new Promise((resolve) => hang.close(resolve));
+  }
 });

@@ -1158,7 +1158,12 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     if (options.writeKey) headers['X-Rekindle-Key'] = options.writeKey;
     const controller = new AbortController();
     artifactFetch = controller;
-    const timeout = setTimeout(() => controller.abort(new Error(`no answer within ${ARTIFACT_TIMEOUT_MS / 1000} s`)), ARTIFACT_TIMEOUT_MS);
+    // A flag, not abort(reason): signal.reason is missing before Safari 15.4 and Chrome 98.
+    let timedOut = false;
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, ARTIFACT_TIMEOUT_MS);
     let res;
     let text;
     try {
@@ -1170,7 +1175,7 @@ export async function createPageRekindle(options = {}, moduleOptions = {}) {
     } catch (err) {
       if (destroyed) return;
       const fallback = cached ? 'the cached one stays in use' : 'the runtime goes on with the artifact it has';
-      warn(`the artifact cannot be fetched from ${url} (${describe(controller.signal.aborted ? controller.signal.reason : err)}); ${fallback}`);
+      warn(`the artifact cannot be fetched from ${url} (${timedOut ? `no answer within ${ARTIFACT_TIMEOUT_MS / 1000} s` : describe(err)}); ${fallback}`);
       return;
     } finally {
       clearTimeout(timeout);

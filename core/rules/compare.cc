@@ -108,12 +108,18 @@ bool test(const Comparison& c, const json& v) {
     }
     case Op::kIn:
     case Op::kNotIn: {
-      bool found = std::any_of(x.begin(), x.end(), [&](const json& item) { return equal(v, item); });
+      // The literal is a non-empty array (compile checks it): walked as its
+      // vector, without nlohmann's iterators.
+      const auto& items = array_items(x);
+      bool found = std::any_of(items.begin(), items.end(), [&](const json& item) { return equal(v, item); });
       return c.op == Op::kIn ? found : !found;
     }
     case Op::kContains:
       if (v.is_string()) return v.get_ref<const std::string&>().find(x.get_ref<const std::string&>()) != std::string::npos;
-      if (v.is_array()) return std::any_of(v.begin(), v.end(), [&](const json& item) { return equal(item, x); });
+      if (v.is_array()) {
+        const auto& items = array_items(v);
+        return std::any_of(items.begin(), items.end(), [&](const json& item) { return equal(item, x); });
+      }
       return false;
     case Op::kStartsWith:
       return v.is_string() && v.get_ref<const std::string&>().starts_with(x.get_ref<const std::string&>());

@@ -79,7 +79,8 @@ bool any_value(const Path& path, const nlohmann::json& doc, Visit&& visit, size_
     if (cur == nullptr) return false;
     if (step.any_item) {
       if (!cur->is_array()) return false;
-      for (const auto& item : *cur) {
+      // The array as the vector it is: no nlohmann iterator in the loop.
+      for (const auto& item : cur->get_ref<const nlohmann::json::array_t&>()) {
         if (i + 1 == path.steps.size()) {
           if (visit(item)) return true;
         } else if (any_value(path, item, visit, i + 1)) {

@@ -37,7 +37,7 @@ void append_errors(Errors& errors, const Errors& more) {
 
 bool claim_id(IdHolders& holders, const std::string& id, const std::string& path, Errors& errors) {
   auto [first, fresh] = holders.emplace(id, path);
-  if (!fresh) add_child_error(errors, path, "id", "duplicates the id of " + first->second);
+  if (!fresh) add_child_error(errors, path, "id", "duplicates the id of " + first->second.get_ref<const std::string&>());
   return fresh;
 }
 

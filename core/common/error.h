@@ -35,7 +35,9 @@ void append_errors(Errors& errors, const Errors& more);
 
 // Id -> path of the object that holds it first, for the ids that must be
 // unique within an array (segments, offers, placements, journeys).
-using IdHolders = std::map<std::string, std::string>;
+// A JSON object's map (the paths as JSON strings): the same order and
+// lookups, and no map instantiation of its own in the wasm.
+using IdHolders = nlohmann::json::object_t;
 // Records the object at `path` as the holder of `id`; when another holds it
 // already, reports "duplicates the id of <its path>" at `path`.id and returns
 // false. Out of line: one map insertion in the wasm for the four arrays.

@@ -76,7 +76,7 @@ const event::Event* History::insert(event::Event ev, size_t bytes) {
   size_t i = events_.size() - 1;
   for (; i > 0 && events_[i - 1].timestamp > t; --i) {
     std::swap(events_[i], events_[i - 1]);
-    std::swap(entries_[i], entries_[i - 1]);
+    std::swap(entries_[entries_head_ + i], entries_[entries_head_ + i - 1]);
   }
   return &events_[i];
 }
@@ -153,10 +153,13 @@ std::optional<History> History::from_json(nlohmann::json value, Errors& errors) 
 }
 
 void History::pop_oldest() {
-  ids_.erase(entries_.front().id);
-  bytes_ -= entries_.front().bytes;
+  const Entry& oldest = entries_[entries_head_];
+  ids_.erase(oldest.id);
+  bytes_ -= oldest.bytes;
   events_.pop_front();
-  entries_.pop_front();
+  if (++entries_head_ * 2 < entries_.size()) return;
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(entries_head_));
+  entries_head_ = 0;
 }
 
 void History::enforce_size() {

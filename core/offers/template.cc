@@ -88,6 +88,11 @@ struct Piece {
   bool is_token = false;
 };
 
+// A problem appended by copy: vector<string> keeps one push_back (the
+// const& one, which other containers of strings use) in the wasm. Problems
+// only arise for a template that is refused.
+void add_problem(std::vector<std::string>& problems, const std::string& problem) { problems.push_back(problem); }
+
 // Checks the path of a token; `base` is the offset of `path` in the template.
 void check_path(std::string_view path, size_t base, std::vector<std::string>& problems) {
   bool segment_empty = true;
@@ -95,12 +100,12 @@ void check_path(std::string_view path, size_t base, std::vector<std::string>& pr
     char c = path[k];
     if (c == '.') {
       if (segment_empty) {
-        problems.push_back("empty key in path '" + std::string(path) + "'" + at(base + k));
+        add_problem(problems, "empty key in path '" + std::string(path) + "'" + at(base + k));
         return;
       }
       segment_empty = true;
     } else if (!is_key_char(c)) {
-      problems.push_back("path '" + std::string(path) +
+      add_problem(problems, "path '" + std::string(path) +
                          "' may only hold letters, digits, '_', '-' and '.'" + at(base + k));
       return;
     } else {
@@ -108,20 +113,20 @@ void check_path(std::string_view path, size_t base, std::vector<std::string>& pr
     }
   }
   if (segment_empty)
-    problems.push_back("empty key in path '" + std::string(path) + "'" + at(base + path.size()));
+    add_problem(problems, "empty key in path '" + std::string(path) + "'" + at(base + path.size()));
 }
 
 // Splits and checks a template; `problems` are reasons without the path.
 std::vector<Piece> scan(std::string_view tpl, std::vector<std::string>& problems) {
   std::vector<Piece> pieces;
   if (tpl.size() > kMaxTemplateBytes) {
-    problems.push_back(with_numbers("template is ", tpl.size(), " bytes, over the limit of ", kMaxTemplateBytes, ""));
+    add_problem(problems, with_numbers("template is ", tpl.size(), " bytes, over the limit of ", kMaxTemplateBytes, ""));
     return pieces;
   }
   for (size_t i = 0; i < tpl.size();) {
     size_t len = utf8_sequence(tpl, i);
     if (len == 0) {
-      problems.push_back("not valid UTF-8" + at(i));
+      add_problem(problems, "not valid UTF-8" + at(i));
       break;
     }
     i += len;
@@ -135,7 +140,7 @@ std::vector<Piece> scan(std::string_view tpl, std::vector<std::string>& problems
   while (i < tpl.size()) {
     if (tpl.compare(i, 2, "}}") == 0) {
       bool triple = tpl.compare(i, 3, "}}}") == 0;
-      problems.push_back(triple ? "'}}}' (triple braces are not supported)" + at(i)
+      add_problem(problems, triple ? "'}}}' (triple braces are not supported)" + at(i)
                                 : "'}}' without an opening '{{'" + at(i));
       while (i < tpl.size() && tpl[i] == '}') ++i;
       continue;
@@ -147,7 +152,7 @@ std::vector<Piece> scan(std::string_view tpl, std::vector<std::string>& problems
     flush(i);
     const size_t open = i;
     if (tpl.compare(i, 3, "{{{") == 0) {
-      problems.push_back("'{{{' (triple braces: raw insertion is not supported)" + at(i));
+      add_problem(problems, "'{{{' (triple braces: raw insertion is not supported)" + at(i));
       size_t close = tpl.find("}}", i + 3);
       if (close == std::string_view::npos) return pieces;
       for (i = close; i < tpl.size() && tpl[i] == '}';) ++i;
@@ -163,16 +168,16 @@ std::vector<Piece> scan(std::string_view tpl, std::vector<std::string>& problems
         break;
       }
       if ((tpl[k] == '{' || tpl[k] == '}') && !bad) {
-        problems.push_back(std::string("nested '") + tpl[k] + "' inside '{{ }}'" + at(k));
+        add_problem(problems, std::string("nested '") + tpl[k] + "' inside '{{ }}'" + at(k));
         bad = true;
       }
     }
     if (close == std::string_view::npos) {
-      if (!bad) problems.push_back("unclosed '{{'" + at(open));
+      if (!bad) add_problem(problems, "unclosed '{{'" + at(open));
       return pieces;
     }
     if (close + 2 < tpl.size() && tpl[close + 2] == '}') {
-      problems.push_back("'}}}' (triple braces are not supported)" + at(close));
+      add_problem(problems, "'}}}' (triple braces are not supported)" + at(close));
       bad = true;
     }
     std::string_view body = tpl.substr(open + 2, close - open - 2);
@@ -181,7 +186,7 @@ std::vector<Piece> scan(std::string_view tpl, std::vector<std::string>& problems
     std::string_view path = trim(raw_path);
     if (!bad) {
       if (path.empty()) {
-        problems.push_back("empty path in '{{ }}'" + at(open));
+        add_problem(problems, "empty path in '{{ }}'" + at(open));
       } else {
         size_t path_offset = open + 2 + static_cast<size_t>(path.data() - raw_path.data());
         check_path(path, path_offset, problems);
@@ -248,7 +253,7 @@ Errors validate_template(std::string_view tpl, std::string_view path, std::initi
         std::string& list = r.find('.') == std::string_view::npos ? starts : paths;
         list += (list.empty() ? "" : ", ") + std::string(r) + (&list == &starts ? "." : "");
       }
-      problems.push_back("'{{" + std::string(p.text) + "}}' " +
+      add_problem(problems, "'{{" + std::string(p.text) + "}}' " +
                          (paths.empty() ? "does not start with " + starts
                                         : "is neither a path under " + starts + " nor one of " + paths) +
                          " (it would always insert its default)");

@@ -92,7 +92,11 @@ Profile::SetResult Profile::set_attributes(const json& attributes, TimeMs now,
   for (const auto& [key, value] : leaves) {
     bool value_changed = false;
     stored |= store(key, FieldValue{*value, now, origin}, &value_changed);
-    if (value_changed) out.changed.push_back(key.substr(kAttributes.size() + 1));
+    // Pushed as an lvalue, as every vector<string> item: one push_back in the wasm.
+    if (value_changed) {
+      const std::string leaf = key.substr(kAttributes.size() + 1);
+      out.changed.push_back(leaf);
+    }
   }
   // A write that keeps the value can still change which leaf shows (the
   // newest on a line of descent wins), so any stored write refreshes.

@@ -440,7 +440,8 @@ class Compiler {
       return -1;
     }
     rule_.segment_refs.push_back(id.get_ref<const std::string&>());
-    rule_.segment_ref_paths.push_back(child(path, "segment"));
+    const std::string ref_path = child(path, "segment");
+    rule_.segment_ref_paths.push_back(ref_path);  // as an lvalue: one push_back in the wasm
     return add(Node{Node::Kind::kSegment, {}, static_cast<int>(rule_.segment_refs.size()) - 1});
   }
 

@@ -401,8 +401,8 @@ UpdateResult Engine::restore(std::string_view text) {
   if (auto c = member(j, "counters"); c == nullptr || !unsigned_at(*c, "accepted") || !unsigned_at(*c, "duplicates")) {
     add_error(errors, "$.counters", "must hold the accepted and duplicates counts");
   } else {
-    accepted = (*c)["accepted"].get<uint64_t>();
-    duplicates = (*c)["duplicates"].get<uint64_t>();
+    accepted = member(*c, "accepted")->get<uint64_t>();
+    duplicates = member(*c, "duplicates")->get<uint64_t>();
   }
   auto cons = snapshot_part<consent::Consent>(j, "consent", errors, [](const json& v, Errors& e) {
     return consent::Consent::from_json(v, e);

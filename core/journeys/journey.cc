@@ -60,7 +60,7 @@ class Parser {
       } else {
         only_keys(*g, gpath, {"event"});
         if (member(*g, "event") == nullptr) error_at(gpath, "event", "is required");
-        else out.goal = rules::compile_filter((*g)["event"], child(gpath, "event"), errors_);
+        else out.goal = rules::compile_filter(*member(*g, "event"), child(gpath, "event"), errors_);
       }
     }
     std::set<std::string> step_ids;
@@ -130,8 +130,8 @@ class Parser {
       error(epath, "must be {\"segment\": id} or {\"event\": filter}");
       return;
     }
-    if (member(*e, "segment") != nullptr) segment_ref((*e)["segment"], child(epath, "segment"), out.entry_segment);
-    else out.entry_event = rules::compile_filter((*e)["event"], child(epath, "event"), errors_);
+    if (member(*e, "segment") != nullptr) segment_ref(*member(*e, "segment"), child(epath, "segment"), out.entry_segment);
+    else out.entry_event = rules::compile_filter(*member(*e, "event"), child(epath, "event"), errors_);
   }
 
   void reentry(const json& j, const std::string& path, Journey& out) {
@@ -156,9 +156,9 @@ class Parser {
       const json& e = j[i];
       ExitCriterion c;
       if (e.is_object() && e.size() == 1 && member(e, "event") != nullptr) {
-        c.event = rules::compile_filter(e["event"], child(ipath, "event"), errors_);
+        c.event = rules::compile_filter(*member(e, "event"), child(ipath, "event"), errors_);
       } else if (e.is_object() && e.size() == 1 && member(e, "segmentExit") != nullptr) {
-        segment_ref(e["segmentExit"], child(ipath, "segmentExit"), c.segment);
+        segment_ref(*member(e, "segmentExit"), child(ipath, "segmentExit"), c.segment);
       } else {
         error(ipath, "must be {\"event\": filter} or {\"segmentExit\": id}");
         continue;
@@ -258,7 +258,7 @@ class Parser {
     only_keys(j, path, {"if", "then", "else"});
     ins.kind = Instruction::Kind::kBranch;
     if (member(j, "if") == nullptr) error_at(path, "if", "is required");
-    else ins.rule = rules::compile_static(j["if"], child(path, "if"), errors_);
+    else ins.rule = rules::compile_static(*member(j, "if"), child(path, "if"), errors_);
     if (ins.rule)
       for (size_t r = 0; r < ins.rule->segment_refs.size(); ++r)
         if (!segment_exists_(ins.rule->segment_refs[r]))
@@ -266,11 +266,11 @@ class Parser {
     const size_t at = program.size();
     program.push_back(std::move(ins));
     if (member(j, "then") == nullptr) error_at(path, "then", "is required");
-    else steps(j["then"], child(path, "then"), program, ids);
+    else steps(*member(j, "then"), child(path, "then"), program, ids);
     const size_t jump = program.size();
     program.push_back(of_kind(Instruction::Kind::kJump));
     program[at].target = static_cast<int>(program.size());
-    if (member(j, "else") != nullptr) steps(j["else"], child(path, "else"), program, ids);
+    if (member(j, "else") != nullptr) steps(*member(j, "else"), child(path, "else"), program, ids);
     program[jump].target = static_cast<int>(program.size());
   }
 
@@ -314,7 +314,7 @@ class Parser {
         program.push_back(of_kind(Instruction::Kind::kHold));
       } else {
         if (member(a, "steps") == nullptr) error_at(apath, "steps", "is required");
-        else steps(a["steps"], child(apath, "steps"), program, ids);
+        else steps(*member(a, "steps"), child(apath, "steps"), program, ids);
         jumps.push_back(program.size());
         program.push_back(of_kind(Instruction::Kind::kJump));
       }
@@ -351,11 +351,11 @@ void parse_caps(const json& doc, const offers::Catalog& catalog, std::vector<Cap
     }
     p.only_keys(j, path, {has_channel ? "channel" : "offer", "max", "per"});
     if (has_channel) {
-      const json& ch = j["channel"];
+      const json& ch = *member(j, "channel");
       cap.channel = ch.is_string() ? parse_channel(ch.get_ref<const std::string&>()) : std::nullopt;
       if (!cap.channel) p.error(child(path, "channel"), "must be one of web, email, sms, push");
     } else {
-      const json& of = j["offer"];
+      const json& of = *member(j, "offer");
       cap.offer = of.is_string() ? catalog.find_offer(of.get_ref<const std::string&>()) : -1;
       if (cap.offer < 0) p.error(child(path, "offer"), "must name an offer of the artifact");
     }

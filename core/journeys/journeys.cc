@@ -478,7 +478,7 @@ bool Journeys::restore(const json& j) {
     };
     const std::string* jid = str("journey");
     const std::string* id = str("id");
-    auto entered = member(a, "entered") != nullptr ? time_from_json(a["entered"]) : std::nullopt;
+    auto entered = member(a, "entered") != nullptr ? time_from_json(*member(a, "entered")) : std::nullopt;
     auto pc = num("pc");
     if (!jid || !id || !entered || !pc || !str("arm") || !str("lastStep") || !str("lastOffer") || !str("lastProposition"))
       return false;
@@ -512,9 +512,9 @@ bool Journeys::restore(const json& j) {
       };
       if (!string_at("placement") || !string_at("offer") || !string_at("proposition") || !string_at("step"))
         return false;
-      int offer = artifact_->catalog.find_offer(s["offer"].get_ref<const std::string&>());
+      int offer = artifact_->catalog.find_offer(member(s, "offer")->get_ref<const std::string&>());
       if (offer < 0) return false;
-      in.shown.push_back({s["placement"].get_ref<const std::string&>(), offer, s["proposition"].get_ref<const std::string&>(), s["step"].get_ref<const std::string&>()});
+      in.shown.push_back({member(s, "placement")->get_ref<const std::string&>(), offer, member(s, "proposition")->get_ref<const std::string&>(), member(s, "step")->get_ref<const std::string&>()});
     }
     for (const auto& d : array_items(*dispatches)) {
       if (!d.is_string()) return false;

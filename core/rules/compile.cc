@@ -105,7 +105,7 @@ class Compiler {
 
   int negation(const json& j, const std::string& path, bool in_filter) {
     only_keys(j, path, {"not"});
-    int c = node(j["not"], child(path, "not"), in_filter);
+    int c = node(*member(j, "not"), child(path, "not"), in_filter);
     return add(Node{Node::Kind::kNot, {c}, -1});
   }
 
@@ -353,7 +353,7 @@ class Compiler {
     a.kind = AggregateKind::kSequence;
     bool ok = true;
     std::string spath = child(path, "sequence");
-    const json& steps = j["sequence"];
+    const json& steps = *member(j, "sequence");
     if (!steps.is_array() || steps.size() < 2) {
       error(spath, "must be an array of at least 2 steps");
       return -1;
@@ -377,7 +377,7 @@ class Compiler {
           error_at(ipath, "absent", "a sequence must start with an event step");
           ok = false;
         }
-        auto f = filter(s["absent"], child(ipath, "absent"));
+        auto f = filter(*member(s, "absent"), child(ipath, "absent"));
         std::optional<DurationMs> d;
         if (auto fr = member(s, "for"); fr == nullptr) error_at(ipath, "for", "is required");
         else d = duration_at(*fr, child(ipath, "for"));
@@ -397,7 +397,7 @@ class Compiler {
       }
       only_keys(s, ipath, {"event", "within"});
       SequenceStep step;
-      auto f = filter(s["event"], child(ipath, "event"));
+      auto f = filter(*member(s, "event"), child(ipath, "event"));
       if (f) step.filter = std::move(*f);
       else ok = false;
       if (auto w = member(s, "within"); w != nullptr) {
@@ -434,7 +434,7 @@ class Compiler {
 
   int segment(const json& j, const std::string& path) {
     only_keys(j, path, {"segment"});
-    const json& id = j["segment"];
+    const json& id = *member(j, "segment");
     if (!id.is_string() || id.get_ref<const std::string&>().empty()) {
       error_at(path, "segment", "must be a segment id string");
       return -1;

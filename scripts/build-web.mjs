@@ -14,6 +14,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { BROWSER_TARGETS } from './browsers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const web = `${root}web/`;
@@ -59,7 +60,7 @@ const result = await esbuild.build({
   // The browsers Rekindle supports (docs/page-runtime.md, "Browsers"): class
   // private fields and methods stay as written, not lowered to WeakMaps, and
   // optional chaining too from Chrome 91 (-1 KB gzip against es2020, 2026-12-05).
-  target: ['chrome91', 'edge91', 'firefox90', 'safari15'],
+  target: BROWSER_TARGETS,
   minify: true,
   legalComments: 'none',
   define: { 'import.meta.url': '__rekindleScriptUrl' },

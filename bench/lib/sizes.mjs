@@ -8,6 +8,7 @@ import { readFileSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PATHS, ROOT } from './paths.mjs';
 import { measureParts } from './size-parts.mjs';
+import { BROWSER_TARGETS } from '../../scripts/browsers.mjs';
 
 export function compressed(bytes) {
   return {
@@ -72,7 +73,7 @@ async function bundlePeer(esbuild, peer) {
     splitting: true,
     format: 'esm',
     platform: 'browser',
-    target: 'es2020',
+    target: BROWSER_TARGETS,
     minify: true,
     legalComments: 'none',
     define: { 'process.env.NODE_ENV': '"production"' },
@@ -107,7 +108,7 @@ export async function measureSizes() {
   const npmEntry = join(npmDir, 'entry.js');
   writeFileSync(npmEntry, `import { createRekindle } from '${relative(npmDir, join(ROOT, 'web/index.js'))}';\ncreateRekindle({ endpoint: '/rk' });\n`);
   const npm = await esbuild.build({
-    absWorkingDir: ROOT, entryPoints: [npmEntry], bundle: true, format: 'esm', platform: 'browser', target: 'es2020',
+    absWorkingDir: ROOT, entryPoints: [npmEntry], bundle: true, format: 'esm', platform: 'browser', target: BROWSER_TARGETS,
     minify: true, legalComments: 'none', write: false, logLevel: 'error',
   });
   const npmJs = compressed(Buffer.from(npm.outputFiles[0].contents));

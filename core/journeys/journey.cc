@@ -59,8 +59,8 @@ class Parser {
         error(gpath, "must be an object {\"event\": filter}");
       } else {
         only_keys(*g, gpath, {"event"});
-        if (member(*g, "event") == nullptr) error_at(gpath, "event", "is required");
-        else out.goal = rules::compile_filter(*member(*g, "event"), child(gpath, "event"), errors_);
+        if (auto ev = member(*g, "event"); ev == nullptr) error_at(gpath, "event", "is required");
+        else out.goal = rules::compile_filter(*ev, child(gpath, "event"), errors_);
       }
     }
     std::set<std::string> step_ids;
@@ -130,7 +130,7 @@ class Parser {
       error(epath, "must be {\"segment\": id} or {\"event\": filter}");
       return;
     }
-    if (member(*e, "segment") != nullptr) segment_ref(*member(*e, "segment"), child(epath, "segment"), out.entry_segment);
+    if (auto seg = member(*e, "segment"); seg != nullptr) segment_ref(*seg, child(epath, "segment"), out.entry_segment);
     else out.entry_event = rules::compile_filter(*member(*e, "event"), child(epath, "event"), errors_);
   }
 
@@ -155,10 +155,12 @@ class Parser {
       std::string ipath = index(path, i);
       const json& e = j[i];
       ExitCriterion c;
-      if (e.is_object() && e.size() == 1 && member(e, "event") != nullptr) {
-        c.event = rules::compile_filter(*member(e, "event"), child(ipath, "event"), errors_);
-      } else if (e.is_object() && e.size() == 1 && member(e, "segmentExit") != nullptr) {
-        segment_ref(*member(e, "segmentExit"), child(ipath, "segmentExit"), c.segment);
+      const json* ev = e.is_object() && e.size() == 1 ? member(e, "event") : nullptr;
+      const json* seg = e.is_object() && e.size() == 1 ? member(e, "segmentExit") : nullptr;
+      if (ev != nullptr) {
+        c.event = rules::compile_filter(*ev, child(ipath, "event"), errors_);
+      } else if (seg != nullptr) {
+        segment_ref(*seg, child(ipath, "segmentExit"), c.segment);
       } else {
         error(ipath, "must be {\"event\": filter} or {\"segmentExit\": id}");
         continue;
@@ -257,20 +259,20 @@ class Parser {
     }
     only_keys(j, path, {"if", "then", "else"});
     ins.kind = Instruction::Kind::kBranch;
-    if (member(j, "if") == nullptr) error_at(path, "if", "is required");
-    else ins.rule = rules::compile_static(*member(j, "if"), child(path, "if"), errors_);
+    if (auto cond = member(j, "if"); cond == nullptr) error_at(path, "if", "is required");
+    else ins.rule = rules::compile_static(*cond, child(path, "if"), errors_);
     if (ins.rule)
       for (size_t r = 0; r < ins.rule->segment_refs.size(); ++r)
         if (!segment_exists_(ins.rule->segment_refs[r]))
           add_unknown_segment(errors_, ins.rule->segment_ref_paths[r], ins.rule->segment_refs[r]);
     const size_t at = program.size();
     program.push_back(std::move(ins));
-    if (member(j, "then") == nullptr) error_at(path, "then", "is required");
-    else steps(*member(j, "then"), child(path, "then"), program, ids);
+    if (auto then = member(j, "then"); then == nullptr) error_at(path, "then", "is required");
+    else steps(*then, child(path, "then"), program, ids);
     const size_t jump = program.size();
     program.push_back(of_kind(Instruction::Kind::kJump));
     program[at].target = static_cast<int>(program.size());
-    if (member(j, "else") != nullptr) steps(*member(j, "else"), child(path, "else"), program, ids);
+    if (auto otherwise = member(j, "else"); otherwise != nullptr) steps(*otherwise, child(path, "else"), program, ids);
     program[jump].target = static_cast<int>(program.size());
   }
 
@@ -313,8 +315,8 @@ class Parser {
         if (member(a, "steps") != nullptr) error_at(apath, "steps", "a holdout arm receives no actions: it has no steps");
         program.push_back(of_kind(Instruction::Kind::kHold));
       } else {
-        if (member(a, "steps") == nullptr) error_at(apath, "steps", "is required");
-        else steps(*member(a, "steps"), child(apath, "steps"), program, ids);
+        if (auto arm_steps = member(a, "steps"); arm_steps == nullptr) error_at(apath, "steps", "is required");
+        else steps(*arm_steps, child(apath, "steps"), program, ids);
         jumps.push_back(program.size());
         program.push_back(of_kind(Instruction::Kind::kJump));
       }

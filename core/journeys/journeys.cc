@@ -478,7 +478,8 @@ bool Journeys::restore(const json& j) {
     };
     const std::string* jid = str("journey");
     const std::string* id = str("id");
-    auto entered = member(a, "entered") != nullptr ? time_from_json(*member(a, "entered")) : std::nullopt;
+    const json* entered_at = member(a, "entered");
+    auto entered = entered_at != nullptr ? time_from_json(*entered_at) : std::nullopt;
     auto pc = num("pc");
     if (!jid || !id || !entered || !pc || !str("arm") || !str("lastStep") || !str("lastOffer") || !str("lastProposition"))
       return false;

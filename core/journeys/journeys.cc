@@ -495,7 +495,9 @@ bool Journeys::restore(const json& j) {
     in.pc = static_cast<int>(*pc);
     if (auto w = member(a, "wake"); w != nullptr && !w->is_null()) {
       auto wake = time_from_json(*w);
-      if (!wake) return false;
+      // Only a wait sets a wake: one elsewhere would stay due and never be
+      // reset, and advance() would run the instance forever.
+      if (!wake || program[in.pc].kind != Instruction::Kind::kWait) return false;
       in.wake = *wake;
     }
     in.arm = *str("arm");

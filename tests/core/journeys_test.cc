@@ -410,3 +410,30 @@ TEST(Journeys, ASnapshotWithTimesOutsideADateIsRefused) {
 
 }  // namespace
 }  // namespace rekindle
+
+namespace rekindle {
+namespace {
+
+// Found by fuzz/snapshot_fuzzer.cc: an instance restored with a wake at a step
+// that is not a wait (the program counter moved past its wait) stayed due
+// forever, and advance() never returned.
+TEST(Journeys, ASnapshotWithAWakeAwayFromAWaitIsRefused) {
+  auto e = started(profile_in(false), true);
+  e.advance(kT0 + 2 * kDay);  // an instance at its second wait, with a wake
+  const std::string before = e.snapshot();
+  json bad = json::parse(before);
+  json& in = bad["journeys"]["active"][0];
+  ASSERT_TRUE(in["wake"].is_number_integer());
+  in["pc"] = in["pc"].get<int64_t>() + 1;  // the SMS step after the wait
+  auto r = e.restore(dump(bad));
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(has_error(r.errors, "$.journeys", "")) << describe(r.errors);
+  EXPECT_EQ(e.snapshot(), before);
+  // Without the wake the same program counter is a state the engine can be in.
+  in.erase("wake");
+  EXPECT_TRUE(e.restore(dump(bad)).ok);
+  EXPECT_TRUE(e.advance(kT0 + 4 * kDay).ok);
+}
+
+}  // namespace
+}  // namespace rekindle
